@@ -1,0 +1,153 @@
+//! The little we need to know about payloads: the codec family of a packet and whether it
+//! starts a keyframe. Parsing is defensive: any byte string is a valid input and a short or
+//! odd payload is simply "not a keyframe start".
+
+/// Codec family of a forwarded stream. Payload types are per peer; this is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    Opus,
+    Vp8,
+    H264,
+    /// Anything else we negotiated (forwarded as is, no keyframe knowledge).
+    Other,
+}
+
+impl Codec {
+    /// RTP clock rate used to convert wall-clock gaps into timestamp gaps.
+    pub fn clock_rate(self) -> u32 {
+        match self {
+            Codec::Opus => 48_000,
+            Codec::Vp8 | Codec::H264 | Codec::Other => 90_000,
+        }
+    }
+
+    pub fn is_video(self) -> bool {
+        matches!(self, Codec::Vp8 | Codec::H264)
+    }
+
+    /// Whether `payload` (the RTP payload, no header) is the first packet of a keyframe.
+    pub fn is_keyframe_start(self, payload: &[u8]) -> bool {
+        match self {
+            Codec::Vp8 => vp8_keyframe_start(payload),
+            Codec::H264 => h264_keyframe_start(payload),
+            Codec::Opus | Codec::Other => false,
+        }
+    }
+}
+
+/// VP8 payload descriptor (RFC 7741 §4.2) followed by the VP8 payload header (§4.3).
+/// A keyframe starts where S=1, PID=0 and the payload header's P bit (inverse key frame) is 0.
+pub fn vp8_keyframe_start(payload: &[u8]) -> bool {
+    let Some(&first) = payload.first() else {
+        return false;
+    };
+    let extended = first & 0x80 != 0;
+    let start_of_partition = first & 0x10 != 0;
+    let partition_id = first & 0x07;
+    if !start_of_partition || partition_id != 0 {
+        return false;
+    }
+    let mut at = 1;
+    if extended {
+        let Some(&x) = payload.get(at) else {
+            return false;
+        };
+        at += 1;
+        let has_picture_id = x & 0x80 != 0;
+        let has_tl0picidx = x & 0x40 != 0;
+        let has_tid = x & 0x20 != 0;
+        let has_keyidx = x & 0x10 != 0;
+        if has_picture_id {
+            let Some(&p) = payload.get(at) else {
+                return false;
+            };
+            at += if p & 0x80 != 0 { 2 } else { 1 };
+        }
+        if has_tl0picidx {
+            at += 1;
+        }
+        if has_tid || has_keyidx {
+            at += 1;
+        }
+    }
+    payload.get(at).is_some_and(|&h| h & 0x01 == 0)
+}
+
+/// H.264 (RFC 6184): a keyframe starts with an SPS (7) or IDR slice (5), either as a single
+/// NAL unit, inside a STAP-A (24), or as the start fragment of an FU-A (28).
+pub fn h264_keyframe_start(payload: &[u8]) -> bool {
+    let Some(&first) = payload.first() else {
+        return false;
+    };
+    let is_key = |nal_type: u8| nal_type == 5 || nal_type == 7;
+    match first & 0x1f {
+        24 => {
+            // STAP-A: 16-bit size then NAL unit, repeated.
+            let mut at = 1;
+            while at + 2 < payload.len() {
+                let size = u16::from_be_bytes([payload[at], payload[at + 1]]) as usize;
+                let Some(&nal) = payload.get(at + 2) else {
+                    return false;
+                };
+                if is_key(nal & 0x1f) {
+                    return true;
+                }
+                at += 2 + size;
+            }
+            false
+        }
+        28 => payload
+            .get(1)
+            .is_some_and(|&fu| fu & 0x80 != 0 && is_key(fu & 0x1f)),
+        t => is_key(t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vp8_keyframe_with_extended_descriptor_and_long_picture_id() {
+        // X=1,S=1,PID=0 | I=1 | M=1 picture id (2 bytes) | payload header P=0
+        assert!(vp8_keyframe_start(&[0x90, 0x80, 0x81, 0x23, 0x10, 0x02]));
+        // same, but P=1: inter frame
+        assert!(!vp8_keyframe_start(&[0x90, 0x80, 0x81, 0x23, 0x11, 0x02]));
+    }
+
+    #[test]
+    fn vp8_continuation_packets_are_not_keyframe_starts() {
+        // S=0
+        assert!(!vp8_keyframe_start(&[0x80, 0x80, 0x05, 0x00]));
+        // partition 1
+        assert!(!vp8_keyframe_start(&[0x11, 0x00]));
+    }
+
+    #[test]
+    fn vp8_truncated_payloads_are_never_keyframes() {
+        for bytes in [
+            &[][..],
+            &[0x90],
+            &[0x90, 0x80],
+            &[0x90, 0x80, 0x81],
+            &[0x10],
+        ] {
+            assert!(!vp8_keyframe_start(bytes), "{bytes:?}");
+        }
+        // short descriptor without X: S=1 then P=0
+        assert!(vp8_keyframe_start(&[0x10, 0x00]));
+    }
+
+    #[test]
+    fn h264_idr_sps_in_all_packetizations() {
+        assert!(h264_keyframe_start(&[0x65, 0x88])); // IDR single NAL
+        assert!(h264_keyframe_start(&[0x67, 0x42])); // SPS
+        assert!(!h264_keyframe_start(&[0x41, 0x9a])); // non-IDR slice
+        // STAP-A holding an SPS
+        assert!(h264_keyframe_start(&[0x78, 0x00, 0x02, 0x67, 0x42]));
+        // FU-A start of IDR, and a middle fragment
+        assert!(h264_keyframe_start(&[0x7c, 0x85, 0x00]));
+        assert!(!h264_keyframe_start(&[0x7c, 0x05, 0x00]));
+        assert!(!h264_keyframe_start(&[0x78, 0x00]));
+    }
+}

@@ -1,0 +1,18 @@
+//! The sans-IO forwarding core: packets and `now` in, [`Decision`]s out.
+//!
+//! Only the shell ([`crate::shell`]) owns sockets, clocks and str0m instances; everything here is
+//! plain data so it can be driven by tests with simulated endpoints, simulated time and a
+//! seeded impaired network.
+
+pub mod codec;
+pub mod rewrite;
+pub mod session;
+pub mod speaking;
+pub mod throttle;
+
+#[cfg(test)]
+mod tests;
+
+pub use codec::Codec;
+pub use rewrite::DropReason;
+pub use session::{CoreConfig, CoreStats, Decision, Removal, RtpIn, SessionCore, SpeakingChange};

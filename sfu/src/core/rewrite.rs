@@ -1,0 +1,257 @@
+//! Sequence-number and timestamp rewriting for one subscription (one published track as seen
+//! by one subscriber).
+//!
+//! A subscriber must see one continuous RTP stream on its m-line whatever happens upstream:
+//! the publisher restarting its encoder (a new SSRC, a new random sequence and timestamp base),
+//! or — later — the forwarder switching simulcast layers. Each run of packets from one source is
+//! an *epoch*; at the start of an epoch the offsets are chosen so that the first outgoing
+//! sequence number follows the last one sent and the timestamp advances by the wall-clock time
+//! that passed. Within an epoch the offsets are constant, so reordering and loss upstream are
+//! passed through unchanged (the subscriber's NACKs then name the right packets).
+//!
+//! Video epochs only start on a keyframe: a decoder cannot use anything before one.
+
+use std::time::Instant;
+
+/// Why a packet was not forwarded to this subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Video for a subscriber (or a new source) that has not yet seen a keyframe.
+    WaitingForKeyframe,
+    /// A late packet from before the current epoch started (reordered across a switch).
+    BeforeEpoch,
+    /// A straggler from the source the current epoch replaced.
+    StaleSource,
+}
+
+/// The header fields of an incoming packet that the rewriter reads.
+#[derive(Debug, Clone, Copy)]
+pub struct SourcePacket {
+    pub ssrc: u32,
+    /// Extended (roll-over free) sequence number, as str0m reports it.
+    pub seq: u64,
+    pub ts: u32,
+    pub keyframe_start: bool,
+}
+
+/// Rewritten sequence number (extended) and timestamp for the outgoing packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rewritten {
+    pub seq: u64,
+    pub ts: u32,
+    /// True on the first packet of a new epoch.
+    pub epoch_start: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Epoch {
+    ssrc: u32,
+    first_in_seq: u64,
+    seq_offset: u64,
+    ts_offset: u32,
+}
+
+/// Rewriting state of one subscription.
+#[derive(Debug, Clone)]
+pub struct Rewriter {
+    clock_rate: u32,
+    video: bool,
+    epoch: Option<Epoch>,
+    /// SSRC of the source the current epoch replaced; its stragglers are dropped.
+    retired_ssrc: Option<u32>,
+    /// Highest outgoing sequence number sent, with its timestamp and the time it was sent.
+    last_out: Option<(u64, u32, Instant)>,
+}
+
+/// The first outgoing sequence number. Small, so the SRTP roll-over counter starts at 0.
+const FIRST_SEQ: u64 = 1;
+
+impl Rewriter {
+    pub fn new(clock_rate: u32, video: bool) -> Self {
+        Rewriter {
+            clock_rate,
+            video,
+            epoch: None,
+            retired_ssrc: None,
+            last_out: None,
+        }
+    }
+
+    /// Force the next packet to start a new epoch (used when the source is known to change).
+    pub fn reset_source(&mut self) {
+        self.retired_ssrc = None;
+        self.epoch = None;
+    }
+
+    pub fn rewrite(&mut self, now: Instant, pkt: SourcePacket) -> Result<Rewritten, DropReason> {
+        let mut epoch_start = false;
+        let epoch = match self.epoch {
+            Some(e) if e.ssrc == pkt.ssrc => e,
+            _ => {
+                if self.retired_ssrc == Some(pkt.ssrc) {
+                    return Err(DropReason::StaleSource);
+                }
+                if self.video && !pkt.keyframe_start {
+                    return Err(DropReason::WaitingForKeyframe);
+                }
+                epoch_start = true;
+                let e = self.start_epoch(now, pkt);
+                self.retired_ssrc = self.epoch.map(|old| old.ssrc);
+                self.epoch = Some(e);
+                e
+            }
+        };
+        if pkt.seq < epoch.first_in_seq {
+            return Err(DropReason::BeforeEpoch);
+        }
+        let seq = pkt.seq.wrapping_add(epoch.seq_offset);
+        let ts = pkt.ts.wrapping_add(epoch.ts_offset);
+        if self.last_out.is_none_or(|(last, _, _)| seq > last) {
+            self.last_out = Some((seq, ts, now));
+        }
+        Ok(Rewritten {
+            seq,
+            ts,
+            epoch_start,
+        })
+    }
+
+    fn start_epoch(&self, now: Instant, pkt: SourcePacket) -> Epoch {
+        let (out_seq, out_ts) = match self.last_out {
+            None => (FIRST_SEQ, pkt.ts),
+            Some((last_seq, last_ts, sent_at)) => {
+                let elapsed = now.saturating_duration_since(sent_at);
+                let ticks = (elapsed.as_secs_f64() * f64::from(self.clock_rate)) as u64;
+                // At least one tick so the new epoch's first frame is "later".
+                let advance = ticks.clamp(1, u64::from(u32::MAX / 2)) as u32;
+                (last_seq + 1, last_ts.wrapping_add(advance))
+            }
+        };
+        Epoch {
+            ssrc: pkt.ssrc,
+            first_in_seq: pkt.seq,
+            seq_offset: out_seq.wrapping_sub(pkt.seq),
+            ts_offset: out_ts.wrapping_sub(pkt.ts),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn pkt(ssrc: u32, seq: u64, ts: u32, key: bool) -> SourcePacket {
+        SourcePacket {
+            ssrc,
+            seq,
+            ts,
+            keyframe_start: key,
+        }
+    }
+
+    #[test]
+    fn first_packet_starts_at_a_small_sequence_number_and_keeps_the_timestamp() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(48_000, false);
+        let out = r.rewrite(t0, pkt(7, 40_000, 123_456, false)).unwrap();
+        assert_eq!(
+            out,
+            Rewritten {
+                seq: 1,
+                ts: 123_456,
+                epoch_start: true
+            }
+        );
+        let out = r.rewrite(t0, pkt(7, 40_001, 124_416, false)).unwrap();
+        assert_eq!((out.seq, out.ts, out.epoch_start), (2, 124_416, false));
+    }
+
+    #[test]
+    fn video_waits_for_a_keyframe() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(90_000, true);
+        assert_eq!(
+            r.rewrite(t0, pkt(1, 10, 0, false)),
+            Err(DropReason::WaitingForKeyframe)
+        );
+        assert_eq!(r.rewrite(t0, pkt(1, 11, 0, true)).unwrap().seq, 1);
+        // Once running, inter frames flow.
+        assert_eq!(r.rewrite(t0, pkt(1, 12, 3000, false)).unwrap().seq, 2);
+    }
+
+    #[test]
+    fn loss_and_reordering_upstream_pass_through_unchanged() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(48_000, false);
+        r.rewrite(t0, pkt(1, 100, 0, false)).unwrap();
+        assert_eq!(r.rewrite(t0, pkt(1, 103, 2880, false)).unwrap().seq, 4);
+        assert_eq!(r.rewrite(t0, pkt(1, 102, 1920, false)).unwrap().seq, 3);
+        // The highest sequence number sent is still 4: a restart continues from 5.
+        let out = r
+            .rewrite(t0 + Duration::from_millis(20), pkt(2, 9, 0, false))
+            .unwrap();
+        assert_eq!(out.seq, 5);
+    }
+
+    #[test]
+    fn publisher_restart_keeps_sequence_and_timestamp_continuous() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(90_000, true);
+        r.rewrite(t0, pkt(0xAAAA, 65_530, 4_000_000_000, true))
+            .unwrap();
+        let last = r
+            .rewrite(t0, pkt(0xAAAA, 65_531, 4_000_003_000, false))
+            .unwrap();
+        assert_eq!(last.seq, 2);
+
+        // The publisher restarts: new SSRC, new random bases. Its first packets are inter
+        // frames (dropped), then a keyframe 500 ms after our last packet.
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(
+            r.rewrite(t1, pkt(0xBBBB, 17, 99, false)),
+            Err(DropReason::WaitingForKeyframe)
+        );
+        let first = r.rewrite(t1, pkt(0xBBBB, 18, 99, true)).unwrap();
+        assert!(first.epoch_start);
+        assert_eq!(first.seq, 3, "sequence continues without a gap");
+        assert_eq!(
+            first.ts,
+            last.ts.wrapping_add(45_000),
+            "timestamp advances by 500 ms"
+        );
+        let next = r.rewrite(t1, pkt(0xBBBB, 19, 3099, false)).unwrap();
+        assert_eq!((next.seq, next.ts), (4, first.ts.wrapping_add(3000)));
+
+        // A straggler of the old source arriving late is not forwarded.
+        assert_eq!(
+            r.rewrite(t1, pkt(0xAAAA, 65_532, 4_000_006_000, false)),
+            Err(DropReason::StaleSource)
+        );
+    }
+
+    #[test]
+    fn late_packet_from_before_the_epoch_is_dropped() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(48_000, false);
+        r.rewrite(t0, pkt(1, 500, 0, false)).unwrap();
+        assert_eq!(
+            r.rewrite(t0, pkt(1, 499, 0, false)),
+            Err(DropReason::BeforeEpoch)
+        );
+    }
+
+    #[test]
+    fn timestamp_wraps_around_u32() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(48_000, false);
+        r.rewrite(t0, pkt(1, 1, u32::MAX - 100, false)).unwrap();
+        let out = r.rewrite(t0, pkt(1, 2, 860, false)).unwrap();
+        assert_eq!(out.ts, 860);
+        // restart right after the wrap keeps going forward
+        let out = r
+            .rewrite(t0 + Duration::from_millis(20), pkt(2, 1, 5, false))
+            .unwrap();
+        assert_eq!(out.ts, 860 + 960);
+    }
+}

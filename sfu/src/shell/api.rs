@@ -1,0 +1,189 @@
+//! The shell's public face: configuration, the handle the signaling server holds, and the
+//! events it receives per endpoint.
+
+use std::net::IpAddr;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::CoreConfig;
+use crate::ids::{EndpointId, MediaKind, SessionId};
+
+/// How the media plane is reached.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// Addresses put in host candidates; one UDP socket is bound on each, all on one port.
+    pub candidate_ips: Vec<IpAddr>,
+    /// The UDP port (0: the first socket picks one; the others then use the same).
+    pub udp_port: u16,
+    pub core: CoreConfig,
+}
+
+/// An error answering a request from the signaling side.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SfuError {
+    /// The SDP could not be parsed or applied.
+    #[error("bad SDP: {0}")]
+    BadSdp(String),
+    /// No such endpoint (it left, failed, or never existed).
+    #[error("no such endpoint")]
+    NoEndpoint,
+    /// The endpoint exists already (a second initial offer).
+    #[error("endpoint exists")]
+    EndpointExists,
+    /// An answer arrived while no offer of ours was pending.
+    #[error("no offer pending")]
+    NoOfferPending,
+    /// The media task has stopped.
+    #[error("media plane stopped")]
+    Stopped,
+}
+
+/// A track the hub sends to an endpoint, as listed in an offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInfo {
+    pub mid: String,
+    pub publisher: EndpointId,
+    pub kind: MediaKind,
+}
+
+/// Why an endpoint's media ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The signaling side closed it (leave, socket closed).
+    Closed,
+    /// ICE lost the peer (consent expired) or DTLS closed.
+    Disconnected,
+    /// str0m reported an error, or our processing of this endpoint panicked.
+    Failed,
+}
+
+/// What the media plane tells the signaling side about one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointEvent {
+    /// A renegotiation: send this offer to the client; `tracks` lists every m-line we send on.
+    Offer { sdp: String, tracks: Vec<TrackInfo> },
+    /// ICE and DTLS are up.
+    Connected,
+    /// Someone in the session started or stopped speaking.
+    Speaking {
+        endpoint: EndpointId,
+        speaking: bool,
+    },
+    /// The endpoint's media is gone; no more events follow.
+    Closed(CloseReason),
+}
+
+/// Counts for health checks and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SfuStats {
+    pub sessions: usize,
+    pub endpoints: usize,
+    pub tracks: usize,
+    pub packets_forwarded: u64,
+}
+
+pub(crate) enum Command {
+    Join {
+        session: SessionId,
+        endpoint: EndpointId,
+        offer: String,
+        events: mpsc::UnboundedSender<EndpointEvent>,
+        reply: oneshot::Sender<Result<String, SfuError>>,
+    },
+    Answer {
+        endpoint: EndpointId,
+        answer: String,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    Candidate {
+        endpoint: EndpointId,
+        candidate: String,
+    },
+    Close {
+        endpoint: EndpointId,
+    },
+    Stats {
+        reply: oneshot::Sender<SfuStats>,
+    },
+}
+
+/// Cloneable handle to the media plane task.
+#[derive(Debug, Clone)]
+pub struct SfuHandle {
+    pub(crate) tx: mpsc::UnboundedSender<Command>,
+    pub(crate) udp_port: u16,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Command::Join { .. } => "Join",
+            Command::Answer { .. } => "Answer",
+            Command::Candidate { .. } => "Candidate",
+            Command::Close { .. } => "Close",
+            Command::Stats { .. } => "Stats",
+        };
+        f.write_str(name)
+    }
+}
+
+impl SfuHandle {
+    /// The UDP port every endpoint's media uses.
+    pub fn udp_port(&self) -> u16 {
+        self.udp_port
+    }
+
+    /// Create `endpoint` in `session` from the client's one initial offer; returns the answer.
+    /// Events for the endpoint go to `events` until [`EndpointEvent::Closed`].
+    pub async fn join(
+        &self,
+        session: SessionId,
+        endpoint: EndpointId,
+        offer: String,
+        events: mpsc::UnboundedSender<EndpointEvent>,
+    ) -> Result<String, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Join {
+            session,
+            endpoint,
+            offer,
+            events,
+            reply,
+        })?;
+        rx.await.map_err(|_| SfuError::Stopped)?
+    }
+
+    /// The client's answer to our latest offer.
+    pub async fn answer(&self, endpoint: EndpointId, answer: String) -> Result<(), SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Answer {
+            endpoint,
+            answer,
+            reply,
+        })?;
+        rx.await.map_err(|_| SfuError::Stopped)?
+    }
+
+    /// A trickled remote candidate (`candidate:...` line); invalid ones are ignored.
+    pub fn candidate(&self, endpoint: EndpointId, candidate: String) {
+        let _ = self.send(Command::Candidate {
+            endpoint,
+            candidate,
+        });
+    }
+
+    /// End the endpoint's media (idempotent).
+    pub fn close(&self, endpoint: EndpointId) {
+        let _ = self.send(Command::Close { endpoint });
+    }
+
+    pub async fn stats(&self) -> Result<SfuStats, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Stats { reply })?;
+        rx.await.map_err(|_| SfuError::Stopped)
+    }
+
+    fn send(&self, cmd: Command) -> Result<(), SfuError> {
+        self.tx.send(cmd).map_err(|_| SfuError::Stopped)
+    }
+}

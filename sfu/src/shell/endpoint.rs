@@ -1,0 +1,248 @@
+//! One endpoint's str0m instance and its negotiation state, behind a panic guard: a panic
+//! inside str0m or our handling of one endpoint fails that endpoint, never the process.
+
+use std::collections::{BTreeSet, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::PayloadParams;
+use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::rtp::Ssrc;
+use str0m::{Rtc, RtcError};
+use tokio::sync::mpsc;
+
+use super::api::{CloseReason, EndpointEvent, SfuError, TrackInfo};
+use crate::core::Codec;
+use crate::ids::{EndpointId, SessionId, TrackId};
+
+/// State of an m-line the hub sends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotState {
+    /// In an offer that awaits its answer.
+    Negotiating,
+    Open,
+    /// Being stopped by the offer that awaits its answer.
+    Stopping,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot {
+    pub mid: Mid,
+    pub track: TrackId,
+    pub kind: MediaKind,
+    pub state: SlotState,
+}
+
+pub(crate) struct Endpoint {
+    pub id: EndpointId,
+    pub session: SessionId,
+    pub rtc: Rtc,
+    pub events: mpsc::UnboundedSender<EndpointEvent>,
+    /// Next time str0m wants `Input::Timeout`.
+    pub timeout: Instant,
+    /// Set when the endpoint must be removed, with the reason.
+    pub closing: Option<CloseReason>,
+    pub pending: Option<SdpPendingOffer>,
+    pub slots: Vec<Slot>,
+    /// Receive-side caches: SSRC → mid, payload type → codec.
+    ssrc_mid: HashMap<Ssrc, Mid>,
+    codecs: HashMap<Pt, (PayloadParams, Codec)>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("id", &self.id)
+            .field("session", &self.session)
+            .field("slots", &self.slots)
+            .field("closing", &self.closing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    pub fn new(
+        id: EndpointId,
+        session: SessionId,
+        rtc: Rtc,
+        now: Instant,
+        events: mpsc::UnboundedSender<EndpointEvent>,
+    ) -> Self {
+        Endpoint {
+            id,
+            session,
+            rtc,
+            events,
+            timeout: now,
+            closing: None,
+            pending: None,
+            slots: vec![],
+            ssrc_mid: HashMap::new(),
+            codecs: HashMap::new(),
+        }
+    }
+
+    /// Runs `f` on the str0m instance. A panic or an error closes the endpoint.
+    pub fn guard<T>(&mut self, f: impl FnOnce(&mut Rtc) -> Result<T, RtcError>) -> Option<T> {
+        if self.closing.is_some() {
+            return None;
+        }
+        match catch_unwind(AssertUnwindSafe(|| f(&mut self.rtc))) {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(e)) => {
+                tracing::warn!(endpoint = %self.id, error = %e, "endpoint failed");
+                self.closing = Some(CloseReason::Failed);
+                None
+            }
+            Err(_) => {
+                tracing::error!(endpoint = %self.id, "panic while processing endpoint; closing it");
+                self.closing = Some(CloseReason::Failed);
+                None
+            }
+        }
+    }
+
+    pub fn notify(&self, event: EndpointEvent) {
+        // The receiver is gone only when the signaling side dropped the participant already.
+        let _ = self.events.send(event);
+    }
+
+    /// The m-line a received SSRC belongs to.
+    pub fn mid_for(&mut self, ssrc: Ssrc) -> Option<Mid> {
+        if let Some(mid) = self.ssrc_mid.get(&ssrc) {
+            return Some(*mid);
+        }
+        let mid = self.rtc.direct_api().stream_rx(&ssrc)?.mid();
+        self.ssrc_mid.insert(ssrc, mid);
+        Some(mid)
+    }
+
+    /// The codec of a received payload type.
+    pub fn codec_for(&mut self, pt: Pt) -> Option<(PayloadParams, Codec)> {
+        if let Some(c) = self.codecs.get(&pt) {
+            return Some(*c);
+        }
+        let params = *self.rtc.codec_config().find(|p| p.pt() == pt)?;
+        let codec = match params.spec().codec {
+            str0m::format::Codec::Opus => Codec::Opus,
+            str0m::format::Codec::Vp8 => Codec::Vp8,
+            str0m::format::Codec::H264 => Codec::H264,
+            _ => Codec::Other,
+        };
+        self.codecs.insert(pt, (params, codec));
+        Some((params, codec))
+    }
+
+    /// Our payload type for a codec received from another endpoint.
+    pub fn local_pt(&self, params: PayloadParams) -> Option<Pt> {
+        self.rtc.codec_config().match_params(params).map(|p| p.pt())
+    }
+
+    /// The track sent on `mid`, if the m-line is open.
+    pub fn open_slot(&self, mid: Mid) -> Option<&Slot> {
+        self.slots
+            .iter()
+            .find(|s| s.mid == mid && s.state == SlotState::Open)
+    }
+
+    /// Bring the m-lines we send on in line with `wanted` (every track of the session that is
+    /// not this endpoint's). Makes at most one offer; none while one is pending.
+    pub fn negotiate(&mut self, wanted: &[(TrackId, MediaKind)]) {
+        if self.pending.is_some() || self.closing.is_some() {
+            return;
+        }
+        let have: BTreeSet<TrackId> = self
+            .slots
+            .iter()
+            .filter(|s| s.state != SlotState::Stopping)
+            .map(|s| s.track)
+            .collect();
+        let want: BTreeSet<TrackId> = wanted.iter().map(|(t, _)| *t).collect();
+        let to_add: Vec<(TrackId, MediaKind)> = wanted
+            .iter()
+            .filter(|(t, _)| !have.contains(t))
+            .copied()
+            .collect();
+        let to_stop: Vec<Mid> = self
+            .slots
+            .iter()
+            .filter(|s| s.state == SlotState::Open && !want.contains(&s.track))
+            .map(|s| s.mid)
+            .collect();
+        if to_add.is_empty() && to_stop.is_empty() {
+            return;
+        }
+        let id = self.id;
+        let result = self.guard(|rtc| {
+            let mut change = rtc.sdp_api();
+            let mut added = vec![];
+            for (track, kind) in &to_add {
+                let mid = change.add_media(
+                    *kind,
+                    Direction::SendOnly,
+                    Some(track.endpoint.to_string()),
+                    Some(track.to_string()),
+                    None,
+                );
+                added.push(Slot {
+                    mid,
+                    track: *track,
+                    kind: *kind,
+                    state: SlotState::Negotiating,
+                });
+            }
+            for mid in &to_stop {
+                change.stop_media(*mid);
+            }
+            Ok(change
+                .apply()
+                .map(|(offer, pending)| (offer, pending, added)))
+        });
+        let Some(Some((offer, pending, added))) = result else {
+            return;
+        };
+        for slot in &mut self.slots {
+            if to_stop.contains(&slot.mid) {
+                slot.state = SlotState::Stopping;
+            }
+        }
+        self.slots.extend(added);
+        self.pending = Some(pending);
+        let tracks = self
+            .slots
+            .iter()
+            .filter(|s| s.state != SlotState::Stopping)
+            .map(|s| TrackInfo {
+                mid: s.mid.to_string(),
+                publisher: s.track.endpoint,
+                kind: s.kind,
+            })
+            .collect();
+        tracing::debug!(endpoint = %id, added = to_add.len(), stopped = to_stop.len(), "offer");
+        self.notify(EndpointEvent::Offer {
+            sdp: offer.to_sdp_string(),
+            tracks,
+        });
+    }
+
+    /// Apply the client's answer to our pending offer. Returns the slots that just opened.
+    pub fn accept_answer(&mut self, sdp: &str) -> Result<Vec<Slot>, SfuError> {
+        let answer =
+            SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let pending = self.pending.take().ok_or(SfuError::NoOfferPending)?;
+        self.guard(|rtc| rtc.sdp_api().accept_answer(pending, answer))
+            .ok_or_else(|| SfuError::BadSdp("answer not accepted".into()))?;
+        let mut opened = vec![];
+        self.slots.retain_mut(|s| match s.state {
+            SlotState::Negotiating => {
+                s.state = SlotState::Open;
+                opened.push(*s);
+                true
+            }
+            SlotState::Stopping => false,
+            SlotState::Open => true,
+        });
+        Ok(opened)
+    }
+}
