@@ -1,1 +1,109 @@
+//! Cầu's hub: HTTP and websocket signaling, the unit directory, live rooms and their sessions.
+//! Embeds the media plane ([`sfu`]) and, later, the recorder. The `cau` binary is `main.rs`.
 
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod error;
+pub mod http;
+pub mod protocol;
+pub mod rooms;
+pub mod ws;
+
+use std::net::SocketAddr;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+use directory::{DEFAULT_DIRECTORY, Directory};
+use rooms::Hub;
+
+/// Why the hub could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error("cannot open the media port: {0}")]
+    Media(std::io::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A started hub.
+#[derive(Debug)]
+pub struct RunningHub {
+    pub addr: SocketAddr,
+    pub udp_port: u16,
+    pub hub: Hub,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+}
+
+impl RunningHub {
+    /// Stop accepting connections and wait for the server task to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+    }
+}
+
+/// Start everything `config` describes: directory, database, media plane, HTTP server.
+pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
+    let directory = match &config.directory {
+        Some(path) => Directory::load(path)?,
+        None => Directory::from_json(DEFAULT_DIRECTORY)?,
+    };
+    tracing::info!(units = directory.len(), "directory loaded");
+    let db = db::Db::open(&config.data_dir)?;
+    let closed = db.close_dangling_sessions().await?;
+    if closed > 0 {
+        tracing::warn!(closed, "closed sessions left open by an earlier crash");
+    }
+    let sfu = sfu::start(sfu::SfuConfig {
+        candidate_ips: config.candidate_ips(),
+        udp_port: config.udp_port,
+        core: Default::default(),
+    })
+    .await
+    .map_err(StartError::Media)?;
+    let udp_port = sfu.udp_port();
+    let hub = Hub::new(directory, db, sfu, vec![]);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let app = http::app(http::AppState {
+        hub: hub.clone(),
+        timers: Default::default(),
+    });
+    let (shutdown, mut stop) = watch::channel(false);
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+    Ok(RunningHub {
+        addr,
+        udp_port,
+        hub,
+        shutdown,
+        server,
+    })
+}

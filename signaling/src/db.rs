@@ -1,0 +1,276 @@
+//! The hub's SQLite database in the data directory: created and migrated on start.
+//!
+//! Migrations are numbered SQL scripts applied in order inside one transaction each; the
+//! database's `user_version` is the number of the last one applied. A migration is never
+//! edited once released — a change is a new migration.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: live sessions of rooms and who took part, with join/leave times (attendance builds on it).
+    "CREATE TABLE sessions (
+        id          INTEGER PRIMARY KEY,
+        room_code   TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        ended_at    INTEGER
+    );
+    CREATE TABLE participations (
+        session_id     INTEGER NOT NULL REFERENCES sessions(id),
+        participant_id TEXT NOT NULL,
+        display_name   TEXT NOT NULL,
+        unit_code      TEXT NOT NULL,
+        joined_at      INTEGER NOT NULL,
+        left_at        INTEGER,
+        leave_reason   TEXT,
+        PRIMARY KEY (session_id, participant_id)
+    );
+    CREATE INDEX sessions_by_room ON sessions(room_code, started_at);",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database schema version {found} is newer than this hub ({known}); upgrade cau")]
+    TooNew { found: i64, known: i64 },
+    #[error("database task failed")]
+    Task,
+}
+
+/// Handle to the database; cheap to clone. Calls run on the blocking thread pool.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A row of `sessions`, for tests and (later) reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: i64,
+    pub room_code: String,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl Db {
+    /// Open (creating if needed) `cau.sqlite3` in `data_dir` and migrate it.
+    pub fn open(data_dir: &Path) -> Result<Self, DbError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let conn = Connection::open(data_dir.join("cau.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::from_connection(conn)
+    }
+
+    fn from_connection(mut conn: Connection) -> Result<Self, DbError> {
+        migrate(&mut conn)?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Run `f` with the connection on the blocking pool.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard).map_err(DbError::from)
+        })
+        .await
+        .map_err(|_| DbError::Task)?
+    }
+
+    pub async fn session_started(&self, room_code: String) -> Result<i64, DbError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO sessions (room_code, started_at) VALUES (?1, ?2)",
+                params![room_code, now_ms()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub async fn session_ended(&self, id: i64) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE sessions SET ended_at = ?2 WHERE id = ?1",
+                params![id, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn participant_joined(
+        &self,
+        session_id: i64,
+        participant_id: String,
+        name: String,
+        unit_code: String,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO participations (session_id, participant_id, display_name, unit_code, joined_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![session_id, participant_id, name, unit_code, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn participant_left(
+        &self,
+        session_id: i64,
+        participant_id: String,
+        reason: &'static str,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE participations SET left_at = ?3, leave_reason = ?4
+                 WHERE session_id = ?1 AND participant_id = ?2",
+                params![session_id, participant_id, now_ms(), reason],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sessions of a room, newest first.
+    pub async fn sessions_of(&self, room_code: String) -> Result<Vec<SessionRow>, DbError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id, room_code, started_at, ended_at FROM sessions
+                 WHERE room_code = ?1 ORDER BY id DESC",
+            )?;
+            let rows = stmt.query_map([room_code], |r| {
+                Ok(SessionRow {
+                    id: r.get(0)?,
+                    room_code: r.get(1)?,
+                    started_at: r.get(2)?,
+                    ended_at: r.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Sessions left open by a crash are closed at start, so none looks live forever.
+    pub async fn close_dangling_sessions(&self) -> Result<usize, DbError> {
+        self.call(|c| {
+            let now = now_ms();
+            c.execute(
+                "UPDATE participations SET left_at = ?1, leave_reason = 'interrupted' WHERE left_at IS NULL",
+                [now],
+            )?;
+            c.execute("UPDATE sessions SET ended_at = ?1 WHERE ended_at IS NULL", [now])
+        })
+        .await
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(DbError::TooNew {
+            found: current,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database migrated");
+    }
+    Ok(())
+}
+
+/// The schema version of an open database (for tests).
+pub fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .optional()
+        .map(|v| v.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("cau-db-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[tokio::test]
+    async fn creates_migrates_and_reopens_a_real_file() {
+        let dir = temp_dir("reopen");
+        let db = Db::open(&dir).unwrap();
+        let id = db.session_started("19".into()).await.unwrap();
+        db.participant_joined(id, "e1".into(), "An".into(), "19-S01".into())
+            .await
+            .unwrap();
+        drop(db);
+
+        // Reopening applies no migration twice and keeps the rows.
+        let db = Db::open(&dir).unwrap();
+        let version = db.call(|c| schema_version(c)).await.unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let sessions = db.sessions_of("19".into()).await.unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].ended_at, None);
+
+        // A crash left the session open: the next start closes it.
+        assert_eq!(db.close_dangling_sessions().await.unwrap(), 1);
+        assert!(
+            db.sessions_of("19".into()).await.unwrap()[0]
+                .ended_at
+                .is_some()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_database_from_a_newer_hub() {
+        let dir = temp_dir("newer");
+        std::fs::create_dir_all(&dir).unwrap();
+        let conn = Connection::open(dir.join("cau.sqlite3")).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(
+            Db::open(&dir),
+            Err(DbError::TooNew { found: 99, .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,361 @@
+//! The websocket protocol (version 1) between the hub and its clients. `docs/protocol.md` is
+//! the prose form of this file; change both together.
+
+use serde::{Deserialize, Serialize};
+
+/// Protocol version spoken by this hub.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest message accepted from a client, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Longest display name, in characters (after trimming).
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Audio or video, as the protocol names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+/// Messages a client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Join {
+        v: u32,
+        room: String,
+        name: String,
+        unit: String,
+        #[serde(default)]
+        token: Option<String>,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate {
+        candidate: String,
+        #[serde(default)]
+        sdp_mid: Option<String>,
+    },
+    Mute {
+        kind: TrackKind,
+        muted: bool,
+    },
+    Leave,
+}
+
+/// The `type` values of [`ClientMessage`], to tell "unknown type" from "malformed".
+pub const CLIENT_MESSAGE_TYPES: &[&str] =
+    &["join", "offer", "answer", "candidate", "mute", "leave"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRef {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: String,
+    pub name: String,
+    pub unit: UnitRef,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+}
+
+/// An `RTCIceServer`-shaped entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackEntry {
+    pub mid: String,
+    pub participant_id: String,
+    pub kind: TrackKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    Left,
+    Disconnected,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ByeReason {
+    Left,
+    MediaFailed,
+    ServerShutdown,
+    Replaced,
+}
+
+/// Error codes; see docs/protocol.md for when each is sent and whether the connection closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Malformed,
+    UnknownType,
+    TooLarge,
+    BinaryNotSupported,
+    UnsupportedVersion,
+    OutOfOrder,
+    InvalidName,
+    UnknownUnit,
+    JoinTimeout,
+    BadSdp,
+    MediaFailed,
+    Internal,
+}
+
+impl ErrorCode {
+    /// Whether the hub closes the connection after sending this error.
+    pub fn closes(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::TooLarge
+                | ErrorCode::UnsupportedVersion
+                | ErrorCode::InvalidName
+                | ErrorCode::UnknownUnit
+                | ErrorCode::JoinTimeout
+                | ErrorCode::MediaFailed
+                | ErrorCode::Internal
+        )
+    }
+}
+
+/// Messages the hub sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome {
+        v: u32,
+        participant_id: String,
+        session_id: String,
+        room: UnitRef,
+        participants: Vec<Participant>,
+        ice_servers: Vec<IceServer>,
+    },
+    Answer {
+        sdp: String,
+    },
+    Offer {
+        sdp: String,
+        tracks: Vec<TrackEntry>,
+    },
+    ParticipantJoined {
+        participant: Participant,
+    },
+    ParticipantLeft {
+        participant_id: String,
+        reason: LeaveReason,
+    },
+    MuteChanged {
+        participant_id: String,
+        kind: TrackKind,
+        muted: bool,
+    },
+    Speaking {
+        participant_id: String,
+        speaking: bool,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    Bye {
+        reason: ByeReason,
+    },
+}
+
+impl ServerMessage {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing these plain structs cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"type\":\"error\"}"))
+    }
+}
+
+/// Why a client's text could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("message of {0} bytes exceeds the limit of {MAX_MESSAGE_BYTES}")]
+    TooLarge(usize),
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+impl DecodeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::TooLarge(_) => ErrorCode::TooLarge,
+            DecodeError::UnknownType(_) => ErrorCode::UnknownType,
+            DecodeError::Malformed(_) => ErrorCode::Malformed,
+        }
+    }
+}
+
+/// Decode one client text frame.
+pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(DecodeError::TooLarge(text.len()));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let ty = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .ok_or_else(|| DecodeError::Malformed("missing string field `type`".into()))?;
+    if !CLIENT_MESSAGE_TYPES.contains(&ty) {
+        let shown: String = ty.chars().take(40).collect();
+        return Err(DecodeError::UnknownType(shown));
+    }
+    serde_json::from_value(value).map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
+/// Validate and normalise a display name: trimmed, 1–64 characters, no control characters.
+pub fn clean_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    let count = name.chars().count();
+    if count == 0 || count > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return None;
+    }
+    Some(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_client_message() {
+        let cases = [
+            (
+                r#"{"type":"join","v":1,"room":"19","name":"An","unit":"19-S01","token":null}"#,
+                ClientMessage::Join {
+                    v: 1,
+                    room: "19".into(),
+                    name: "An".into(),
+                    unit: "19-S01".into(),
+                    token: None,
+                },
+            ),
+            (
+                r#"{"type":"offer","sdp":"v=0"}"#,
+                ClientMessage::Offer { sdp: "v=0".into() },
+            ),
+            (
+                r#"{"type":"answer","sdp":"v=0"}"#,
+                ClientMessage::Answer { sdp: "v=0".into() },
+            ),
+            (
+                r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 1.2.3.4 5 typ host","sdp_mid":"0"}"#,
+                ClientMessage::Candidate {
+                    candidate: "candidate:1 1 udp 1 1.2.3.4 5 typ host".into(),
+                    sdp_mid: Some("0".into()),
+                },
+            ),
+            (
+                r#"{"type":"mute","kind":"video","muted":true}"#,
+                ClientMessage::Mute {
+                    kind: TrackKind::Video,
+                    muted: true,
+                },
+            ),
+            (r#"{"type":"leave"}"#, ClientMessage::Leave),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(decode_client(text).unwrap(), expected, "{text}");
+            // and the Rust form encodes back to something that decodes the same
+            let again = serde_json::to_string(&expected).unwrap();
+            assert_eq!(decode_client(&again).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn tells_garbage_unknown_and_oversized_apart() {
+        assert_eq!(
+            decode_client("not json").unwrap_err().code(),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            decode_client(r#"{"type":"join","v":1"#).unwrap_err().code(),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            decode_client(r#"{"v":1}"#).unwrap_err().code(),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            decode_client(r#"{"type":7}"#).unwrap_err().code(),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            decode_client(r#"[1,2]"#).unwrap_err().code(),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            decode_client(r#"{"type":"join","v":"one","room":"19","name":"x","unit":"19"}"#)
+                .unwrap_err()
+                .code(),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            decode_client(r#"{"type":"launch_missiles"}"#).unwrap_err(),
+            DecodeError::UnknownType("launch_missiles".into())
+        );
+        let big = format!(
+            r#"{{"type":"offer","sdp":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
+        assert_eq!(decode_client(&big).unwrap_err().code(), ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn server_messages_have_the_documented_shape() {
+        let m = ServerMessage::ParticipantLeft {
+            participant_id: "e3".into(),
+            reason: LeaveReason::Disconnected,
+        };
+        assert_eq!(
+            m.to_json(),
+            r#"{"type":"participant_left","participant_id":"e3","reason":"disconnected"}"#
+        );
+        let e = ServerMessage::error(ErrorCode::UnknownType, "x");
+        assert_eq!(
+            e.to_json(),
+            r#"{"type":"error","code":"unknown_type","message":"x"}"#
+        );
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(clean_name("  Nguyễn Văn An "), Some("Nguyễn Văn An".into()));
+        assert_eq!(clean_name("   "), None);
+        assert_eq!(clean_name("a\u{0007}b"), None);
+        assert_eq!(
+            clean_name(&"Đ".repeat(64)).map(|n| n.chars().count()),
+            Some(64)
+        );
+        assert_eq!(clean_name(&"Đ".repeat(65)), None);
+    }
+}

@@ -1,0 +1,418 @@
+//! One client's websocket connection: the protocol's state machine, written over any
+//! `Sink`/`Stream` of websocket messages so tests drive it with channels.
+//!
+//! States: waiting for `join` (10 s) → joined (room events flow) → media (after the client's
+//! offer; str0m endpoint events flow). Every refusal is an `error` message; the connection
+//! survives anything a client sends except what the protocol says closes it.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use sfu::{CloseReason, EndpointEvent, SfuError};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::protocol::{
+    ByeReason, ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, ServerMessage, TrackEntry,
+    TrackKind, clean_name, decode_client,
+};
+use crate::rooms::{Hub, Joined};
+
+/// Timing of a connection; tests shorten them.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionTimers {
+    pub join_timeout: Duration,
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnectionTimers {
+    fn default() -> Self {
+        ConnectionTimers {
+            join_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(45),
+        }
+    }
+}
+
+/// Close codes (RFC 6455 §7.4.1).
+const CLOSE_NORMAL: u16 = 1000;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TOO_BIG: u16 = 1009;
+const CLOSE_ERROR: u16 = 1011;
+
+/// How a connection ended, for the room and the log.
+enum End {
+    Left,
+    Disconnected,
+    Failed,
+    Refused,
+}
+
+struct Joinedstate {
+    joined: Joined,
+    has_media: bool,
+}
+
+struct Connection<S> {
+    hub: Hub,
+    sink: S,
+    state: Option<Joinedstate>,
+    /// Receivers created by a handler, picked up by the loop.
+    new_room_rx: Option<mpsc::UnboundedReceiver<ServerMessage>>,
+    new_media_rx: Option<mpsc::UnboundedReceiver<EndpointEvent>>,
+}
+
+/// Serve one websocket until it closes.
+pub async fn serve<S, R>(hub: Hub, sink: S, mut stream: R, timers: ConnectionTimers)
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let mut conn = Connection {
+        hub,
+        sink,
+        state: None,
+        new_room_rx: None,
+        new_media_rx: None,
+    };
+    let mut room_rx: Option<mpsc::UnboundedReceiver<ServerMessage>> = None;
+    let mut media_rx: Option<mpsc::UnboundedReceiver<EndpointEvent>> = None;
+    let join_deadline = Instant::now() + timers.join_timeout;
+    let mut last_heard = Instant::now();
+    let mut ping =
+        tokio::time::interval_at(Instant::now() + timers.ping_interval, timers.ping_interval);
+
+    let end = loop {
+        if let Some(rx) = conn.new_room_rx.take() {
+            room_rx = Some(rx);
+        }
+        if let Some(rx) = conn.new_media_rx.take() {
+            media_rx = Some(rx);
+        }
+        let joined = conn.state.is_some();
+        tokio::select! {
+            incoming = stream.next() => {
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(msg)) => {
+                        if let Some(end) = conn.on_message(msg).await {
+                            break end;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        // Oversized frames end up here (the transport refuses them).
+                        tracing::warn!(error = %e, "websocket read error");
+                        conn.refuse(ErrorCode::TooLarge, "frame refused by the transport", CLOSE_TOO_BIG).await;
+                        break End::Disconnected;
+                    }
+                    None => break End::Disconnected,
+                }
+            }
+            Some(event) = recv(&mut room_rx) => {
+                conn.send(&event).await;
+            }
+            event = recv(&mut media_rx), if media_rx.is_some() => {
+                if let Some(end) = conn.on_media(event).await {
+                    break end;
+                }
+            }
+            _ = tokio::time::sleep_until(join_deadline), if !joined => {
+                conn.refuse(ErrorCode::JoinTimeout, "no join message in time", CLOSE_POLICY).await;
+                break End::Refused;
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= timers.idle_timeout {
+                    tracing::info!("client silent too long; dropping it");
+                    break End::Disconnected;
+                }
+                if conn.sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break End::Disconnected;
+                }
+            }
+        }
+    };
+    conn.finish(end).await;
+}
+
+/// Receive from an optional channel; pending forever while there is none.
+async fn recv<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl<S: Sink<Message> + Unpin> Connection<S> {
+    async fn send(&mut self, msg: &ServerMessage) {
+        let _ = self.sink.send(Message::Text(msg.to_json().into())).await;
+    }
+
+    async fn error(&mut self, code: ErrorCode, message: impl Into<String>) {
+        let message = message.into();
+        tracing::info!(?code, %message, "refused client message");
+        self.send(&ServerMessage::error(code, message)).await;
+    }
+
+    /// Send an error that ends the connection, then close it.
+    async fn refuse(&mut self, code: ErrorCode, message: &str, close_code: u16) {
+        self.error(code, message).await;
+        self.close(close_code, &format!("{code:?}")).await;
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = self.sink.send(Message::Close(Some(frame))).await;
+    }
+
+    /// Handle one websocket message; `Some` ends the connection.
+    async fn on_message(&mut self, msg: Message) -> Option<End> {
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Binary(_) => {
+                self.error(
+                    ErrorCode::BinaryNotSupported,
+                    "binary frames are not part of the protocol",
+                )
+                .await;
+                return None;
+            }
+            Message::Close(_) => return Some(End::Disconnected),
+            Message::Ping(_) | Message::Pong(_) => return None,
+        };
+        let msg = match decode_client(text.as_str()) {
+            Ok(m) => m,
+            Err(e) => {
+                let code = e.code();
+                if code.closes() {
+                    self.refuse(code, &e.to_string(), CLOSE_TOO_BIG).await;
+                    return Some(End::Refused);
+                }
+                self.error(code, e.to_string()).await;
+                return None;
+            }
+        };
+        match (msg, self.state.is_some()) {
+            (
+                ClientMessage::Join {
+                    v,
+                    room,
+                    name,
+                    unit,
+                    token,
+                },
+                false,
+            ) => self.on_join(v, &room, &name, &unit, token).await,
+            (ClientMessage::Join { .. }, true) => {
+                self.error(ErrorCode::OutOfOrder, "already joined").await;
+                None
+            }
+            (_, false) => {
+                self.error(ErrorCode::OutOfOrder, "join first").await;
+                None
+            }
+            (ClientMessage::Offer { sdp }, true) => {
+                self.on_offer(sdp).await;
+                None
+            }
+            (ClientMessage::Answer { sdp }, true) => {
+                self.on_answer(sdp).await;
+                None
+            }
+            (ClientMessage::Candidate { candidate, .. }, true) => {
+                if let Some(s) = &self.state {
+                    if s.has_media {
+                        self.hub.sfu().candidate(s.joined.endpoint, candidate);
+                    } else {
+                        tracing::debug!("candidate before offer ignored");
+                    }
+                }
+                None
+            }
+            (ClientMessage::Mute { kind, muted }, true) => {
+                if let Some(s) = &mut self.state {
+                    let p = &mut s.joined.participant;
+                    match kind {
+                        TrackKind::Audio => p.audio_muted = muted,
+                        TrackKind::Video => p.video_muted = muted,
+                    }
+                    let (room, id) = (s.joined.room.code.clone(), p.id.clone());
+                    self.hub.set_mute(&room, &id, kind, muted).await;
+                }
+                None
+            }
+            (ClientMessage::Leave, true) => {
+                self.send(&ServerMessage::Bye {
+                    reason: ByeReason::Left,
+                })
+                .await;
+                self.close(CLOSE_NORMAL, "left").await;
+                Some(End::Left)
+            }
+        }
+    }
+
+    async fn on_join(
+        &mut self,
+        v: u32,
+        room: &str,
+        name: &str,
+        unit: &str,
+        _token: Option<String>,
+    ) -> Option<End> {
+        if v != PROTOCOL_VERSION {
+            self.refuse(
+                ErrorCode::UnsupportedVersion,
+                "this hub speaks protocol version 1",
+                CLOSE_POLICY,
+            )
+            .await;
+            return Some(End::Refused);
+        }
+        let Some(name) = clean_name(name) else {
+            self.refuse(
+                ErrorCode::InvalidName,
+                "name must be 1-64 printable characters",
+                CLOSE_POLICY,
+            )
+            .await;
+            return Some(End::Refused);
+        };
+        // Access control hooks in here: `token` is part of the message's shape already.
+        let mut joined = match self.hub.join(room, unit, name).await {
+            Ok(j) => j,
+            Err(code) => {
+                self.refuse(code, "cannot join this room", CLOSE_POLICY)
+                    .await;
+                return Some(End::Refused);
+            }
+        };
+        tracing::info!(room = %joined.room.code, participant = %joined.participant.id, "participant joined");
+        let welcome = ServerMessage::Welcome {
+            v: PROTOCOL_VERSION,
+            participant_id: joined.participant.id.clone(),
+            session_id: joined.session.to_string(),
+            room: joined.room.clone(),
+            participants: joined.others.clone(),
+            ice_servers: self.hub.ice_servers().to_vec(),
+        };
+        self.new_room_rx = joined.events.take();
+        self.state = Some(Joinedstate {
+            joined,
+            has_media: false,
+        });
+        self.send(&welcome).await;
+        None
+    }
+
+    async fn on_offer(&mut self, sdp: String) {
+        let Some(state) = &self.state else {
+            return;
+        };
+        if state.has_media {
+            self.error(
+                ErrorCode::OutOfOrder,
+                "the client offers once; later offers come from the hub",
+            )
+            .await;
+            return;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let result = self
+            .hub
+            .sfu()
+            .join(state.joined.session, state.joined.endpoint, sdp, tx)
+            .await;
+        match result {
+            Ok(answer) => {
+                if let Some(s) = &mut self.state {
+                    s.has_media = true;
+                }
+                self.new_media_rx = Some(rx);
+                self.send(&ServerMessage::Answer { sdp: answer }).await;
+            }
+            Err(SfuError::BadSdp(detail)) => self.error(ErrorCode::BadSdp, detail).await,
+            Err(e) => self.error(ErrorCode::OutOfOrder, e.to_string()).await,
+        }
+    }
+
+    async fn on_answer(&mut self, sdp: String) {
+        let Some(endpoint) = self
+            .state
+            .as_ref()
+            .filter(|s| s.has_media)
+            .map(|s| s.joined.endpoint)
+        else {
+            self.error(ErrorCode::OutOfOrder, "no offer of the hub is pending")
+                .await;
+            return;
+        };
+        match self.hub.sfu().answer(endpoint, sdp).await {
+            Ok(()) => {}
+            Err(SfuError::BadSdp(detail)) => self.error(ErrorCode::BadSdp, detail).await,
+            Err(e) => self.error(ErrorCode::OutOfOrder, e.to_string()).await,
+        }
+    }
+
+    async fn on_media(&mut self, event: Option<EndpointEvent>) -> Option<End> {
+        match event {
+            Some(EndpointEvent::Offer { sdp, tracks }) => {
+                let tracks = tracks
+                    .into_iter()
+                    .map(|t| TrackEntry {
+                        mid: t.mid,
+                        participant_id: t.publisher.to_string(),
+                        kind: match t.kind {
+                            sfu::MediaKind::Audio => TrackKind::Audio,
+                            sfu::MediaKind::Video => TrackKind::Video,
+                        },
+                    })
+                    .collect();
+                self.send(&ServerMessage::Offer { sdp, tracks }).await;
+                None
+            }
+            Some(EndpointEvent::Speaking { endpoint, speaking }) => {
+                self.send(&ServerMessage::Speaking {
+                    participant_id: endpoint.to_string(),
+                    speaking,
+                })
+                .await;
+                None
+            }
+            Some(EndpointEvent::Connected) => None,
+            Some(EndpointEvent::Closed(CloseReason::Closed)) => None,
+            Some(EndpointEvent::Closed(_)) | None => {
+                self.error(ErrorCode::MediaFailed, "the media connection failed")
+                    .await;
+                self.send(&ServerMessage::Bye {
+                    reason: ByeReason::MediaFailed,
+                })
+                .await;
+                self.close(CLOSE_ERROR, "media failed").await;
+                Some(End::Failed)
+            }
+        }
+    }
+
+    async fn finish(mut self, end: End) {
+        let Some(state) = self.state.take() else {
+            return;
+        };
+        let reason = match end {
+            End::Left => LeaveReason::Left,
+            End::Disconnected | End::Refused => LeaveReason::Disconnected,
+            End::Failed => LeaveReason::Failed,
+        };
+        let joined = state.joined;
+        self.hub.sfu().close(joined.endpoint);
+        self.hub
+            .leave(&joined.room.code, &joined.participant.id, reason)
+            .await;
+        tracing::info!(room = %joined.room.code, participant = %joined.participant.id, ?reason, "participant left");
+    }
+}

@@ -1,0 +1,325 @@
+//! Shared pieces of the hub's integration tests: a hub on loopback and simulated endpoints
+//! (str0m peers that speak the hub's real websocket protocol and real ICE/DTLS/SRTP).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use signaling::protocol::{ClientMessage, ServerMessage};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::RtpWrite;
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A hub on 127.0.0.1 with a fresh data directory.
+pub async fn start_hub(name: &str) -> signaling::RunningHub {
+    let data_dir = std::env::temp_dir().join(format!("cau-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let config = signaling::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_ips: vec!["127.0.0.1".parse().unwrap()],
+        udp_port: 0,
+        data_dir,
+        directory: None,
+    };
+    signaling::start(&config).await.expect("hub starts")
+}
+
+pub async fn connect(addr: SocketAddr) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .expect("websocket connects");
+    ws
+}
+
+pub async fn send(ws: &mut Ws, msg: &ClientMessage) {
+    ws.send(Message::text(serde_json::to_string(msg).unwrap()))
+        .await
+        .unwrap();
+}
+
+/// Next protocol message (pings skipped), or None if the socket closed.
+pub async fn recv(ws: &mut Ws) -> Option<ServerMessage> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")?;
+        match msg {
+            Ok(Message::Text(t)) => {
+                return Some(serde_json::from_str(&t).expect("valid server message"));
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+pub fn join(room: &str, unit: &str, name: &str) -> ClientMessage {
+    ClientMessage::Join {
+        v: 1,
+        room: room.into(),
+        name: name.into(),
+        unit: unit.into(),
+        token: None,
+    }
+}
+
+/// The payload endpoint `sender` puts in its `n`th packet of `kind`: a tag, then filler that
+/// depends on all three so a receiver can check every byte.
+pub fn payload(sender: &str, kind: MediaKind, n: u32) -> Vec<u8> {
+    let (prefix, size): (&[u8], usize) = match kind {
+        // VP8 descriptor S=1, PID=0, then a payload header with P=0: every packet a keyframe.
+        MediaKind::Video => (&[0x10, 0x00], 900),
+        MediaKind::Audio => (&[], 120),
+    };
+    let mut p = prefix.to_vec();
+    p.extend_from_slice(format!("cau|{sender}|{kind}|{n}|").as_bytes());
+    let mut x = n.wrapping_mul(2_654_435_761) ^ sender.len() as u32;
+    while p.len() < size {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        p.push((x >> 16) as u8);
+    }
+    p
+}
+
+/// Parse a payload made by [`payload`]: (sender, kind, n) if every byte is as sent.
+pub fn check_payload(bytes: &[u8]) -> Option<(String, MediaKind, u32)> {
+    let start = bytes.windows(4).position(|w| w == b"cau|")?;
+    let mut fields = bytes[start..].splitn(5, |b| *b == b'|').skip(1);
+    let sender = String::from_utf8(fields.next()?.to_vec()).ok()?;
+    let kind = match fields.next()? {
+        b"audio" => MediaKind::Audio,
+        b"video" => MediaKind::Video,
+        _ => return None,
+    };
+    let n: u32 = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+    (payload(&sender, kind, n) == bytes).then_some((sender, kind, n))
+}
+
+/// What a simulated endpoint saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub participant_id: Option<String>,
+    pub connected: bool,
+    /// (sender name, kind) → packets received intact.
+    pub received: HashMap<(String, MediaKind), u64>,
+    pub corrupted: u64,
+    pub sent: HashMap<MediaKind, u32>,
+    pub offers: u32,
+    pub participants_joined: Vec<String>,
+    pub participants_left: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// A simulated endpoint: joins `room` as `name`, publishes audio (50/s) and video (30/s) once
+/// connected, answers the hub's offers, and records what it receives.
+pub struct SimEndpoint {
+    pub name: String,
+    pub seen: Arc<Mutex<Seen>>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimEndpoint {
+    pub async fn join(hub: SocketAddr, room: &str, unit: &str, name: &str) -> SimEndpoint {
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let (stop, stop_rx) = watch::channel(false);
+        let mut ws = connect(hub).await;
+        send(&mut ws, &join(room, unit, name)).await;
+        match recv(&mut ws).await {
+            Some(ServerMessage::Welcome { participant_id, .. }) => {
+                seen.lock().unwrap().participant_id = Some(participant_id);
+            }
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        let task = tokio::spawn(run(ws, name.to_string(), seen.clone(), stop_rx));
+        SimEndpoint {
+            name: name.to_string(),
+            seen,
+            stop,
+            task,
+        }
+    }
+
+    pub fn received_from(&self, sender: &str, kind: MediaKind) -> u64 {
+        let seen = self.seen.lock().unwrap();
+        seen.received
+            .get(&(sender.to_string(), kind))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Stop: `leave` politely, or just vanish (socket dropped, no goodbye).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Vanish without a word: the task is aborted, sockets dropped mid-stream.
+    pub fn vanish(self) {
+        self.task.abort();
+    }
+}
+
+async fn run(mut ws: Ws, name: String, seen: Arc<Mutex<Seen>>, mut stop: watch::Receiver<bool>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = socket.local_addr().unwrap();
+    let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+    let mut api = rtc.sdp_api();
+    let audio_mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let video_mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = api.apply().unwrap();
+    send(
+        &mut ws,
+        &ClientMessage::Offer {
+            sdp: offer.to_sdp_string(),
+        },
+    )
+    .await;
+    let mut pending: Option<SdpPendingOffer> = Some(pending);
+
+    let mut buf = vec![0u8; 2000];
+    let mut audio_tick = tokio::time::interval(Duration::from_millis(20));
+    let mut video_tick = tokio::time::interval(Duration::from_millis(33));
+    loop {
+        // Drain everything str0m has for us.
+        let timeout = loop {
+            match rtc.poll_output() {
+                Ok(Output::Transmit(t)) => {
+                    let _ = socket.send_to(&t.contents, t.destination).await;
+                }
+                Ok(Output::Timeout(t)) => break t,
+                Ok(Output::Event(e)) => on_event(e, &seen),
+                Err(e) => {
+                    seen.lock().unwrap().errors.push(format!("rtc: {e}"));
+                    return;
+                }
+            }
+        };
+        let connected = seen.lock().unwrap().connected;
+        tokio::select! {
+            r = socket.recv_from(&mut buf) => {
+                let Ok((n, source)) = r else { continue };
+                if let Ok(receive) = Receive::new(Protocol::Udp, source, local, &buf[..n]) {
+                    let _ = rtc.handle_input(Input::Receive(Instant::now(), receive));
+                }
+            }
+            msg = ws.next() => {
+                let Some(Ok(Message::Text(text))) = msg else {
+                    if matches!(msg, None | Some(Err(_)) | Some(Ok(Message::Close(_)))) { return; }
+                    continue;
+                };
+                let msg: ServerMessage = serde_json::from_str(&text).unwrap();
+                match msg {
+                    ServerMessage::Answer { sdp } => {
+                        let answer = SdpAnswer::from_sdp_string(&sdp).unwrap();
+                        rtc.sdp_api().accept_answer(pending.take().unwrap(), answer).unwrap();
+                    }
+                    ServerMessage::Offer { sdp, .. } => {
+                        let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
+                        let answer = rtc.sdp_api().accept_offer(offer).unwrap();
+                        seen.lock().unwrap().offers += 1;
+                        send(&mut ws, &ClientMessage::Answer { sdp: answer.to_sdp_string() }).await;
+                    }
+                    ServerMessage::ParticipantJoined { participant } => {
+                        seen.lock().unwrap().participants_joined.push(participant.name);
+                    }
+                    ServerMessage::ParticipantLeft { participant_id, .. } => {
+                        seen.lock().unwrap().participants_left.push(participant_id);
+                    }
+                    ServerMessage::Error { code, message } => {
+                        seen.lock().unwrap().errors.push(format!("{code:?}: {message}"));
+                    }
+                    _ => {}
+                }
+            }
+            _ = tokio::time::sleep_until(timeout.into()) => {
+                let _ = rtc.handle_input(Input::Timeout(Instant::now()));
+            }
+            _ = audio_tick.tick(), if connected => write_media(&mut rtc, &name, audio_mid, MediaKind::Audio, &seen),
+            _ = video_tick.tick(), if connected => write_media(&mut rtc, &name, video_mid, MediaKind::Video, &seen),
+            _ = stop.changed() => {
+                send(&mut ws, &ClientMessage::Leave).await;
+                // Read until the hub says goodbye and closes.
+                while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+                    if matches!(m, Message::Close(_)) { break; }
+                }
+                return;
+            }
+        }
+        let _ = rtc.handle_input(Input::Timeout(Instant::now()));
+    }
+}
+
+fn on_event(e: Event, seen: &Arc<Mutex<Seen>>) {
+    let mut seen = seen.lock().unwrap();
+    match e {
+        Event::Connected => seen.connected = true,
+        Event::RtpPacket(pkt) => match check_payload(&pkt.payload) {
+            Some((sender, kind, _)) => *seen.received.entry((sender, kind)).or_default() += 1,
+            None => seen.corrupted += 1,
+        },
+        _ => {}
+    }
+}
+
+fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, kind: MediaKind, seen: &Arc<Mutex<Seen>>) {
+    let mut seen = seen.lock().unwrap();
+    let n = seen.sent.entry(kind).or_default();
+    let codec = match kind {
+        MediaKind::Audio => str0m::format::Codec::Opus,
+        MediaKind::Video => str0m::format::Codec::Vp8,
+    };
+    let Some(pt) = rtc
+        .codec_config()
+        .find(|p| p.spec().codec == codec)
+        .map(|p| p.pt())
+    else {
+        return;
+    };
+    let (ts_step, seq) = match kind {
+        MediaKind::Audio => (960u32, *n as u64 + 1),
+        MediaKind::Video => (3000u32, *n as u64 + 1),
+    };
+    let mut api = rtc.direct_api();
+    let Some(stream) = api.stream_tx_by_mid(mid, None) else {
+        return;
+    };
+    let data = payload(name, kind, *n);
+    stream.write_rtp(
+        RtpWrite::new(
+            pt,
+            seq.into(),
+            n.wrapping_mul(ts_step),
+            Instant::now(),
+            data,
+        )
+        .marker(true)
+        .nackable(kind == MediaKind::Video),
+    );
+    *n += 1;
+}
+
+/// Poll `f` every 50 ms until it is true or `limit` passes.
+pub async fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}

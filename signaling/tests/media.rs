@@ -1,0 +1,101 @@
+//! Three simulated str0m endpoints join one session through the websocket protocol over real
+//! UDP on loopback; each receives the others' audio and video, byte for byte.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{SimEndpoint, start_hub, wait_until};
+use str0m::media::MediaKind;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_endpoints_receive_each_others_audio_and_video() {
+    let hub = start_hub("three").await;
+    let names = ["an", "binh", "chi"];
+    let mut endpoints = vec![];
+    for (i, name) in names.iter().enumerate() {
+        // A province room, joined by a department, a district and a commune.
+        let unit = ["19-S01", "164", "5431"][i];
+        endpoints.push(SimEndpoint::join(hub.addr, "19", unit, name).await);
+    }
+
+    let all_flowing = wait_until(Duration::from_secs(20), || {
+        endpoints.iter().all(|e| {
+            names.iter().filter(|n| **n != e.name).all(|n| {
+                e.received_from(n, MediaKind::Audio) >= 50
+                    && e.received_from(n, MediaKind::Video) >= 30
+            })
+        })
+    })
+    .await;
+    for e in &endpoints {
+        let seen = e.seen.lock().unwrap();
+        eprintln!(
+            "{}: received {:?}, sent {:?}, offers {}",
+            e.name, seen.received, seen.sent, seen.offers
+        );
+        assert_eq!(
+            seen.corrupted, 0,
+            "{}: every received payload is byte-identical to what was sent",
+            e.name
+        );
+        assert!(seen.errors.is_empty(), "{}: {:?}", e.name, seen.errors);
+        assert!(
+            seen.received.keys().all(|(sender, _)| *sender != e.name),
+            "{} never receives its own media",
+            e.name
+        );
+    }
+    assert!(
+        all_flowing,
+        "every endpoint receives 1 s of audio and video from each other one"
+    );
+    let stats = hub.hub.sfu().stats().await.unwrap();
+    assert_eq!((stats.sessions, stats.endpoints, stats.tracks), (1, 3, 6));
+
+    // The first joiner saw the other two arrive.
+    assert_eq!(
+        endpoints[0].seen.lock().unwrap().participants_joined,
+        vec!["binh", "chi"]
+    );
+
+    // One leaves: the others are told, its tracks are removed, and the rest keep flowing.
+    let chi = endpoints.pop().unwrap();
+    chi.stop().await;
+    let told = wait_until(Duration::from_secs(5), || {
+        endpoints
+            .iter()
+            .all(|e| e.seen.lock().unwrap().participants_left.len() == 1)
+    })
+    .await;
+    assert!(told, "remaining endpoints hear that chi left");
+    let cleaned = wait_until(Duration::from_secs(5), || {
+        let s = futures_util::FutureExt::now_or_never(hub.hub.sfu().stats());
+        matches!(s, Some(Ok(s)) if s.endpoints == 2 && s.tracks == 4)
+    })
+    .await;
+    let stats = hub.hub.sfu().stats().await.unwrap();
+    assert!(cleaned, "chi's endpoint and tracks are gone: {stats:?}");
+    let before = endpoints[0].received_from("binh", MediaKind::Audio);
+    assert!(
+        wait_until(Duration::from_secs(5), || endpoints[0]
+            .received_from("binh", MediaKind::Audio)
+            > before + 25)
+        .await,
+        "an still hears binh"
+    );
+
+    for e in endpoints {
+        e.stop().await;
+    }
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let s = futures_util::FutureExt::now_or_never(hub.hub.sfu().stats());
+            matches!(s, Some(Ok(s)) if s.endpoints == 0 && s.sessions == 0)
+        })
+        .await,
+        "nothing is left in the media plane"
+    );
+    assert!(hub.hub.rooms().await.is_empty());
+    hub.shutdown().await;
+}
