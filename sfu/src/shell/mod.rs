@@ -50,6 +50,11 @@ struct Datagram {
     destination: SocketAddr,
 }
 
+/// The shell's clock: the runtime's, so a paused test runtime pauses the media plane too.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// Bind the sockets and start the media task. Returns the handle the signaling side uses.
 pub async fn start(config: SfuConfig) -> std::io::Result<SfuHandle> {
     if config.candidate_ips.is_empty() {
@@ -126,7 +131,7 @@ impl Shell {
             dirty: BTreeSet::new(),
             renegotiate: BTreeSet::new(),
             decisions: Vec::with_capacity(64),
-            next_speaking_poll: Instant::now(),
+            next_speaking_poll: now(),
             packets_forwarded: 0,
         }
     }
@@ -140,13 +145,13 @@ impl Shell {
             let deadline = self.next_deadline();
             tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    Some(cmd) => self.handle_command(Instant::now(), cmd),
+                    Some(cmd) => self.handle_command(now(), cmd),
                     None => break,
                 },
-                Some(dg) = datagrams.recv() => self.handle_datagram(Instant::now(), dg),
-                _ = tokio::time::sleep_until(deadline.into()) => self.handle_timeouts(Instant::now()),
+                Some(dg) = datagrams.recv() => self.handle_datagram(now(), dg),
+                _ = tokio::time::sleep_until(deadline.into()) => self.handle_timeouts(now()),
             }
-            self.drive(Instant::now());
+            self.drive(now());
         }
         tracing::info!("media plane stopped");
     }

@@ -1,0 +1,311 @@
+//! Protocol robustness over a real hub: garbage, truncated JSON, unknown types, oversized
+//! frames, messages out of order, and clients that vanish. The hub answers each with the
+//! documented error and keeps serving everyone else.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{SimEndpoint, connect, join, recv, send, start_hub, wait_until};
+use futures_util::{SinkExt, StreamExt};
+use signaling::protocol::{ClientMessage, ErrorCode, LeaveReason, ServerMessage, TrackKind};
+use str0m::media::MediaKind;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn expect_error(ws: &mut common::Ws, code: ErrorCode) {
+    match recv(ws).await {
+        Some(ServerMessage::Error { code: got, .. }) => assert_eq!(got, code),
+        other => panic!("expected error {code:?}, got {other:?}"),
+    }
+}
+
+async fn expect_closed(ws: &mut common::Ws) {
+    assert_eq!(recv(ws).await, None, "the hub closed the connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_error_and_the_connection_survives() {
+    let hub = start_hub("garbage").await;
+    let mut ws = connect(hub.addr).await;
+
+    for garbage in [
+        "not json at all",
+        "{\"type\":\"join\",\"v\":1,",
+        "[]",
+        "{\"v\":1}",
+        "\u{0}\u{1}",
+    ] {
+        ws.send(Message::text(garbage)).await.unwrap();
+        expect_error(&mut ws, ErrorCode::Malformed).await;
+    }
+    ws.send(Message::text(r#"{"type":"teleport","to":"moon"}"#))
+        .await
+        .unwrap();
+    expect_error(&mut ws, ErrorCode::UnknownType).await;
+    ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    expect_error(&mut ws, ErrorCode::BinaryNotSupported).await;
+
+    // Anything but join first is out of order.
+    send(&mut ws, &ClientMessage::Offer { sdp: "v=0".into() }).await;
+    expect_error(&mut ws, ErrorCode::OutOfOrder).await;
+    send(&mut ws, &ClientMessage::Answer { sdp: "v=0".into() }).await;
+    expect_error(&mut ws, ErrorCode::OutOfOrder).await;
+
+    // After all that, a proper join still works.
+    send(&mut ws, &join("19", "19-S01", "Nguyễn Văn An")).await;
+    let Some(ServerMessage::Welcome {
+        v,
+        room,
+        participants,
+        ..
+    }) = recv(&mut ws).await
+    else {
+        panic!("expected welcome");
+    };
+    assert_eq!(
+        (v, room.code.as_str(), room.name.as_str()),
+        (1, "19", "Tỉnh Thái Nguyên")
+    );
+    assert!(participants.is_empty());
+
+    send(&mut ws, &join("19", "19-S01", "again")).await;
+    expect_error(&mut ws, ErrorCode::OutOfOrder).await;
+    send(&mut ws, &ClientMessage::Answer { sdp: "v=0".into() }).await;
+    expect_error(&mut ws, ErrorCode::OutOfOrder).await;
+    send(
+        &mut ws,
+        &ClientMessage::Offer {
+            sdp: "this is not sdp".into(),
+        },
+    )
+    .await;
+    expect_error(&mut ws, ErrorCode::BadSdp).await;
+    // A candidate before media is ignored without an error; mute is accepted.
+    send(
+        &mut ws,
+        &ClientMessage::Candidate {
+            candidate: "garbage".into(),
+            sdp_mid: None,
+        },
+    )
+    .await;
+    send(
+        &mut ws,
+        &ClientMessage::Mute {
+            kind: TrackKind::Audio,
+            muted: true,
+        },
+    )
+    .await;
+
+    // Leave: bye, then close.
+    send(&mut ws, &ClientMessage::Leave).await;
+    assert_eq!(
+        recv(&mut ws).await,
+        Some(ServerMessage::Bye {
+            reason: signaling::protocol::ByeReason::Left
+        })
+    );
+    expect_closed(&mut ws).await;
+    hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_joins_close_the_connection() {
+    let hub = start_hub("refused").await;
+    let cases = [
+        (
+            ClientMessage::Join {
+                v: 2,
+                room: "19".into(),
+                name: "An".into(),
+                unit: "19".into(),
+                token: None,
+            },
+            ErrorCode::UnsupportedVersion,
+        ),
+        (join("19", "19", "   "), ErrorCode::InvalidName),
+        (join("19", "19", &"x".repeat(65)), ErrorCode::InvalidName),
+        (join("19", "19", "bell\u{7}"), ErrorCode::InvalidName),
+        (join("no-such-room", "19", "An"), ErrorCode::UnknownUnit),
+        (join("19", "no-such-unit", "An"), ErrorCode::UnknownUnit),
+    ];
+    for (msg, code) in cases {
+        let mut ws = connect(hub.addr).await;
+        send(&mut ws, &msg).await;
+        expect_error(&mut ws, code).await;
+        expect_closed(&mut ws).await;
+    }
+    assert!(
+        hub.hub.rooms().await.is_empty(),
+        "no refused join left a participant behind"
+    );
+    hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_frames_and_vanishing_clients_do_not_disturb_a_running_meeting() {
+    let hub = start_hub("hostile").await;
+    let an = SimEndpoint::join(hub.addr, "19", "19-S01", "an").await;
+    let binh = SimEndpoint::join(hub.addr, "19", "164", "binh").await;
+    assert!(
+        wait_until(Duration::from_secs(15), || an
+            .received_from("binh", MediaKind::Video)
+            > 10)
+        .await,
+        "media flows before the attack"
+    );
+
+    // A message over 64 KiB (but within what the transport reads): too_large, then closed.
+    let mut big = connect(hub.addr).await;
+    send(&mut big, &join("19", "19", "big")).await;
+    assert!(matches!(
+        recv(&mut big).await,
+        Some(ServerMessage::Welcome { .. })
+    ));
+    let offer = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(100 * 1024));
+    big.send(Message::text(offer)).await.unwrap();
+    // (skip the participant_joined/left noise of others)
+    loop {
+        match recv(&mut big).await {
+            Some(ServerMessage::Error { code, .. }) => {
+                assert_eq!(code, ErrorCode::TooLarge);
+                break;
+            }
+            Some(_) => continue,
+            None => panic!("closed without saying why"),
+        }
+    }
+    expect_closed(&mut big).await;
+
+    // A 10 MB frame: refused by the transport without being buffered; the connection ends.
+    let mut huge = connect(hub.addr).await;
+    let _ = huge.send(Message::text("x".repeat(10 * 1024 * 1024))).await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(m)) = huge.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the hub ends a connection that sends a 10 MB frame"
+    );
+
+    // A participant with media vanishes without closing anything.
+    let chi = SimEndpoint::join(hub.addr, "19", "5431", "chi").await;
+    let chi_id = chi.seen.lock().unwrap().participant_id.clone().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(15), || chi
+            .received_from("an", MediaKind::Audio)
+            > 10)
+        .await,
+        "chi was receiving"
+    );
+    chi.vanish();
+    assert!(
+        wait_until(Duration::from_secs(10), || an
+            .seen
+            .lock()
+            .unwrap()
+            .participants_left
+            .contains(&chi_id))
+        .await,
+        "the others are told chi is gone"
+    );
+
+    // The meeting goes on.
+    let before = an.received_from("binh", MediaKind::Video);
+    assert!(
+        wait_until(Duration::from_secs(5), || an
+            .received_from("binh", MediaKind::Video)
+            > before + 20)
+        .await,
+        "an still receives binh's video"
+    );
+    assert!(an.seen.lock().unwrap().errors.is_empty());
+    let rooms = hub.hub.rooms().await;
+    assert_eq!(rooms.len(), 1);
+    assert_eq!(rooms[0].participants, 2);
+    an.stop().await;
+    binh.stop().await;
+    hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_events_reach_the_others() {
+    let hub = start_hub("events").await;
+    let mut a = connect(hub.addr).await;
+    send(&mut a, &join("164", "164", "Trần Thị Bình")).await;
+    let Some(ServerMessage::Welcome { .. }) = recv(&mut a).await else {
+        panic!()
+    };
+    let mut b = connect(hub.addr).await;
+    send(&mut b, &join("164", "5431", "Lê Văn Cường")).await;
+    let Some(ServerMessage::Welcome {
+        participant_id: b_id,
+        participants,
+        ..
+    }) = recv(&mut b).await
+    else {
+        panic!()
+    };
+    assert_eq!(participants.len(), 1);
+    assert_eq!(participants[0].name, "Trần Thị Bình");
+    let Some(ServerMessage::ParticipantJoined { participant }) = recv(&mut a).await else {
+        panic!()
+    };
+    assert_eq!(
+        (participant.id.as_str(), participant.unit.code.as_str()),
+        (b_id.as_str(), "5431")
+    );
+    assert_eq!(participant.unit.name, "Phường Quán Triều");
+
+    send(
+        &mut b,
+        &ClientMessage::Mute {
+            kind: TrackKind::Video,
+            muted: true,
+        },
+    )
+    .await;
+    assert_eq!(
+        recv(&mut a).await,
+        Some(ServerMessage::MuteChanged {
+            participant_id: b_id.clone(),
+            kind: TrackKind::Video,
+            muted: true
+        })
+    );
+    let rooms = hub.hub.rooms().await;
+    assert_eq!((rooms[0].code.as_str(), rooms[0].participants), ("164", 2));
+
+    // b's socket just drops (no leave, no close frame).
+    drop(b);
+    assert_eq!(
+        recv(&mut a).await,
+        Some(ServerMessage::ParticipantLeft {
+            participant_id: b_id,
+            reason: LeaveReason::Disconnected
+        })
+    );
+    // Sessions and participations are in the database.
+    let sessions = hub.hub.db().sessions_of("164".into()).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].ended_at, None, "still live while a is there");
+    drop(a);
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            futures_util::FutureExt::now_or_never(hub.hub.rooms()).is_some_and(|r| r.is_empty())
+        })
+        .await
+    );
+    let sessions = hub.hub.db().sessions_of("164".into()).await.unwrap();
+    assert!(
+        sessions[0].ended_at.is_some(),
+        "the session ended with its last participant"
+    );
+    hub.shutdown().await;
+}

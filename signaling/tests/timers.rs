@@ -1,0 +1,86 @@
+//! Connection timers with simulated time: the join deadline and the idle timeout, driven over
+//! in-memory channels instead of a socket.
+
+use std::time::Duration;
+
+use axum::extract::ws::Message;
+use futures::channel::mpsc;
+use futures_util::StreamExt;
+use signaling::protocol::{ErrorCode, ServerMessage};
+use signaling::ws::{ConnectionTimers, serve};
+
+async fn hub(name: &str) -> signaling::rooms::Hub {
+    let dir = std::env::temp_dir().join(format!("cau-timers-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = signaling::db::Db::open(&dir).unwrap();
+    let sfu = sfu::start(sfu::SfuConfig {
+        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
+        udp_port: 0,
+        core: Default::default(),
+    })
+    .await
+    .unwrap();
+    let directory =
+        signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
+            .unwrap();
+    signaling::rooms::Hub::new(directory, db, sfu, vec![])
+}
+
+fn text(m: &Message) -> Option<ServerMessage> {
+    match m {
+        Message::Text(t) => serde_json::from_str(t.as_str()).ok(),
+        _ => None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_joins_is_refused_after_the_deadline() {
+    let hub = hub("join").await;
+    let (out_tx, mut out_rx) = mpsc::unbounded::<Message>();
+    let (_in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
+    let timers = ConnectionTimers::default();
+    let started = tokio::time::Instant::now();
+    serve(hub, out_tx, in_rx, timers).await;
+    assert!(started.elapsed() >= Duration::from_secs(10));
+    let first = out_rx.next().await.unwrap();
+    assert!(matches!(
+        text(&first),
+        Some(ServerMessage::Error {
+            code: ErrorCode::JoinTimeout,
+            ..
+        })
+    ));
+    assert!(matches!(out_rx.next().await, Some(Message::Close(Some(_)))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_client_is_pinged_then_dropped() {
+    let hub = hub("idle").await;
+    let (out_tx, mut out_rx) = mpsc::unbounded::<Message>();
+    let (in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
+    in_tx
+        .unbounded_send(Ok(Message::Text(
+            r#"{"type":"join","v":1,"room":"19","name":"An","unit":"19"}"#.into(),
+        )))
+        .unwrap();
+    let timers = ConnectionTimers::default();
+    let started = tokio::time::Instant::now();
+    serve(hub.clone(), out_tx, in_rx, timers).await;
+    // Pinged every 15 s, dropped once 45 s passed without a word.
+    assert!(started.elapsed() >= Duration::from_secs(45));
+    let mut pings = 0;
+    let mut welcomed = false;
+    while let Some(m) = out_rx.next().await {
+        match m {
+            Message::Ping(_) => pings += 1,
+            m => welcomed |= matches!(text(&m), Some(ServerMessage::Welcome { .. })),
+        }
+    }
+    assert!(welcomed);
+    assert_eq!(pings, 2);
+    assert!(
+        hub.rooms().await.is_empty(),
+        "the dropped participant left the room"
+    );
+    drop(in_tx);
+}
