@@ -1,0 +1,142 @@
+// Starting the real hub (`cau`, release build) for browser tests.
+//
+//   const hub = await startHub();          // binds CAU_TEST_ADDR (198.18.0.1 in netns-run)
+//   await page.goto(hub.url);              // http://198.18.0.1:PORT/
+//   await hub.stop();
+//
+// The hub's command line lives in hubArgs() and nowhere else: when the flags
+// of `cau` change, change them there.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ARTIFACTS_DIR, REPO_ROOT, TEST_ADDR, withTimeout } from './browsers.mjs';
+
+/** The binary under test; CAU_BIN overrides (e.g. a debug build). */
+export const HUB_BIN = path.resolve(process.env.CAU_BIN ?? path.join(REPO_ROOT, 'target', 'release', 'cau'));
+
+/** The line `cau` prints when it is ready: it contains http://ADDR:PORT/ */
+const READY = /http:\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)\//;
+
+/**
+ * The hub's command line. ONE place for the flags.
+ * @param {{bind: string, dataDir: string}} o
+ */
+export function hubArgs({ bind, dataDir }) {
+  const host = bind.includes(':') ? `[${bind}]` : bind;
+  return [
+    '--listen', `${host}:0`, // HTTP + websocket; port chosen by the OS
+    '--public-ip', bind, // the address put in ICE candidates
+    '--udp-port', '0', // the one media UDP port; chosen by the OS
+    '--data-dir', dataDir, // fresh per hub: SQLite, recordings
+  ];
+}
+
+/** Pick artifacts/hub-<n>.log with the first free n (safe across test processes). */
+function openLog() {
+  fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  for (let n = 1; ; n++) {
+    const file = path.join(ARTIFACTS_DIR, `hub-${n}.log`);
+    try {
+      return { file, fd: fs.openSync(file, 'wx') };
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/**
+ * Start `cau` and wait until it prints its URL.
+ * @param {object} [opts]
+ * @param {string} [opts.bind] address to listen on (default CAU_TEST_ADDR)
+ * @param {string[]} [opts.extraArgs] appended to hubArgs()
+ * @param {object} [opts.env] extra environment (RUST_LOG defaults to info)
+ * @param {string} [opts.dataDir] reuse a data dir (e.g. a restart test); otherwise a fresh tmp dir,
+ *   removed by stop() unless CAU_KEEP_DATA=1
+ * @param {number} [opts.readyTimeout] ms to wait for the ready line
+ * @returns {Promise<{url: string, origin: string, host: string, port: number, dataDir: string,
+ *   logFile: string, process: import('node:child_process').ChildProcess, stop(): Promise<number|null>}>}
+ */
+export async function startHub({ bind = TEST_ADDR, extraArgs = [], env = {}, dataDir, readyTimeout = 30_000 } = {}) {
+  if (!fs.existsSync(HUB_BIN)) {
+    throw new Error(`${HUB_BIN} not found: build it first (cargo build --release --bin cau) or set CAU_BIN`);
+  }
+  const ownDir = !dataDir;
+  const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cau-hub-'));
+  const args = [...hubArgs({ bind, dataDir: dir }), ...extraArgs];
+  const { file: logFile, fd } = openLog();
+  fs.writeSync(fd, `# ${HUB_BIN} ${args.join(' ')}\n`);
+
+  const child = spawn(HUB_BIN, args, {
+    cwd: REPO_ROOT,
+    env: { RUST_LOG: 'info', RUST_BACKTRACE: '1', ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  let stdoutBuf = '';
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve(code);
+    });
+  });
+  const ready = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.on('data', (d) => {
+      fs.writeSync(fd, d);
+      stdoutBuf += d.toString('utf8');
+      const m = stdoutBuf.match(READY);
+      if (m) resolve({ host: m[1], port: Number(m[2]) });
+      if (stdoutBuf.length > 1 << 20) stdoutBuf = stdoutBuf.slice(-4096);
+    });
+    exitPromise.then(() =>
+      reject(new Error(`cau exited (${JSON.stringify(exited)}) before it was ready; see ${logFile}`)),
+    );
+  });
+  child.stderr.on('data', (d) => fs.writeSync(fd, d));
+
+  let stopped = false;
+  async function stop() {
+    if (!stopped) {
+      stopped = true;
+      if (!exited) {
+        child.kill('SIGTERM');
+        await withTimeout(exitPromise, 10_000, 'cau SIGTERM').catch(async () => {
+          child.kill('SIGKILL');
+          await withTimeout(exitPromise, 5_000, 'cau SIGKILL').catch(() => {});
+        });
+      }
+      // let the pipes drain into the log before closing it
+      await new Promise((r) => setImmediate(r));
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+      if (ownDir && !process.env.CAU_KEEP_DATA) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
+    return exited?.code ?? null;
+  }
+
+  let where;
+  try {
+    where = await withTimeout(ready, readyTimeout, `cau ready line (http://ADDR:PORT/) in ${logFile}`);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const origin = `http://${where.host}:${where.port}`;
+  return {
+    url: `${origin}/`,
+    origin,
+    host: where.host,
+    port: where.port,
+    dataDir: dir,
+    logFile,
+    process: child,
+    stop,
+  };
+}
