@@ -157,6 +157,12 @@ test('Chromium and Firefox see and hear each other', async () => {
   assert.ok(video(chiStats).frameWidth > 0, 'Chromium knows the size of what it decodes');
   assert.ok(video(dungStats).framesDecoded > 0);
   assert.match((await remoteTiles(dung))[0].text, /Phạm Minh Chi/);
+  // Firefox's fake microphone plays a continuous tone: the hub's voice activity (from the
+  // RFC 6464 audio level) marks Dũng as speaking on Chi's page.
+  await waitFor(
+    () => chi.$eval('.tile[data-participant-id]', (t) => t.dataset.speaking === 'true'),
+    { timeout: 10_000, message: "Chi sees Dũng's speaking indicator" },
+  );
   await screenshot(chi, 'meeting-chromium-firefox');
   await screenshot(dung, 'meeting-firefox-chromium');
   await Promise.all([chi.close(), dung.close()]);

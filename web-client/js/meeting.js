@@ -471,9 +471,15 @@ async function join({ reconnect = false } = {}) {
 }
 
 function onClosed(reason) {
-  if (S.view !== 'meeting') return; // joining: connect() rejects and says why
-  if (reason === 'left') return;
+  if (S.view !== 'meeting') return; // joining: connect() rejects and says why; leave() shows 'left'
   clearRemotes();
+  if (reason === 'left') {
+    // The hub ended our session (`bye` "left") without us asking.
+    $('left-body').textContent = t('left.body', { room: S.roomName });
+    setView('left');
+    stopLocalMedia();
+    return;
+  }
   if (NO_RETRY.has(reason)) {
     showError(reason, true);
     return;

@@ -61,17 +61,18 @@ export function makeTile({ id, self }) {
 
 /**
  * The column count that gives the largest tiles for `n` tiles in a W×H box with `gap`
- * between them. Tiles range from portrait 3:4 to 16:9 (video is cropped to fill, never
- * letterboxed). Returns {cols, w, h}.
+ * between them. On a landscape screen tiles range from 4:3 to 16:9, the shapes cameras
+ * send, so little of a face is cropped; on a portrait screen (a phone) they may go down to
+ * portrait 3:4. Video is cropped to fill, never letterboxed. Returns {cols, w, h}.
  */
 export function bestGrid(n, W, H, gap) {
+  const minAspect = W >= H ? 4 / 3 : 3 / 4;
   let best = null;
   for (let cols = 1; cols <= n; cols++) {
     const rows = Math.ceil(n / cols);
     const cw = (W - gap * (cols - 1)) / cols;
     const ch = (H - gap * (rows - 1)) / rows;
-    // Tiles between portrait 3:4 and 16:9 (video is cropped to fill, never letterboxed).
-    const aspect = Math.min(16 / 9, Math.max(3 / 4, cw / ch));
+    const aspect = Math.min(16 / 9, Math.max(minAspect, cw / ch));
     const w = Math.min(cw, ch * aspect);
     const h = w / aspect;
     if (!best || w * h > best.w * best.h + 1) best = { cols, w, h };

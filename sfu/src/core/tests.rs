@@ -40,7 +40,7 @@ impl VideoSource {
 
     /// Packets of the next frame: (seq, ts, payload).
     fn next_frame(&mut self) -> Vec<(u64, u32, &'static [u8])> {
-        let key = self.frame % self.gop == 0;
+        let key = self.frame.is_multiple_of(self.gop);
         self.frame += 1;
         let first: &'static [u8] = if key { &VP8_KEY } else { &VP8_DELTA };
         let out = vec![

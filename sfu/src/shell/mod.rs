@@ -274,7 +274,9 @@ impl Shell {
             asks.extend(core.subscribe(now, slot.track, id, slot.mid));
         }
         for d in asks {
-            self.apply(now, None, d);
+            if let Decision::RequestKeyframe { track } = d {
+                self.request_keyframe(track);
+            }
         }
         Ok(())
     }
@@ -383,10 +385,10 @@ impl Shell {
                         break;
                     }
                     Output::Transmit(t) => {
-                        if let Some(socket) = self.sockets.get(&t.source) {
-                            if let Err(e) = socket.try_send_to(&t.contents, t.destination) {
-                                tracing::debug!(error = %e, "udp send failed; packet dropped");
-                            }
+                        if let Some(socket) = self.sockets.get(&t.source)
+                            && let Err(e) = socket.try_send_to(&t.contents, t.destination)
+                        {
+                            tracing::debug!(error = %e, "udp send failed; packet dropped");
                         }
                     }
                     Output::Event(e) => events.push(e),
@@ -410,7 +412,7 @@ impl Shell {
                     .get_mut(&session)
                     .and_then(|core| core.handle_keyframe_request(now, id, req.mid));
                 if let Some(track) = track {
-                    self.apply(now, None, Decision::RequestKeyframe { track });
+                    self.request_keyframe(track);
                 }
             }
             Event::MediaAdded(added) if added.direction.is_receiving() => {
@@ -428,10 +430,10 @@ impl Shell {
             }
             Event::IceConnectionStateChange(state) => {
                 tracing::debug!(endpoint = %id, ?state, "ice state");
-                if state == IceConnectionState::Disconnected {
-                    if let Some(ep) = self.endpoints.get_mut(&id) {
-                        ep.closing.get_or_insert(CloseReason::Disconnected);
-                    }
+                if state == IceConnectionState::Disconnected
+                    && let Some(ep) = self.endpoints.get_mut(&id)
+                {
+                    ep.closing.get_or_insert(CloseReason::Disconnected);
                 }
             }
             Event::Connected => {
@@ -482,10 +484,14 @@ impl Shell {
             &rtp,
             &mut decisions,
         );
-        let mut exts = ExtensionValues::default();
-        exts.audio_level = pkt.header.ext_vals.audio_level;
-        exts.voice_activity = pkt.header.ext_vals.voice_activity;
-        exts.video_orientation = pkt.header.ext_vals.video_orientation;
+        // Only what the subscriber needs is carried over; transport-level extensions
+        // (TWCC, abs-send-time, mid) are the subscriber's own str0m's to write.
+        let exts = ExtensionValues {
+            audio_level: pkt.header.ext_vals.audio_level,
+            voice_activity: pkt.header.ext_vals.voice_activity,
+            video_orientation: pkt.header.ext_vals.video_orientation,
+            ..Default::default()
+        };
         for d in decisions.drain(..) {
             match d {
                 Decision::Forward { to, mid, seq, ts } => {
@@ -514,24 +520,23 @@ impl Shell {
                         self.dirty.insert(to);
                     }
                 }
-                other => self.apply(now, Some(&pkt), other),
+                Decision::RequestKeyframe { track } => self.request_keyframe(track),
+                Decision::Drop { .. } => {}
             }
         }
         self.decisions = decisions;
     }
 
-    /// Apply a decision that is not a forward.
-    fn apply(&mut self, _now: Instant, _pkt: Option<&RtpPacket>, decision: Decision) {
-        if let Decision::RequestKeyframe { track } = decision {
-            if let Some(publisher) = self.endpoints.get_mut(&track.endpoint) {
-                publisher.guard(|rtc| {
-                    if let Some(stream) = rtc.direct_api().stream_rx_by_mid(track.mid, None) {
-                        stream.request_keyframe(KeyframeRequestKind::Pli);
-                    }
-                    Ok(())
-                });
-                self.dirty.insert(track.endpoint);
-            }
+    /// Ask the publisher of `track` for a keyframe (the core has throttled it already).
+    fn request_keyframe(&mut self, track: TrackId) {
+        if let Some(publisher) = self.endpoints.get_mut(&track.endpoint) {
+            publisher.guard(|rtc| {
+                if let Some(stream) = rtc.direct_api().stream_rx_by_mid(track.mid, None) {
+                    stream.request_keyframe(KeyframeRequestKind::Pli);
+                }
+                Ok(())
+            });
+            self.dirty.insert(track.endpoint);
         }
     }
 
