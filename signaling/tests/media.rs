@@ -99,3 +99,60 @@ async fn three_endpoints_receive_each_others_audio_and_video() {
     assert!(hub.hub.rooms().await.is_empty());
     hub.shutdown().await;
 }
+
+/// A subscriber behind a downlink that loses 5 % of RTP packets: its NACKs are answered from
+/// the hub's RTX cache, so (almost) every video packet still arrives. Audio is not
+/// retransmitted (Opus conceals loss), so only video is checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_video_packets_are_retransmitted_from_the_rtx_cache() {
+    let hub = start_hub("nack").await;
+    let sender = SimEndpoint::join(hub.addr, "164", "164", "sender").await;
+    let lossy = SimEndpoint::join_impaired(hub.addr, "164", "5431", "lossy", 0.05, 7).await;
+    assert!(
+        wait_until(Duration::from_secs(20), || lossy
+            .received_from("sender", MediaKind::Video)
+            >= 150)
+        .await,
+        "video flows to the lossy subscriber"
+    );
+    // A window of packets well inside the stream: from the first one received to a point the
+    // retransmissions have had time to repair.
+    let (first, last) = {
+        let seen = lossy.seen.lock().unwrap();
+        let numbers: Vec<u32> = seen
+            .unique
+            .iter()
+            .filter(|(s, k, _)| s == "sender" && *k == MediaKind::Video)
+            .map(|(_, _, n)| *n)
+            .collect();
+        (
+            *numbers.iter().min().unwrap(),
+            *numbers.iter().max().unwrap() - 10,
+        )
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let seen = lossy.seen.lock().unwrap();
+            (first..=last).all(|n| {
+                seen.unique
+                    .contains(&("sender".to_string(), MediaKind::Video, n))
+            })
+        })
+        .await,
+        "every video packet in the window arrives"
+    );
+    let seen = lossy.seen.lock().unwrap();
+    let window = u64::from(last - first + 1);
+    eprintln!(
+        "window {window} packets, downlink dropped {} RTP datagrams",
+        seen.dropped_downlink
+    );
+    assert!(
+        seen.dropped_downlink * 100 >= window * 2,
+        "the link really lost packets"
+    );
+    drop(seen);
+    sender.stop().await;
+    lossy.stop().await;
+    hub.shutdown().await;
+}

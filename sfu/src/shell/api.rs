@@ -105,6 +105,12 @@ pub(crate) enum Command {
     Stats {
         reply: oneshot::Sender<SfuStats>,
     },
+    /// Test-only: make the next call into this endpoint panic, as a bug in str0m or in our
+    /// handling of it would.
+    #[cfg(test)]
+    InjectPanic {
+        endpoint: EndpointId,
+    },
 }
 
 /// Cloneable handle to the media plane task.
@@ -122,6 +128,8 @@ impl std::fmt::Debug for Command {
             Command::Candidate { .. } => "Candidate",
             Command::Close { .. } => "Close",
             Command::Stats { .. } => "Stats",
+            #[cfg(test)]
+            Command::InjectPanic { .. } => "InjectPanic",
         };
         f.write_str(name)
     }

@@ -16,6 +16,8 @@
 
 mod api;
 mod endpoint;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -205,6 +207,12 @@ impl Shell {
             Command::Close { endpoint } => {
                 if let Some(ep) = self.endpoints.get_mut(&endpoint) {
                     ep.closing.get_or_insert(CloseReason::Closed);
+                }
+            }
+            #[cfg(test)]
+            Command::InjectPanic { endpoint } => {
+                if let Some(ep) = self.endpoints.get_mut(&endpoint) {
+                    ep.guard(|_| -> Result<(), str0m::RtcError> { panic!("injected fault") });
                 }
             }
             Command::Stats { reply } => {

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -114,6 +114,10 @@ pub struct Seen {
     pub connected: bool,
     /// (sender name, kind) → packets received intact.
     pub received: HashMap<(String, MediaKind), u64>,
+    /// (sender name, kind, packet number) of every intact packet, for loss accounting.
+    pub unique: HashSet<(String, MediaKind, u32)>,
+    /// RTP packets this endpoint's simulated downlink dropped.
+    pub dropped_downlink: u64,
     pub corrupted: u64,
     pub sent: HashMap<MediaKind, u32>,
     pub offers: u32,
@@ -133,6 +137,19 @@ pub struct SimEndpoint {
 
 impl SimEndpoint {
     pub async fn join(hub: SocketAddr, room: &str, unit: &str, name: &str) -> SimEndpoint {
+        Self::join_impaired(hub, room, unit, name, 0.0, 0).await
+    }
+
+    /// Join behind a lossy downlink: each RTP datagram from the hub is dropped with
+    /// probability `loss` (seeded), as a weak rural link would; STUN, DTLS and RTCP pass.
+    pub async fn join_impaired(
+        hub: SocketAddr,
+        room: &str,
+        unit: &str,
+        name: &str,
+        loss: f64,
+        seed: u64,
+    ) -> SimEndpoint {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (stop, stop_rx) = watch::channel(false);
         let mut ws = connect(hub).await;
@@ -143,7 +160,7 @@ impl SimEndpoint {
             }
             other => panic!("expected welcome, got {other:?}"),
         }
-        let task = tokio::spawn(run(ws, name.to_string(), seen.clone(), stop_rx));
+        let task = tokio::spawn(run(ws, name.to_string(), seen.clone(), stop_rx, loss, seed));
         SimEndpoint {
             name: name.to_string(),
             seen,
@@ -172,7 +189,16 @@ impl SimEndpoint {
     }
 }
 
-async fn run(mut ws: Ws, name: String, seen: Arc<Mutex<Seen>>, mut stop: watch::Receiver<bool>) {
+async fn run(
+    mut ws: Ws,
+    name: String,
+    seen: Arc<Mutex<Seen>>,
+    mut stop: watch::Receiver<bool>,
+    loss: f64,
+    seed: u64,
+) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let local = socket.local_addr().unwrap();
     let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
@@ -212,6 +238,10 @@ async fn run(mut ws: Ws, name: String, seen: Arc<Mutex<Seen>>, mut stop: watch::
         tokio::select! {
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, source)) = r else { continue };
+                if loss > 0.0 && is_rtp(&buf[..n]) && rng.random_bool(loss) {
+                    seen.lock().unwrap().dropped_downlink += 1;
+                    continue;
+                }
                 if let Ok(receive) = Receive::new(Protocol::Udp, source, local, &buf[..n]) {
                     let _ = rtc.handle_input(Input::Receive(Instant::now(), receive));
                 }
@@ -268,11 +298,19 @@ fn on_event(e: Event, seen: &Arc<Mutex<Seen>>) {
     match e {
         Event::Connected => seen.connected = true,
         Event::RtpPacket(pkt) => match check_payload(&pkt.payload) {
-            Some((sender, kind, _)) => *seen.received.entry((sender, kind)).or_default() += 1,
+            Some((sender, kind, n)) => {
+                *seen.received.entry((sender.clone(), kind)).or_default() += 1;
+                seen.unique.insert((sender, kind, n));
+            }
             None => seen.corrupted += 1,
         },
         _ => {}
     }
+}
+
+/// RTP (not RTCP) by RFC 5761's demultiplexing: version 2, payload type outside 64–95.
+fn is_rtp(datagram: &[u8]) -> bool {
+    matches!(datagram, [b0, b1, ..] if (128..192).contains(b0) && !(192..=223).contains(b1))
 }
 
 fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, kind: MediaKind, seen: &Arc<Mutex<Seen>>) {
