@@ -77,10 +77,11 @@ impl Db {
             source,
         })?;
         let conn = Connection::open(data_dir.join("cau.sqlite3"))?;
+        // First, so that even the pragmas below wait for another process holding the file.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Self::from_connection(conn)
     }
 

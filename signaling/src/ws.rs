@@ -12,6 +12,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use sfu::{CloseReason, EndpointEvent, SfuError};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::protocol::{
     ByeReason, ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, ServerMessage, TrackEntry,
@@ -65,8 +66,25 @@ struct Connection<S> {
     new_media_rx: Option<mpsc::UnboundedReceiver<EndpointEvent>>,
 }
 
-/// Serve one websocket until it closes.
-pub async fn serve<S, R>(hub: Hub, sink: S, mut stream: R, timers: ConnectionTimers)
+/// Serve one websocket until it closes, inside a `connection` span that records the room,
+/// session and participant once joined (ids only: no names or addresses in logs).
+pub async fn serve<S, R>(hub: Hub, sink: S, stream: R, timers: ConnectionTimers)
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let span = tracing::info_span!(
+        "connection",
+        room = tracing::field::Empty,
+        session = tracing::field::Empty,
+        participant = tracing::field::Empty,
+    );
+    serve_inner(hub, sink, stream, timers)
+        .instrument(span)
+        .await
+}
+
+async fn serve_inner<S, R>(hub: Hub, sink: S, mut stream: R, timers: ConnectionTimers)
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -292,7 +310,11 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 return Some(End::Refused);
             }
         };
-        tracing::info!(room = %joined.room.code, participant = %joined.participant.id, "participant joined");
+        let span = tracing::Span::current();
+        span.record("room", joined.room.code.as_str());
+        span.record("session", joined.session.0);
+        span.record("participant", joined.participant.id.as_str());
+        tracing::info!("participant joined");
         let welcome = ServerMessage::Welcome {
             v: PROTOCOL_VERSION,
             participant_id: joined.participant.id.clone(),
@@ -413,6 +435,6 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         self.hub
             .leave(&joined.room.code, &joined.participant.id, reason)
             .await;
-        tracing::info!(room = %joined.room.code, participant = %joined.participant.id, ?reason, "participant left");
+        tracing::info!(?reason, "participant left");
     }
 }

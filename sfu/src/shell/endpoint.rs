@@ -88,6 +88,9 @@ impl Endpoint {
         if self.closing.is_some() {
             return None;
         }
+        let _span =
+            tracing::debug_span!("endpoint", session = self.session.0, endpoint = self.id.0)
+                .entered();
         match catch_unwind(AssertUnwindSafe(|| f(&mut self.rtc))) {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {

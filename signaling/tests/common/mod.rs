@@ -75,16 +75,43 @@ pub fn join(room: &str, unit: &str, name: &str) -> ClientMessage {
     }
 }
 
-/// The payload endpoint `sender` puts in its `n`th packet of `kind`: a tag, then filler that
+/// What a simulated endpoint sends: Opus-sized audio, and video as VP8 or H.264.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Media {
+    Audio,
+    Vp8,
+    H264,
+}
+
+impl Media {
+    fn tag(self) -> &'static str {
+        match self {
+            Media::Audio => "audio",
+            Media::Vp8 => "vp8",
+            Media::H264 => "h264",
+        }
+    }
+
+    fn kind(self) -> MediaKind {
+        match self {
+            Media::Audio => MediaKind::Audio,
+            Media::Vp8 | Media::H264 => MediaKind::Video,
+        }
+    }
+}
+
+/// The payload endpoint `sender` puts in its `n`th packet of `media`: a tag, then filler that
 /// depends on all three so a receiver can check every byte.
-pub fn payload(sender: &str, kind: MediaKind, n: u32) -> Vec<u8> {
-    let (prefix, size): (&[u8], usize) = match kind {
+pub fn payload(sender: &str, media: Media, n: u32) -> Vec<u8> {
+    let (prefix, size): (&[u8], usize) = match media {
         // VP8 descriptor S=1, PID=0, then a payload header with P=0: every packet a keyframe.
-        MediaKind::Video => (&[0x10, 0x00], 900),
-        MediaKind::Audio => (&[], 120),
+        Media::Vp8 => (&[0x10, 0x00], 900),
+        // H.264 single NAL unit of type 5 (IDR slice): every packet a keyframe.
+        Media::H264 => (&[0x65], 900),
+        Media::Audio => (&[], 120),
     };
     let mut p = prefix.to_vec();
-    p.extend_from_slice(format!("cau|{sender}|{kind}|{n}|").as_bytes());
+    p.extend_from_slice(format!("cau|{sender}|{}|{n}|", media.tag()).as_bytes());
     let mut x = n.wrapping_mul(2_654_435_761) ^ sender.len() as u32;
     while p.len() < size {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
@@ -98,13 +125,34 @@ pub fn check_payload(bytes: &[u8]) -> Option<(String, MediaKind, u32)> {
     let start = bytes.windows(4).position(|w| w == b"cau|")?;
     let mut fields = bytes[start..].splitn(5, |b| *b == b'|').skip(1);
     let sender = String::from_utf8(fields.next()?.to_vec()).ok()?;
-    let kind = match fields.next()? {
-        b"audio" => MediaKind::Audio,
-        b"video" => MediaKind::Video,
+    let media = match fields.next()? {
+        b"audio" => Media::Audio,
+        b"vp8" => Media::Vp8,
+        b"h264" => Media::H264,
         _ => return None,
     };
     let n: u32 = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
-    (payload(&sender, kind, n) == bytes).then_some((sender, kind, n))
+    (payload(&sender, media, n) == bytes).then_some((sender, media.kind(), n))
+}
+
+/// How a simulated endpoint behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct SimOptions {
+    /// Probability that an RTP datagram from the hub is lost (seeded).
+    pub downlink_loss: f64,
+    pub seed: u64,
+    /// Offer only H.264 for video, as some browsers do.
+    pub h264_only: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            downlink_loss: 0.0,
+            seed: 1,
+            h264_only: false,
+        }
+    }
 }
 
 /// What a simulated endpoint saw.
@@ -124,6 +172,8 @@ pub struct Seen {
     pub participants_joined: Vec<String>,
     pub participants_left: Vec<String>,
     pub errors: Vec<String>,
+    /// str0m's name of the codec of each received video packet's payload type.
+    pub video_codecs: HashSet<String>,
 }
 
 /// A simulated endpoint: joins `room` as `name`, publishes audio (50/s) and video (30/s) once
@@ -137,18 +187,18 @@ pub struct SimEndpoint {
 
 impl SimEndpoint {
     pub async fn join(hub: SocketAddr, room: &str, unit: &str, name: &str) -> SimEndpoint {
-        Self::join_impaired(hub, room, unit, name, 0.0, 0).await
+        Self::join_with(hub, room, unit, name, SimOptions::default()).await
     }
 
-    /// Join behind a lossy downlink: each RTP datagram from the hub is dropped with
-    /// probability `loss` (seeded), as a weak rural link would; STUN, DTLS and RTCP pass.
-    pub async fn join_impaired(
+    /// Join with options: behind a lossy downlink (each RTP datagram from the hub dropped with
+    /// the given probability, as on a weak rural link; STUN, DTLS and RTCP pass), or offering
+    /// only H.264.
+    pub async fn join_with(
         hub: SocketAddr,
         room: &str,
         unit: &str,
         name: &str,
-        loss: f64,
-        seed: u64,
+        options: SimOptions,
     ) -> SimEndpoint {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (stop, stop_rx) = watch::channel(false);
@@ -160,7 +210,7 @@ impl SimEndpoint {
             }
             other => panic!("expected welcome, got {other:?}"),
         }
-        let task = tokio::spawn(run(ws, name.to_string(), seen.clone(), stop_rx, loss, seed));
+        let task = tokio::spawn(run(ws, name.to_string(), seen.clone(), stop_rx, options));
         SimEndpoint {
             name: name.to_string(),
             seen,
@@ -194,14 +244,26 @@ async fn run(
     name: String,
     seen: Arc<Mutex<Seen>>,
     mut stop: watch::Receiver<bool>,
-    loss: f64,
-    seed: u64,
+    options: SimOptions,
 ) {
     use rand::{Rng, SeedableRng};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(options.seed);
+    let loss = options.downlink_loss;
+    let video = if options.h264_only {
+        Media::H264
+    } else {
+        Media::Vp8
+    };
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let local = socket.local_addr().unwrap();
-    let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
+    let mut config = Rtc::builder().set_rtp_mode(true);
+    if options.h264_only {
+        config = config
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_h264(true);
+    }
+    let mut rtc = config.build(Instant::now());
     rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
     let mut api = rtc.sdp_api();
     let audio_mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
@@ -227,7 +289,21 @@ async fn run(
                     let _ = socket.send_to(&t.contents, t.destination).await;
                 }
                 Ok(Output::Timeout(t)) => break t,
-                Ok(Output::Event(e)) => on_event(e, &seen),
+                Ok(Output::Event(e)) => {
+                    if let Event::RtpPacket(p) = &e {
+                        let codec = rtc
+                            .codec_config()
+                            .find(|c| c.pt() == p.header.payload_type)
+                            .map(|c| c.spec().codec);
+                        if let Some(codec) = codec.filter(|c| c.is_video()) {
+                            seen.lock()
+                                .unwrap()
+                                .video_codecs
+                                .insert(format!("{codec:?}"));
+                        }
+                    }
+                    on_event(e, &seen)
+                }
                 Err(e) => {
                     seen.lock().unwrap().errors.push(format!("rtc: {e}"));
                     return;
@@ -278,8 +354,8 @@ async fn run(
             _ = tokio::time::sleep_until(timeout.into()) => {
                 let _ = rtc.handle_input(Input::Timeout(Instant::now()));
             }
-            _ = audio_tick.tick(), if connected => write_media(&mut rtc, &name, audio_mid, MediaKind::Audio, &seen),
-            _ = video_tick.tick(), if connected => write_media(&mut rtc, &name, video_mid, MediaKind::Video, &seen),
+            _ = audio_tick.tick(), if connected => write_media(&mut rtc, &name, audio_mid, Media::Audio, &seen),
+            _ = video_tick.tick(), if connected => write_media(&mut rtc, &name, video_mid, video, &seen),
             _ = stop.changed() => {
                 send(&mut ws, &ClientMessage::Leave).await;
                 // Read until the hub says goodbye and closes.
@@ -313,12 +389,14 @@ fn is_rtp(datagram: &[u8]) -> bool {
     matches!(datagram, [b0, b1, ..] if (128..192).contains(b0) && !(192..=223).contains(b1))
 }
 
-fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, kind: MediaKind, seen: &Arc<Mutex<Seen>>) {
+fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, media: Media, seen: &Arc<Mutex<Seen>>) {
+    let kind = media.kind();
     let mut seen = seen.lock().unwrap();
     let n = seen.sent.entry(kind).or_default();
-    let codec = match kind {
-        MediaKind::Audio => str0m::format::Codec::Opus,
-        MediaKind::Video => str0m::format::Codec::Vp8,
+    let codec = match media {
+        Media::Audio => str0m::format::Codec::Opus,
+        Media::Vp8 => str0m::format::Codec::Vp8,
+        Media::H264 => str0m::format::Codec::H264,
     };
     let Some(pt) = rtc
         .codec_config()
@@ -335,7 +413,7 @@ fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, kind: MediaKind, seen: &Arc<
     let Some(stream) = api.stream_tx_by_mid(mid, None) else {
         return;
     };
-    let data = payload(name, kind, *n);
+    let data = payload(name, media, *n);
     stream.write_rtp(
         RtpWrite::new(
             pt,

@@ -1,0 +1,135 @@
+//! The HTTP surface, tested with `tower::ServiceExt::oneshot` against `app(state)`.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use signaling::http::{AppState, app};
+use tower::ServiceExt;
+
+async fn state(name: &str) -> AppState {
+    let dir = std::env::temp_dir().join(format!("cau-http-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = signaling::db::Db::open(&dir).unwrap();
+    let sfu = sfu::start(sfu::SfuConfig {
+        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
+        udp_port: 0,
+        core: Default::default(),
+    })
+    .await
+    .unwrap();
+    let directory =
+        signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
+            .unwrap();
+    AppState {
+        hub: signaling::rooms::Hub::new(directory, db, sfu, vec![]),
+        timers: Default::default(),
+    }
+}
+
+async fn get(state: &AppState, uri: &str) -> (StatusCode, Option<String>, Vec<u8>) {
+    let response = app(state.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, content_type, body)
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap()
+}
+
+#[tokio::test]
+async fn health_reports_the_media_plane() {
+    let s = state("health_reports_the_m").await;
+    let (status, _, body) = get(&s, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    let v = json(&body);
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["endpoints"], 0);
+}
+
+#[tokio::test]
+async fn the_directory_and_its_search() {
+    let s = state("the_directory_and_it").await;
+    let (status, ct, body) = get(&s, "/api/directory").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct.as_deref(), Some("application/json"));
+    let v = json(&body);
+    assert_eq!(v["units"].as_array().unwrap().len(), 200);
+    assert_eq!(
+        v["tiers"],
+        serde_json::json!(["province", "district", "commune"])
+    );
+
+    // Without diacritics, shallower tiers first: the province, then the city.
+    let (_, _, body) = get(&s, "/api/units?q=thai%20nguyen&limit=5").await;
+    let names: Vec<_> = json(&body)["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Tỉnh Thái Nguyên", "Thành phố Thái Nguyên"]);
+
+    let (_, _, body) = get(&s, "/api/units?q=%C4%91%E1%BA%A1i%20t%E1%BB%AB").await; // "đại từ"
+    assert!(
+        json(&body)["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["name"] == "Huyện Đại Từ")
+    );
+    let (status, _, _) = get(&s, "/api/units?limit=notanumber").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn no_rooms_are_live_at_start() {
+    let s = state("no_rooms_are_live_at").await;
+    let (status, _, body) = get(&s, "/api/rooms").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body), serde_json::json!({ "rooms": [] }));
+}
+
+#[tokio::test]
+async fn the_web_client_is_served() {
+    let s = state("the_web_client_is_se").await;
+    let (status, ct, body) = get(&s, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.unwrap().starts_with("text/html"));
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("lang=\"vi\""), "Vietnamese first");
+    let (status, ct, _) = get(&s, "/js/protocol.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.unwrap().contains("javascript"));
+    let (status, _, _) = get(&s, "/meeting.html").await;
+    assert_eq!(status, StatusCode::OK);
+    for missing in [
+        "/nope.html",
+        "/../Cargo.toml",
+        "/js/../../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+    ] {
+        let (status, _, _) = get(&s, missing).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    }
+}
+
+#[tokio::test]
+async fn a_plain_get_of_the_websocket_path_is_refused() {
+    let s = state("a_plain_get_of_the_w").await;
+    let (status, _, _) = get(&s, "/ws").await;
+    assert!(status.is_client_error(), "{status}");
+}
