@@ -165,5 +165,27 @@ test('Chromium and Firefox see and hear each other', async () => {
   );
   await screenshot(chi, 'meeting-chromium-firefox');
   await screenshot(dung, 'meeting-firefox-chromium');
+
+  // Chi mutes the microphone and turns the camera off: Dũng's tile says so, and no more
+  // frames are decoded; the camera back on, frames flow again.
+  const chiTile = (attr) => dung.$eval('.tile[data-participant-id]', (t, a) => t.dataset[a], attr);
+  const framesAtDung = async () => Object.values((await collectInboundStats(dung)).video)[0]?.framesDecoded ?? 0;
+  await chi.click('#toggle-mic');
+  await waitFor(async () => (await chiTile('audioMuted')) === 'true', { message: "Dũng sees Chi's microphone muted" });
+  await chi.click('#toggle-camera');
+  await waitFor(async () => (await chiTile('videoMuted')) === 'true', { message: "Dũng sees Chi's camera off" });
+  // Frames stop: two samples a second apart decode at most a frame or two in flight.
+  const stopped = await waitFor(
+    async () => {
+      const a = await framesAtDung();
+      await new Promise((r) => setTimeout(r, 1000));
+      return (await framesAtDung()) - a <= 2 ? a : null;
+    },
+    { timeout: 10_000, message: "Chi's video stops at Dũng" },
+  );
+  await screenshot(dung, 'meeting-firefox-camera-off');
+  await chi.click('#toggle-camera');
+  await waitFor(async () => (await chiTile('videoMuted')) === 'false', { message: "Dũng sees Chi's camera on" });
+  await waitFor(async () => (await framesAtDung()) > stopped + 30, { message: "Chi's video resumes at Dũng" });
   await Promise.all([chi.close(), dung.close()]);
 });
