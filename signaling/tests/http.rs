@@ -1,5 +1,7 @@
 //! The HTTP surface, tested with `tower::ServiceExt::oneshot` against `app(state)`.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -7,21 +9,8 @@ use signaling::http::{AppState, app};
 use tower::ServiceExt;
 
 async fn state(name: &str) -> AppState {
-    let dir = std::env::temp_dir().join(format!("cau-http-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let db = signaling::db::Db::open(&dir).unwrap();
-    let sfu = sfu::start(sfu::SfuConfig {
-        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
-        udp_port: 0,
-        core: Default::default(),
-    })
-    .await
-    .unwrap();
-    let directory =
-        signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
-            .unwrap();
     AppState {
-        hub: signaling::rooms::Hub::new(directory, db, sfu, vec![]),
+        hub: common::bare_hub(name).await,
         timers: Default::default(),
     }
 }

@@ -1,6 +1,8 @@
 //! Connection timers with simulated time: the join deadline and the idle timeout, driven over
 //! in-memory channels instead of a socket.
 
+mod common;
+
 use std::time::Duration;
 
 use axum::extract::ws::Message;
@@ -8,23 +10,6 @@ use futures::channel::mpsc;
 use futures_util::StreamExt;
 use signaling::protocol::{ErrorCode, ServerMessage};
 use signaling::ws::{ConnectionTimers, serve};
-
-async fn hub(name: &str) -> signaling::rooms::Hub {
-    let dir = std::env::temp_dir().join(format!("cau-timers-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let db = signaling::db::Db::open(&dir).unwrap();
-    let sfu = sfu::start(sfu::SfuConfig {
-        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
-        udp_port: 0,
-        core: Default::default(),
-    })
-    .await
-    .unwrap();
-    let directory =
-        signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
-            .unwrap();
-    signaling::rooms::Hub::new(directory, db, sfu, vec![])
-}
 
 fn text(m: &Message) -> Option<ServerMessage> {
     match m {
@@ -35,7 +20,7 @@ fn text(m: &Message) -> Option<ServerMessage> {
 
 #[tokio::test(start_paused = true)]
 async fn a_client_that_never_joins_is_refused_after_the_deadline() {
-    let hub = hub("join").await;
+    let hub = common::bare_hub("join").await;
     let (out_tx, mut out_rx) = mpsc::unbounded::<Message>();
     let (_in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
     let timers = ConnectionTimers::default();
@@ -55,7 +40,7 @@ async fn a_client_that_never_joins_is_refused_after_the_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn a_silent_client_is_pinged_then_dropped() {
-    let hub = hub("idle").await;
+    let hub = common::bare_hub("idle").await;
     let (out_tx, mut out_rx) = mpsc::unbounded::<Message>();
     let (in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
     in_tx

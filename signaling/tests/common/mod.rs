@@ -36,6 +36,25 @@ pub async fn start_hub(name: &str) -> signaling::RunningHub {
     signaling::start(&config).await.expect("hub starts")
 }
 
+/// A hub's shared state without its HTTP server (for `oneshot` and channel-driven tests):
+/// the built-in directory, a fresh database, and a media plane on 127.0.0.1.
+pub async fn bare_hub(name: &str) -> signaling::rooms::Hub {
+    let dir = std::env::temp_dir().join(format!("cau-bare-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = signaling::db::Db::open(&dir).unwrap();
+    let sfu = sfu::start(sfu::SfuConfig {
+        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
+        udp_port: 0,
+        core: Default::default(),
+    })
+    .await
+    .unwrap();
+    let directory =
+        signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
+            .unwrap();
+    signaling::rooms::Hub::new(directory, db, sfu, vec![])
+}
+
 pub async fn connect(addr: SocketAddr) -> Ws {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
