@@ -129,9 +129,12 @@ where
                     None => break End::Disconnected,
                 }
             }
-            Some(event) = recv(&mut room_rx) => {
-                conn.send(&event).await;
-            }
+            event = recv(&mut room_rx), if room_rx.is_some() => match event {
+                Some(event) => conn.send(&event).await,
+                // The room let go of us (it cannot while we are a member): stop listening
+                // rather than spin on a closed channel.
+                None => room_rx = None,
+            },
             event = recv(&mut media_rx), if media_rx.is_some() => {
                 if let Some(end) = conn.on_media(event).await {
                     break end;
