@@ -188,3 +188,58 @@ async fn an_h264_only_publisher_is_forwarded_as_h264() {
     viewer.stop().await;
     hub.shutdown().await;
 }
+
+/// Subscribers' keyframe requests reach the publisher through the hub, throttled: a burst of
+/// PLIs from two viewers becomes one request per interval (500 ms) at the publisher.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyframe_requests_reach_the_publisher_throttled() {
+    let hub = start_hub("pli").await;
+    let publisher = SimEndpoint::join(hub.addr, "167", "167", "publisher").await;
+    let viewers = [
+        SimEndpoint::join(hub.addr, "167", "19", "v1").await,
+        SimEndpoint::join(hub.addr, "167", "164", "v2").await,
+    ];
+    assert!(
+        wait_until(Duration::from_secs(20), || viewers
+            .iter()
+            .all(|v| v.received_from("publisher", MediaKind::Video) >= 30))
+        .await,
+        "video flows"
+    );
+    let requests = || publisher.seen.lock().unwrap().keyframe_requests;
+    // Let the requests made when the viewers subscribed settle (one interval).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let before = requests();
+
+    // Three PLIs from each viewer within ~60 ms (well inside the 500 ms interval, even on a
+    // loaded machine).
+    for _ in 0..3 {
+        for v in &viewers {
+            v.request_keyframes();
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(
+        wait_until(Duration::from_secs(2), || requests() > before).await,
+        "a keyframe request reaches the publisher"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        requests() - before,
+        1,
+        "six PLIs from two viewers reach the publisher once"
+    );
+
+    // After the interval, the next burst gets through again.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    viewers[0].request_keyframes();
+    assert!(
+        wait_until(Duration::from_secs(2), || requests() == before + 2).await,
+        "the next request after the interval reaches the publisher"
+    );
+    for v in viewers {
+        v.stop().await;
+    }
+    publisher.stop().await;
+    hub.shutdown().await;
+}

@@ -191,6 +191,8 @@ pub struct Seen {
     pub participants_joined: Vec<String>,
     pub participants_left: Vec<String>,
     pub errors: Vec<String>,
+    /// Keyframe requests (PLI/FIR) the hub sent us for our own video.
+    pub keyframe_requests: u32,
     /// str0m's name of the codec of each received video packet's payload type.
     pub video_codecs: HashSet<String>,
 }
@@ -201,6 +203,7 @@ pub struct SimEndpoint {
     pub name: String,
     pub seen: Arc<Mutex<Seen>>,
     stop: watch::Sender<bool>,
+    pli: tokio::sync::mpsc::UnboundedSender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -229,11 +232,20 @@ impl SimEndpoint {
             }
             other => panic!("expected welcome, got {other:?}"),
         }
-        let task = tokio::spawn(run(ws, name.to_string(), seen.clone(), stop_rx, options));
+        let (pli, pli_rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(run(
+            ws,
+            name.to_string(),
+            seen.clone(),
+            stop_rx,
+            pli_rx,
+            options,
+        ));
         SimEndpoint {
             name: name.to_string(),
             seen,
             stop,
+            pli,
             task,
         }
     }
@@ -252,6 +264,11 @@ impl SimEndpoint {
         let _ = self.task.await;
     }
 
+    /// Send a PLI (picture loss: "I need a keyframe") on every video m-line received.
+    pub fn request_keyframes(&self) {
+        let _ = self.pli.send(());
+    }
+
     /// Vanish without a word: the task is aborted, sockets dropped mid-stream.
     pub fn vanish(self) {
         self.task.abort();
@@ -263,8 +280,11 @@ async fn run(
     name: String,
     seen: Arc<Mutex<Seen>>,
     mut stop: watch::Receiver<bool>,
+    mut pli: tokio::sync::mpsc::UnboundedReceiver<()>,
     options: SimOptions,
 ) {
+    // The video m-lines the hub sends us on, from its offers' track lists.
+    let mut received_video: Vec<Mid> = vec![];
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(options.seed);
     let loss = options.downlink_loss;
@@ -352,7 +372,12 @@ async fn run(
                         let answer = SdpAnswer::from_sdp_string(&sdp).unwrap();
                         rtc.sdp_api().accept_answer(pending.take().unwrap(), answer).unwrap();
                     }
-                    ServerMessage::Offer { sdp, .. } => {
+                    ServerMessage::Offer { sdp, tracks } => {
+                        received_video = tracks
+                            .iter()
+                            .filter(|t| t.kind == signaling::protocol::TrackKind::Video)
+                            .map(|t| Mid::from(t.mid.as_str()))
+                            .collect();
                         let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
                         let answer = rtc.sdp_api().accept_offer(offer).unwrap();
                         seen.lock().unwrap().offers += 1;
@@ -375,6 +400,14 @@ async fn run(
             }
             _ = audio_tick.tick(), if connected => write_media(&mut rtc, &name, audio_mid, Media::Audio, &seen),
             _ = video_tick.tick(), if connected => write_media(&mut rtc, &name, video_mid, video, &seen),
+            Some(()) = pli.recv() => {
+                let mut api = rtc.direct_api();
+                for mid in &received_video {
+                    if let Some(rx) = api.stream_rx_by_mid(*mid, None) {
+                        rx.request_keyframe(str0m::media::KeyframeRequestKind::Pli);
+                    }
+                }
+            }
             _ = stop.changed() => {
                 send(&mut ws, &ClientMessage::Leave).await;
                 // Read until the hub says goodbye and closes.
@@ -392,6 +425,7 @@ fn on_event(e: Event, seen: &Arc<Mutex<Seen>>) {
     let mut seen = seen.lock().unwrap();
     match e {
         Event::Connected => seen.connected = true,
+        Event::KeyframeRequest(_) => seen.keyframe_requests += 1,
         Event::RtpPacket(pkt) => match check_payload(&pkt.payload) {
             Some((sender, kind, n)) => {
                 *seen.received.entry((sender.clone(), kind)).or_default() += 1;
