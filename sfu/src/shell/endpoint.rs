@@ -231,8 +231,8 @@ impl Endpoint {
 
     /// Apply the client's answer to our pending offer. Returns the slots that just opened.
     pub fn accept_answer(&mut self, sdp: &str) -> Result<Vec<Slot>, SfuError> {
-        let answer =
-            SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let answer = super::parse_untrusted("answer", || SdpAnswer::from_sdp_string(sdp))
+            .map_err(SfuError::BadSdp)?;
         let pending = self.pending.take().ok_or(SfuError::NoOfferPending)?;
         self.guard(|rtc| rtc.sdp_api().accept_answer(pending, answer))
             .ok_or_else(|| SfuError::BadSdp("answer not accepted".into()))?;

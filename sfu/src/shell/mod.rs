@@ -57,6 +57,22 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// Run a parser over client-supplied text. A panic in it (str0m's SDP or candidate parser
+/// meeting input nobody foresaw) must not take the media task, and every meeting, down.
+fn parse_untrusted<T, E: std::fmt::Display>(
+    what: &str,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => {
+            tracing::error!(what, "parser panicked on client input; input refused");
+            Err(format!("{what} could not be parsed"))
+        }
+    }
+}
+
 /// Bind the sockets and start the media task. Returns the handle the signaling side uses.
 pub async fn start(config: SfuConfig) -> std::io::Result<SfuHandle> {
     if config.candidate_ips.is_empty() {
@@ -191,7 +207,7 @@ impl Shell {
                 if line.is_empty() {
                     return;
                 }
-                match Candidate::from_sdp_string(line) {
+                match parse_untrusted("candidate", || Candidate::from_sdp_string(line)) {
                     Ok(c) => {
                         if let Some(ep) = self.endpoints.get_mut(&endpoint) {
                             ep.guard(|rtc| {
@@ -237,8 +253,8 @@ impl Shell {
         if self.endpoints.contains_key(&id) {
             return Err(SfuError::EndpointExists);
         }
-        let offer =
-            SdpOffer::from_sdp_string(offer).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let offer = parse_untrusted("offer", || SdpOffer::from_sdp_string(offer))
+            .map_err(SfuError::BadSdp)?;
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)

@@ -80,3 +80,58 @@ async fn a_panic_in_one_endpoint_ends_that_endpoint_and_nothing_else() {
         Err(SfuError::NoEndpoint)
     );
 }
+
+/// Hostile SDP: truncated, bit-flipped and line-shuffled variants of a real offer are each
+/// answered or refused as `BadSdp`, and the media task keeps serving.
+#[tokio::test]
+async fn mangled_offers_are_refused_without_harm() {
+    use rand::rngs::StdRng;
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+
+    let sfu = start(SfuConfig {
+        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
+        udp_port: 0,
+        core: Default::default(),
+    })
+    .await
+    .unwrap();
+    let good = browser_offer();
+    let mut rng = StdRng::seed_from_u64(2024);
+    let (mut accepted, mut refused) = (0, 0);
+    for i in 0..300u64 {
+        let mut bytes = good.clone().into_bytes();
+        match i % 3 {
+            0 => bytes.truncate(rng.random_range(0..bytes.len())),
+            1 => {
+                for _ in 0..rng.random_range(1..8) {
+                    let at = rng.random_range(0..bytes.len());
+                    bytes[at] = rng.random();
+                }
+            }
+            _ => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let mut lines: Vec<&str> = text.lines().collect();
+                lines.shuffle(&mut rng);
+                bytes = lines.join("\r\n").into_bytes();
+            }
+        }
+        let sdp = String::from_utf8_lossy(&bytes).into_owned();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        match sfu.join(SessionId(7), EndpointId(1000 + i), sdp, tx).await {
+            Ok(_) => accepted += 1,
+            Err(SfuError::BadSdp(_)) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(refused > 100, "most mangled offers are refused ({refused})");
+    // Still alive, and a proper offer still works.
+    let stats = sfu.stats().await.unwrap();
+    assert_eq!(stats.endpoints, accepted);
+    let (tx, _rx) = mpsc::unbounded_channel();
+    assert!(
+        sfu.join(SessionId(8), EndpointId(1), browser_offer(), tx)
+            .await
+            .is_ok()
+    );
+}
