@@ -34,6 +34,10 @@ pub struct Config {
     /// Unit directory JSON (format of data/units/*.json). Default: Thái Nguyên 2024, built in.
     #[arg(long, env = "CAU_DIRECTORY")]
     pub directory: Option<PathBuf>,
+
+    /// How long a client has to answer the hub's offer (not a flag: tests shorten it).
+    #[arg(skip = sfu::shell::DEFAULT_OFFER_TIMEOUT)]
+    pub offer_timeout: std::time::Duration,
 }
 
 impl Config {

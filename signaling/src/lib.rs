@@ -69,6 +69,7 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
         candidate_ips: config.candidate_ips(),
         udp_port: config.udp_port,
         core: Default::default(),
+        offer_timeout: config.offer_timeout,
     })
     .await
     .map_err(StartError::Media)?;

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SimEndpoint, SimOptions, start_hub, wait_until};
+use common::{SimEndpoint, SimOptions, start_hub, start_hub_with, wait_until};
 use str0m::media::MediaKind;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,5 +241,55 @@ async fn keyframe_requests_reach_the_publisher_throttled() {
         v.stop().await;
     }
     publisher.stop().await;
+    hub.shutdown().await;
+}
+
+/// A client that never answers the hub's offer does not stay half-joined: after the offer
+/// timeout its media is failed, it is told so, and the others see it leave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_answers_an_offer_is_failed_not_left_stuck() {
+    let hub = start_hub_with("deaf", Duration::from_millis(1500)).await;
+    let talker = SimEndpoint::join(hub.addr, "168", "168", "talker").await;
+    assert!(
+        wait_until(Duration::from_secs(15), || talker
+            .seen
+            .lock()
+            .unwrap()
+            .connected)
+        .await,
+        "talker's media is up, so a newcomer is offered its tracks"
+    );
+    let options = SimOptions {
+        ignore_offers: true,
+        ..SimOptions::default()
+    };
+    let deaf = SimEndpoint::join_with(hub.addr, "168", "19", "deaf", options).await;
+    let deaf_id = deaf.seen.lock().unwrap().participant_id.clone().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            deaf.seen
+                .lock()
+                .unwrap()
+                .errors
+                .iter()
+                .any(|e| e.starts_with("MediaFailed"))
+        })
+        .await,
+        "the deaf client is told its media failed: {:?}",
+        deaf.seen.lock().unwrap().errors.clone()
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || talker
+            .seen
+            .lock()
+            .unwrap()
+            .participants_left
+            .contains(&deaf_id))
+        .await,
+        "the talker sees the deaf client leave"
+    );
+    let stats = hub.hub.sfu().stats().await.unwrap();
+    assert_eq!(stats.endpoints, 1);
+    talker.stop().await;
     hub.shutdown().await;
 }

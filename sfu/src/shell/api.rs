@@ -2,6 +2,7 @@
 //! events it receives per endpoint.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -16,6 +17,25 @@ pub struct SfuConfig {
     /// The UDP port (0: the first socket picks one; the others then use the same).
     pub udp_port: u16,
     pub core: CoreConfig,
+    /// How long a client may take to answer the hub's offer before its endpoint is failed
+    /// (a browser answers in milliseconds; one that never does would otherwise be stuck
+    /// without the tracks of anyone who joins later).
+    pub offer_timeout: Duration,
+}
+
+/// The default time a client has to answer an offer.
+pub const DEFAULT_OFFER_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for SfuConfig {
+    /// Loopback only, any free port: what tests and a single-machine trial want.
+    fn default() -> Self {
+        SfuConfig {
+            candidate_ips: vec![IpAddr::from([127, 0, 0, 1])],
+            udp_port: 0,
+            core: CoreConfig::default(),
+            offer_timeout: DEFAULT_OFFER_TIMEOUT,
+        }
+    }
 }
 
 /// An error answering a request from the signaling side.

@@ -44,6 +44,8 @@ pub(crate) struct Endpoint {
     /// Set when the endpoint must be removed, with the reason.
     pub closing: Option<CloseReason>,
     pub pending: Option<SdpPendingOffer>,
+    /// When the pending offer was sent (answers are due within the offer timeout).
+    pub offered_at: Option<Instant>,
     pub slots: Vec<Slot>,
     /// Receive-side caches: SSRC → mid, payload type → codec.
     ssrc_mid: HashMap<Ssrc, Mid>,
@@ -77,6 +79,7 @@ impl Endpoint {
             timeout: now,
             closing: None,
             pending: None,
+            offered_at: None,
             slots: vec![],
             ssrc_mid: HashMap::new(),
             codecs: HashMap::new(),
@@ -151,7 +154,7 @@ impl Endpoint {
 
     /// Bring the m-lines we send on in line with `wanted` (every track of the session that is
     /// not this endpoint's). Makes at most one offer; none while one is pending.
-    pub fn negotiate(&mut self, wanted: &[(TrackId, MediaKind)]) {
+    pub fn negotiate(&mut self, now: Instant, wanted: &[(TrackId, MediaKind)]) {
         if self.pending.is_some() || self.closing.is_some() {
             return;
         }
@@ -212,6 +215,7 @@ impl Endpoint {
         }
         self.slots.extend(added);
         self.pending = Some(pending);
+        self.offered_at = Some(now);
         let tracks = self
             .slots
             .iter()
@@ -234,6 +238,7 @@ impl Endpoint {
         let answer = super::parse_untrusted("answer", || SdpAnswer::from_sdp_string(sdp))
             .map_err(SfuError::BadSdp)?;
         let pending = self.pending.take().ok_or(SfuError::NoOfferPending)?;
+        self.offered_at = None;
         self.guard(|rtc| rtc.sdp_api().accept_answer(pending, answer))
             .ok_or_else(|| SfuError::BadSdp("answer not accepted".into()))?;
         let mut opened = vec![];

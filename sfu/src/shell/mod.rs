@@ -33,7 +33,10 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use api::Command;
-pub use api::{CloseReason, EndpointEvent, SfuConfig, SfuError, SfuHandle, SfuStats, TrackInfo};
+pub use api::{
+    CloseReason, DEFAULT_OFFER_TIMEOUT, EndpointEvent, SfuConfig, SfuError, SfuHandle, SfuStats,
+    TrackInfo,
+};
 use endpoint::{Endpoint, SlotState};
 
 use crate::core::{Decision, RtpIn, SessionCore};
@@ -175,9 +178,11 @@ impl Shell {
     }
 
     fn next_deadline(&self) -> Instant {
+        let offer_timeout = self.config.offer_timeout;
         self.endpoints
             .values()
-            .map(|e| e.timeout)
+            .flat_map(|e| [Some(e.timeout), e.offered_at.map(|t| t + offer_timeout)])
+            .flatten()
             .fold(self.next_speaking_poll, Instant::min)
     }
 
@@ -333,7 +338,13 @@ impl Shell {
     }
 
     fn handle_timeouts(&mut self, now: Instant) {
+        let offer_timeout = self.config.offer_timeout;
         for ep in self.endpoints.values_mut() {
+            if ep.closing.is_none() && ep.offered_at.is_some_and(|t| now >= t + offer_timeout) {
+                tracing::warn!(endpoint = %ep.id, "offer not answered in time; closing the endpoint");
+                ep.closing = Some(CloseReason::Failed);
+                continue;
+            }
             if ep.timeout <= now {
                 ep.guard(|rtc| rtc.handle_input(Input::Timeout(now)));
                 self.dirty.insert(ep.id);
@@ -383,7 +394,7 @@ impl Shell {
                     .map(|c| c.tracks_for(id))
                     .unwrap_or_default();
                 if let Some(ep) = self.endpoints.get_mut(&id) {
-                    ep.negotiate(&wanted);
+                    ep.negotiate(now, &wanted);
                     self.dirty.insert(id);
                 }
             }

@@ -36,13 +36,7 @@ async fn next_close(rx: &mut mpsc::UnboundedReceiver<EndpointEvent>) -> Option<C
 
 #[tokio::test]
 async fn a_panic_in_one_endpoint_ends_that_endpoint_and_nothing_else() {
-    let sfu = start(SfuConfig {
-        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
-        udp_port: 0,
-        core: Default::default(),
-    })
-    .await
-    .unwrap();
+    let sfu = start(SfuConfig::default()).await.unwrap();
     let session = SessionId(1);
     let (a_tx, mut a_rx) = mpsc::unbounded_channel();
     let (b_tx, mut b_rx) = mpsc::unbounded_channel();
@@ -89,13 +83,7 @@ async fn mangled_offers_are_refused_without_harm() {
     use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
 
-    let sfu = start(SfuConfig {
-        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
-        udp_port: 0,
-        core: Default::default(),
-    })
-    .await
-    .unwrap();
+    let sfu = start(SfuConfig::default()).await.unwrap();
     let good = browser_offer();
     let mut rng = StdRng::seed_from_u64(2024);
     let (mut accepted, mut refused) = (0, 0);

@@ -24,6 +24,11 @@ pub type Ws =
 
 /// A hub on 127.0.0.1 with a fresh data directory.
 pub async fn start_hub(name: &str) -> signaling::RunningHub {
+    start_hub_with(name, sfu::shell::DEFAULT_OFFER_TIMEOUT).await
+}
+
+/// The same, with a given time for clients to answer the hub's offers.
+pub async fn start_hub_with(name: &str, offer_timeout: Duration) -> signaling::RunningHub {
     let data_dir = std::env::temp_dir().join(format!("cau-it-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let config = signaling::Config {
@@ -32,6 +37,7 @@ pub async fn start_hub(name: &str) -> signaling::RunningHub {
         udp_port: 0,
         data_dir,
         directory: None,
+        offer_timeout,
     };
     signaling::start(&config).await.expect("hub starts")
 }
@@ -42,13 +48,7 @@ pub async fn bare_hub(name: &str) -> signaling::rooms::Hub {
     let dir = std::env::temp_dir().join(format!("cau-bare-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let db = signaling::db::Db::open(&dir).unwrap();
-    let sfu = sfu::start(sfu::SfuConfig {
-        candidate_ips: vec!["127.0.0.1".parse().unwrap()],
-        udp_port: 0,
-        core: Default::default(),
-    })
-    .await
-    .unwrap();
+    let sfu = sfu::start(sfu::SfuConfig::default()).await.unwrap();
     let directory =
         signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
             .unwrap();
@@ -162,6 +162,8 @@ pub struct SimOptions {
     pub seed: u64,
     /// Offer only H.264 for video, as some browsers do.
     pub h264_only: bool,
+    /// Never answer the hub's offers (a broken client).
+    pub ignore_offers: bool,
 }
 
 impl Default for SimOptions {
@@ -170,6 +172,7 @@ impl Default for SimOptions {
             downlink_loss: 0.0,
             seed: 1,
             h264_only: false,
+            ignore_offers: false,
         }
     }
 }
@@ -372,6 +375,7 @@ async fn run(
                         let answer = SdpAnswer::from_sdp_string(&sdp).unwrap();
                         rtc.sdp_api().accept_answer(pending.take().unwrap(), answer).unwrap();
                     }
+                    ServerMessage::Offer { .. } if options.ignore_offers => {}
                     ServerMessage::Offer { sdp, tracks } => {
                         received_video = tracks
                             .iter()
