@@ -58,6 +58,13 @@ pub struct UnitRef {
     pub name: String,
 }
 
+/// A track a participant publishes: its m-line in the participant's own connection and kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedTrack {
+    pub mid: String,
+    pub kind: TrackKind,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participant {
     pub id: String,
@@ -65,6 +72,9 @@ pub struct Participant {
     pub unit: UnitRef,
     pub audio_muted: bool,
     pub video_muted: bool,
+    /// What the participant publishes now (empty until its media connects).
+    #[serde(default)]
+    pub tracks: Vec<PublishedTrack>,
 }
 
 /// An `RTCIceServer`-shaped entry.
@@ -165,6 +175,14 @@ pub enum ServerMessage {
         participant_id: String,
         kind: TrackKind,
         muted: bool,
+    },
+    TrackPublished {
+        participant_id: String,
+        track: PublishedTrack,
+    },
+    TrackRemoved {
+        participant_id: String,
+        track: PublishedTrack,
     },
     Speaking {
         participant_id: String,
@@ -339,6 +357,17 @@ mod tests {
         assert_eq!(
             m.to_json(),
             r#"{"type":"participant_left","participant_id":"e3","reason":"disconnected"}"#
+        );
+        let t = ServerMessage::TrackPublished {
+            participant_id: "e3".into(),
+            track: PublishedTrack {
+                mid: "1".into(),
+                kind: TrackKind::Video,
+            },
+        };
+        assert_eq!(
+            t.to_json(),
+            r#"{"type":"track_published","participant_id":"e3","track":{"mid":"1","kind":"video"}}"#
         );
         let e = ServerMessage::error(ErrorCode::UnknownType, "x");
         assert_eq!(

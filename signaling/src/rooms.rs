@@ -14,7 +14,8 @@ use tokio::sync::{Mutex, mpsc};
 use crate::db::Db;
 use crate::directory::Directory;
 use crate::protocol::{
-    ErrorCode, IceServer, LeaveReason, Participant, ServerMessage, TrackKind, UnitRef,
+    ErrorCode, IceServer, LeaveReason, Participant, PublishedTrack, ServerMessage, TrackKind,
+    UnitRef,
 };
 
 /// Everything a connection needs, shared by all of them.
@@ -117,6 +118,7 @@ impl Hub {
             },
             audio_muted: false,
             video_muted: false,
+            tracks: vec![],
         };
         let (tx, events) = mpsc::unbounded_channel();
         let mut rooms = self.inner.rooms.lock().await;
@@ -189,10 +191,16 @@ impl Hub {
         let Some(room) = rooms.get_mut(room_code) else {
             return;
         };
-        if room.members.remove(participant_id).is_none() {
+        let Some(gone) = room.members.remove(participant_id) else {
             return;
-        }
+        };
         for m in room.members.values() {
+            for track in &gone.info.tracks {
+                let _ = m.tx.send(ServerMessage::TrackRemoved {
+                    participant_id: participant_id.to_string(),
+                    track: track.clone(),
+                });
+            }
             let _ = m.tx.send(ServerMessage::ParticipantLeft {
                 participant_id: participant_id.to_string(),
                 reason,
@@ -244,6 +252,34 @@ impl Hub {
                     participant_id: participant_id.to_string(),
                     kind,
                     muted,
+                });
+            }
+        }
+    }
+
+    /// The participant's media now carries `track`: remember it and tell the others.
+    pub async fn track_published(
+        &self,
+        room_code: &str,
+        participant_id: &str,
+        track: PublishedTrack,
+    ) {
+        let mut rooms = self.inner.rooms.lock().await;
+        let Some(room) = rooms.get_mut(room_code) else {
+            return;
+        };
+        let Some(me) = room.members.get_mut(participant_id) else {
+            return;
+        };
+        if me.info.tracks.contains(&track) {
+            return;
+        }
+        me.info.tracks.push(track.clone());
+        for (id, m) in &room.members {
+            if id != participant_id {
+                let _ = m.tx.send(ServerMessage::TrackPublished {
+                    participant_id: participant_id.to_string(),
+                    track: track.clone(),
                 });
             }
         }

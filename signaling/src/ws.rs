@@ -15,8 +15,8 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::protocol::{
-    ByeReason, ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, ServerMessage, TrackEntry,
-    TrackKind, clean_name, decode_client,
+    ByeReason, ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, PublishedTrack,
+    ServerMessage, TrackEntry, TrackKind, clean_name, decode_client,
 };
 use crate::rooms::{Hub, Joined};
 
@@ -156,6 +156,13 @@ where
         }
     };
     conn.finish(end).await;
+}
+
+fn track_kind(kind: sfu::MediaKind) -> TrackKind {
+    match kind {
+        sfu::MediaKind::Audio => TrackKind::Audio,
+        sfu::MediaKind::Video => TrackKind::Video,
+    }
 }
 
 /// Receive from an optional channel; pending forever while there is none.
@@ -392,10 +399,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                     .map(|t| TrackEntry {
                         mid: t.mid,
                         participant_id: t.publisher.to_string(),
-                        kind: match t.kind {
-                            sfu::MediaKind::Audio => TrackKind::Audio,
-                            sfu::MediaKind::Video => TrackKind::Video,
-                        },
+                        kind: track_kind(t.kind),
                     })
                     .collect();
                 self.send(&ServerMessage::Offer { sdp, tracks }).await;
@@ -410,6 +414,17 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 None
             }
             Some(EndpointEvent::Connected) => None,
+            Some(EndpointEvent::Published { mid, kind }) => {
+                if let Some(s) = &self.state {
+                    let track = PublishedTrack {
+                        mid,
+                        kind: track_kind(kind),
+                    };
+                    let (room, id) = (s.joined.room.code.clone(), s.joined.participant.id.clone());
+                    self.hub.track_published(&room, &id, track).await;
+                }
+                None
+            }
             Some(EndpointEvent::Closed(CloseReason::Closed)) => None,
             Some(EndpointEvent::Closed(_)) | None => {
                 self.error(ErrorCode::MediaFailed, "the media connection failed")

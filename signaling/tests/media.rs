@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{SimEndpoint, SimOptions, start_hub, start_hub_with, wait_until};
+use signaling::protocol::TrackKind;
 use str0m::media::MediaKind;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,6 +60,25 @@ async fn three_endpoints_receive_each_others_audio_and_video() {
         vec!["binh", "chi"]
     );
 
+    // Everyone was told, per message, what the others publish.
+    let ids: Vec<String> = endpoints
+        .iter()
+        .map(|e| e.seen.lock().unwrap().participant_id.clone().unwrap())
+        .collect();
+    let an_saw = endpoints[0].seen.lock().unwrap().tracks_published.clone();
+    for other in &ids[1..] {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            assert!(
+                an_saw.contains(&(other.clone(), kind)),
+                "an was told {other} publishes {kind:?}: {an_saw:?}"
+            );
+        }
+    }
+    assert!(
+        an_saw.iter().all(|(id, _)| *id != ids[0]),
+        "not about itself"
+    );
+
     // One leaves: the others are told, its tracks are removed, and the rest keep flowing.
     let chi = endpoints.pop().unwrap();
     chi.stop().await;
@@ -69,6 +89,17 @@ async fn three_endpoints_receive_each_others_audio_and_video() {
     })
     .await;
     assert!(told, "remaining endpoints hear that chi left");
+    for e in &endpoints {
+        let mut removed = e.seen.lock().unwrap().tracks_removed.clone();
+        removed.sort_by_key(|(_, k)| *k == TrackKind::Video);
+        assert_eq!(
+            removed,
+            vec![
+                (ids[2].clone(), TrackKind::Audio),
+                (ids[2].clone(), TrackKind::Video)
+            ]
+        );
+    }
     let cleaned = wait_until(Duration::from_secs(5), || {
         let s = futures_util::FutureExt::now_or_never(hub.hub.sfu().stats());
         matches!(s, Some(Ok(s)) if s.endpoints == 2 && s.tracks == 4)

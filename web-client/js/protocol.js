@@ -17,6 +17,8 @@
 //   track               {participantId, kind, track, stream, mid}   stream: one MediaStream per participant
 //   track-removed       {participantId, kind, track, mid}
 //   mute-changed        {participantId, kind, muted, self}
+//   track-published     {participantId, mid, kind}     the participant publishes this track (its own mid)
+//   track-unpublished   {participantId, mid, kind}
 //   speaking            {participantId, speaking, self}
 //   error               {code, message, fatal}           an `error` from the hub, or a client-side failure
 //   closed              {reason, closeCode}              reason: 'left', a `bye` reason, a closing error
@@ -295,6 +297,8 @@ export class CauClient extends EventTarget {
       case 'participant_joined': return this._onParticipantJoined(msg);
       case 'participant_left': return this._onParticipantLeft(msg);
       case 'mute_changed': return this._onMuteChanged(msg);
+      case 'track_published':
+      case 'track_removed': return this._onTrackAnnounced(msg);
       case 'speaking': {
         const id = msg.participant_id;
         const p = this.participants.get(id);
@@ -501,6 +505,17 @@ export class CauClient extends EventTarget {
     if (!p?.id || p.id === this.participantId) return;
     this.participants.set(p.id, { ...p });
     this._emit('participant-joined', { participant: this.participants.get(p.id) });
+  }
+
+  /** `track_published` / `track_removed`: keep the participant's `tracks` list current. */
+  _onTrackAnnounced(msg) {
+    const p = this.participants.get(msg.participant_id);
+    const track = msg.track;
+    if (!p || !track?.mid) return;
+    const others = (p.tracks ?? []).filter((t) => t.mid !== track.mid);
+    p.tracks = msg.type === 'track_published' ? [...others, track] : others;
+    const event = msg.type === 'track_published' ? 'track-published' : 'track-unpublished';
+    this._emit(event, { participantId: msg.participant_id, mid: track.mid, kind: track.kind });
   }
 
   _onParticipantLeft(msg) {

@@ -84,6 +84,8 @@ pub enum EndpointEvent {
     Offer { sdp: String, tracks: Vec<TrackInfo> },
     /// ICE and DTLS are up.
     Connected,
+    /// This endpoint now publishes a track on its m-line `mid`.
+    Published { mid: String, kind: MediaKind },
     /// Someone in the session started or stopped speaking.
     Speaking {
         endpoint: EndpointId,

@@ -461,6 +461,10 @@ impl Shell {
                 if let Some(core) = self.sessions.get_mut(&ep.session) {
                     tracing::debug!(%track, kind = ?added.kind, "track published");
                     self.renegotiate.extend(core.publish(track, added.kind));
+                    ep.notify(EndpointEvent::Published {
+                        mid: added.mid.to_string(),
+                        kind: added.kind,
+                    });
                 }
             }
             Event::IceConnectionStateChange(state) => {

@@ -193,6 +193,9 @@ pub struct Seen {
     pub offers: u32,
     pub participants_joined: Vec<String>,
     pub participants_left: Vec<String>,
+    /// `track_published` / `track_removed` seen: (participant id, kind).
+    pub tracks_published: Vec<(String, signaling::protocol::TrackKind)>,
+    pub tracks_removed: Vec<(String, signaling::protocol::TrackKind)>,
     pub errors: Vec<String>,
     /// Keyframe requests (PLI/FIR) the hub sent us for our own video.
     pub keyframe_requests: u32,
@@ -389,6 +392,12 @@ async fn run(
                     }
                     ServerMessage::ParticipantJoined { participant } => {
                         seen.lock().unwrap().participants_joined.push(participant.name);
+                    }
+                    ServerMessage::TrackPublished { participant_id, track } => {
+                        seen.lock().unwrap().tracks_published.push((participant_id, track.kind));
+                    }
+                    ServerMessage::TrackRemoved { participant_id, track } => {
+                        seen.lock().unwrap().tracks_removed.push((participant_id, track.kind));
                     }
                     ServerMessage::ParticipantLeft { participant_id, .. } => {
                         seen.lock().unwrap().participants_left.push(participant_id);
