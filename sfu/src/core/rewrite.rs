@@ -77,12 +77,6 @@ impl Rewriter {
         }
     }
 
-    /// Force the next packet to start a new epoch (used when the source is known to change).
-    pub fn reset_source(&mut self) {
-        self.retired_ssrc = None;
-        self.epoch = None;
-    }
-
     pub fn rewrite(&mut self, now: Instant, pkt: SourcePacket) -> Result<Rewritten, DropReason> {
         let mut epoch_start = false;
         let epoch = match self.epoch {

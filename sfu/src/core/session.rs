@@ -287,13 +287,6 @@ impl SessionCore {
         changes
     }
 
-    /// Stop receiving `track` on `subscriber` (the shell is removing the m-line).
-    pub fn unsubscribe(&mut self, track: TrackId, subscriber: EndpointId) {
-        if let Some(p) = self.tracks.get_mut(&track) {
-            p.subscriptions.retain(|s| s.subscriber != subscriber);
-        }
-    }
-
     /// `endpoint` is gone: its tracks are unpublished and its subscriptions dropped. The
     /// returned m-lines of other endpoints carried its tracks and must be stopped.
     pub fn remove_endpoint(&mut self, endpoint: EndpointId) -> Removal {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
-use str0m::media::{KeyframeRequestKind, MediaKind};
+use str0m::media::KeyframeRequestKind;
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
@@ -619,14 +619,6 @@ impl Shell {
             tracing::info!(endpoint = %id, ?reason, "endpoint left media");
             ep.notify(EndpointEvent::Closed(reason));
         }
-    }
-}
-
-/// The kind of a track as the protocol names it.
-pub fn kind_name(kind: MediaKind) -> &'static str {
-    match kind {
-        MediaKind::Audio => "audio",
-        MediaKind::Video => "video",
     }
 }
 
