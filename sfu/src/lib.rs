@@ -13,5 +13,6 @@ pub mod shell;
 
 pub use ids::{EndpointId, MediaKind, Mid, SessionId, TrackId};
 pub use shell::{
-    CloseReason, EndpointEvent, SfuConfig, SfuError, SfuHandle, SfuStats, TrackInfo, start,
+    CloseReason, EndpointEvent, LinkStats, SfuConfig, SfuError, SfuHandle, SfuStats, TrackInfo,
+    start,
 };

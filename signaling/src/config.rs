@@ -27,17 +27,60 @@ pub struct Config {
     #[arg(long, env = "CAU_UDP_PORT", default_value_t = 10000)]
     pub udp_port: u16,
 
-    /// Directory holding the database (created and migrated on first start).
-    #[arg(long, env = "CAU_DATA_DIR", default_value = "cau-data")]
+    /// Directory holding the database and the join-token key (created on first start).
+    #[arg(long, env = "CAU_DATA_DIR", default_value = "cau-data", global = true)]
     pub data_dir: PathBuf,
 
-    /// Unit directory JSON (format of data/units/*.json). Default: Thái Nguyên 2024, built in.
+    /// Unit directory JSON (format of data/units/*.json). Default: the one an admin installed
+    /// (directory.json in the data directory), else Thái Nguyên 2024, built in.
     #[arg(long, env = "CAU_DIRECTORY")]
     pub directory: Option<PathBuf>,
+
+    /// The address officials reach the hub at, for join links (e.g. https://cau.example).
+    /// Default: the address each request came to.
+    #[arg(long, env = "CAU_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// File holding the join-token key (at least 32 bytes). Default: join-token.key in the
+    /// data directory, created on first start.
+    #[arg(long, env = "CAU_TOKEN_KEY_FILE")]
+    pub token_key_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
 
     /// How long a client has to answer the hub's offer (not a flag: tests shorten it).
     #[arg(skip = sfu::shell::DEFAULT_OFFER_TIMEOUT)]
     pub offer_timeout: std::time::Duration,
+}
+
+/// Things `cau` does instead of running the hub.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Administration from the command line.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account (the first admin, typically). The password is asked for on the
+    /// terminal, or read from the CAU_PASSWORD variable or (with --password-stdin) stdin.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// scheduler, archivist or admin; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List staff accounts.
+    ListUsers,
 }
 
 impl Config {

@@ -29,6 +29,72 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (session_id, participant_id)
     );
     CREATE INDEX sessions_by_room ON sessions(room_code, started_at);",
+    // 2: staff accounts and their login sessions; meetings, their invited units, join links and
+    // the history of changes. Unit ids are `TIER:CODE` text, not foreign keys: the directory
+    // lives outside the database and can be replaced.
+    "CREATE TABLE users (
+        username      TEXT PRIMARY KEY,
+        display_name  TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        roles         TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+    );
+    CREATE TABLE auth_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        username    TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        csrf_token  TEXT,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+    );
+    CREATE TABLE meetings (
+        id            INTEGER PRIMARY KEY,
+        title         TEXT NOT NULL,
+        agenda        TEXT NOT NULL,
+        start_ms      INTEGER NOT NULL,
+        end_ms        INTEGER NOT NULL,
+        weekly_until  INTEGER,
+        last_end_ms   INTEGER NOT NULL,
+        host_unit     TEXT NOT NULL,
+        chair_unit    TEXT NOT NULL,
+        chair_person  TEXT NOT NULL,
+        chair_user    TEXT,
+        scope         TEXT NOT NULL,
+        recorded      INTEGER NOT NULL,
+        state         TEXT NOT NULL,
+        created_by    TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_by    TEXT NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE INDEX meetings_by_time ON meetings(start_ms, last_end_ms);
+    CREATE TABLE meeting_invites (
+        meeting_id  INTEGER NOT NULL REFERENCES meetings(id),
+        unit_id     TEXT NOT NULL,
+        PRIMARY KEY (meeting_id, unit_id)
+    );
+    CREATE INDEX invites_by_unit ON meeting_invites(unit_id);
+    CREATE TABLE join_links (
+        id          INTEGER PRIMARY KEY,
+        meeting_id  INTEGER NOT NULL REFERENCES meetings(id),
+        unit_id     TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        issued_at   INTEGER NOT NULL,
+        issued_by   TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        revoked_at  INTEGER,
+        revoked_by  TEXT
+    );
+    CREATE INDEX links_by_meeting ON join_links(meeting_id, unit_id);
+    CREATE TABLE meeting_history (
+        id          INTEGER PRIMARY KEY,
+        meeting_id  INTEGER NOT NULL REFERENCES meetings(id),
+        at          INTEGER NOT NULL,
+        by_user     TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        details     TEXT NOT NULL
+    );
+    CREATE INDEX history_by_meeting ON meeting_history(meeting_id, id);
+    ALTER TABLE sessions ADD COLUMN meeting_id INTEGER REFERENCES meetings(id);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -106,11 +172,15 @@ impl Db {
         .map_err(|_| DbError::Task)?
     }
 
-    pub async fn session_started(&self, room_code: String) -> Result<i64, DbError> {
+    pub async fn session_started(
+        &self,
+        room_code: String,
+        meeting_id: Option<i64>,
+    ) -> Result<i64, DbError> {
         self.call(move |c| {
             c.execute(
-                "INSERT INTO sessions (room_code, started_at) VALUES (?1, ?2)",
-                params![room_code, now_ms()],
+                "INSERT INTO sessions (room_code, started_at, meeting_id) VALUES (?1, ?2, ?3)",
+                params![room_code, now_ms(), meeting_id],
             )?;
             Ok(c.last_insert_rowid())
         })
@@ -216,6 +286,12 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Migrate an in-memory connection (unit tests of the storage modules).
+#[cfg(test)]
+pub(crate) fn migrate_for_tests(conn: &mut Connection) {
+    migrate(conn).expect("migrations apply");
+}
+
 /// The schema version of an open database (for tests).
 pub fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -237,7 +313,7 @@ mod tests {
     async fn creates_migrates_and_reopens_a_real_file() {
         let dir = temp_dir("reopen");
         let db = Db::open(&dir).unwrap();
-        let id = db.session_started("19".into()).await.unwrap();
+        let id = db.session_started("19".into(), None).await.unwrap();
         db.participant_joined(id, "e1".into(), "An".into(), "19-S01".into())
             .await
             .unwrap();

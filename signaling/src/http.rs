@@ -1,13 +1,14 @@
-//! The HTTP surface: health, directory, live rooms, the websocket, and the web client.
+//! The HTTP surface: health, the JSON API (`crate::api`), the websocket, and the web client.
 
-use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{StatusCode, Uri, header};
+use std::path::PathBuf;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use rust_embed::RustEmbed;
-use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::protocol::MAX_MESSAGE_BYTES;
@@ -27,15 +28,31 @@ const TRANSPORT_MAX_MESSAGE: usize = 16 * MAX_MESSAGE_BYTES;
 pub struct AppState {
     pub hub: Hub,
     pub timers: ConnectionTimers,
+    /// Where join links point (`https://cau.example`); `None`: the request's own host.
+    pub public_url: Option<String>,
+    /// Mark the session cookie `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+    /// The data directory (a replaced directory file is saved there).
+    pub data_dir: PathBuf,
+}
+
+impl AppState {
+    pub fn new(hub: Hub, data_dir: PathBuf) -> Self {
+        AppState {
+            hub,
+            timers: ConnectionTimers::default(),
+            public_url: None,
+            secure_cookies: false,
+            data_dir,
+        }
+    }
 }
 
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/api/directory", get(directory))
-        .route("/api/units", get(search_units))
-        .route("/api/rooms", get(rooms))
         .route("/ws", get(websocket))
+        .merge(crate::api::router())
         .fallback(get(static_file))
         .with_state(state)
 }
@@ -56,34 +73,39 @@ async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
     .into_response())
 }
 
-async fn directory(State(state): State<AppState>) -> Response {
-    Json(state.hub.directory().file()).into_response()
-}
-
-#[derive(Debug, Deserialize)]
-struct UnitQuery {
-    #[serde(default)]
-    q: String,
-    limit: Option<usize>,
-}
-
-async fn search_units(State(state): State<AppState>, Query(query): Query<UnitQuery>) -> Response {
-    let limit = query.limit.unwrap_or(20).min(200);
-    let units = state.hub.directory().search(&query.q, limit);
-    Json(serde_json::json!({ "units": units })).into_response()
-}
-
-async fn rooms(State(state): State<AppState>) -> Response {
-    Json(serde_json::json!({ "rooms": state.hub.rooms().await })).into_response()
-}
-
-async fn websocket(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(TRANSPORT_MAX_MESSAGE)
+async fn websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    // A staff login rides on the cookie; honour it only from our own pages (a page of
+    // another site could otherwise open a websocket with the cookie attached).
+    let staff = if same_origin(&headers) {
+        crate::api::optional_staff(&state, &headers)
+            .await?
+            .map(|s| s.user)
+    } else {
+        None
+    };
+    Ok(ws
+        .max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
-            ws::serve(state.hub, sink, stream, state.timers).await;
-        })
+            ws::serve(state.hub, sink, stream, state.timers, staff).await;
+        }))
+}
+
+/// Whether the `Origin` header names the host the request was sent to.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host),
+        _ => false,
+    }
 }
 
 async fn static_file(uri: Uri) -> Response {

@@ -1,13 +1,19 @@
 //! Cầu's hub: HTTP and websocket signaling, the unit directory, live rooms and their sessions.
 //! Embeds the media plane ([`sfu`]) and, later, the recorder. The `cau` binary is `main.rs`.
 
+pub mod access;
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod directory;
 pub mod error;
 pub mod http;
+pub mod ics;
+pub mod meetings;
 pub mod protocol;
 pub mod rooms;
+pub mod tokens;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -18,6 +24,11 @@ use tokio::task::JoinHandle;
 pub use config::Config;
 use directory::{DEFAULT_DIRECTORY, Directory};
 use rooms::Hub;
+use tokens::TokenKey;
+
+/// A directory installed through the API, in the data directory; used at start when no
+/// `--directory` is given.
+pub const DIRECTORY_FILE: &str = "directory.json";
 
 /// Why the hub could not start.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +37,8 @@ pub enum StartError {
     Directory(#[from] directory::DirectoryError),
     #[error(transparent)]
     Database(#[from] db::DbError),
+    #[error(transparent)]
+    TokenKey(#[from] tokens::KeyError),
     #[error("cannot open the media port: {0}")]
     Media(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -43,6 +56,7 @@ pub struct RunningHub {
     pub hub: Hub,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
+    roll_call: JoinHandle<()>,
 }
 
 impl RunningHub {
@@ -50,17 +64,28 @@ impl RunningHub {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
+        self.roll_call.abort();
     }
 }
 
 /// Start everything `config` describes: directory, database, media plane, HTTP server.
 pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
+    let installed = config.data_dir.join(DIRECTORY_FILE);
     let directory = match &config.directory {
         Some(path) => Directory::load(path)?,
+        None if installed.exists() => Directory::load(&installed)?,
         None => Directory::from_json(DEFAULT_DIRECTORY)?,
     };
-    tracing::info!(units = directory.len(), "directory loaded");
+    tracing::info!(
+        units = directory.len(),
+        source = directory.source(),
+        "directory loaded"
+    );
     let db = db::Db::open(&config.data_dir)?;
+    let token_key = match &config.token_key_file {
+        Some(path) => TokenKey::load_or_create(path, false)?,
+        None => TokenKey::load_or_create(&config.data_dir.join(tokens::KEY_FILE), true)?,
+    };
     let closed = db.close_dangling_sessions().await?;
     if closed > 0 {
         tracing::warn!(closed, "closed sessions left open by an earlier crash");
@@ -74,7 +99,8 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     .await
     .map_err(StartError::Media)?;
     let udp_port = sfu.udp_port();
-    let hub = Hub::new(directory, db, sfu, vec![]);
+    let hub = Hub::new(directory, db, sfu, vec![], token_key);
+    let roll_call = hub.spawn_roll_call_task();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {
@@ -85,10 +111,13 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
         addr: config.listen,
         source,
     })?;
-    let app = http::app(http::AppState {
-        hub: hub.clone(),
-        timers: Default::default(),
-    });
+    let mut state = http::AppState::new(hub.clone(), config.data_dir.clone());
+    state.public_url = config.public_url.clone();
+    state.secure_cookies = config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    let app = http::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let (shutdown, mut stop) = watch::channel(false);
     let server = tokio::spawn(async move {
         let result = axum::serve(listener, app)
@@ -106,5 +135,6 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
         hub,
         shutdown,
         server,
+        roll_call,
     })
 }

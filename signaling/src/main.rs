@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use signaling::Config;
+use signaling::config::{AdminCommand, Command};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -10,6 +11,16 @@ async fn main() -> std::process::ExitCode {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,is=warn,dimpl=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    if let Some(Command::Admin(cmd)) = &config.command {
+        return match admin(&config, cmd).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cau: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
 
     let running = match signaling::start(&config).await {
         Ok(r) => r,
@@ -32,6 +43,79 @@ async fn main() -> std::process::ExitCode {
     tracing::info!("shutting down");
     running.shutdown().await;
     std::process::ExitCode::SUCCESS
+}
+
+async fn admin(config: &Config, cmd: &AdminCommand) -> Result<(), String> {
+    use signaling::auth::{self, StaffRole};
+    let db = signaling::db::Db::open(&config.data_dir).map_err(|e| e.to_string())?;
+    match cmd {
+        AdminCommand::CreateUser {
+            username,
+            name,
+            roles,
+            password_stdin,
+        } => {
+            let roles = roles
+                .iter()
+                .map(|r| {
+                    StaffRole::parse(r)
+                        .ok_or(format!("unknown role {r:?} (scheduler, archivist, admin)"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let password = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the password: {e}"))?;
+                line.trim_end_matches(['\r', '\n']).to_string()
+            } else if let Ok(p) = std::env::var("CAU_PASSWORD") {
+                p
+            } else {
+                let p = rpassword::prompt_password("Password: ")
+                    .map_err(|e| format!("cannot read the password: {e}"))?;
+                let again = rpassword::prompt_password("Password again: ")
+                    .map_err(|e| format!("cannot read the password: {e}"))?;
+                if p != again {
+                    return Err("the passwords differ".into());
+                }
+                p
+            };
+            let (username, name) = (username.clone(), name.clone());
+            let user = db
+                .call(move |c| {
+                    Ok(auth::create_user(
+                        c,
+                        &username,
+                        &name,
+                        &password,
+                        &roles,
+                        signaling::db::now_ms(),
+                    ))
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+            println!(
+                "created {} ({}) with roles {} in {}",
+                user.username,
+                user.display_name,
+                roles.join(", "),
+                config.data_dir.display()
+            );
+        }
+        AdminCommand::ListUsers => {
+            let users = db
+                .call(|c| auth::list_users(c))
+                .await
+                .map_err(|e| e.to_string())?;
+            for u in users {
+                let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+                println!("{}\t{}\t{}", u.username, u.display_name, roles.join(","));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn wait_for_signal() {

@@ -1,10 +1,10 @@
-//! The websocket protocol (version 1) between the hub and its clients. `docs/protocol.md` is
+//! The websocket protocol (version 2) between the hub and its clients. `docs/protocol.md` is
 //! the prose form of this file; change both together.
 
 use serde::{Deserialize, Serialize};
 
 /// Protocol version spoken by this hub.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest message accepted from a client, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Longest display name, in characters (after trimming).
@@ -24,9 +24,10 @@ pub enum TrackKind {
 pub enum ClientMessage {
     Join {
         v: u32,
-        room: String,
+        /// The meeting's id.
+        meeting: i64,
         name: String,
-        unit: String,
+        /// The unit's join token; `None` for a staff login named as the meeting's chair.
         #[serde(default)]
         token: Option<String>,
     },
@@ -45,17 +46,100 @@ pub enum ClientMessage {
         kind: TrackKind,
         muted: bool,
     },
+    /// Chair only: end the meeting for everyone.
+    EndMeeting,
     Leave,
 }
 
 /// The `type` values of [`ClientMessage`], to tell "unknown type" from "malformed".
-pub const CLIENT_MESSAGE_TYPES: &[&str] =
-    &["join", "offer", "answer", "candidate", "mute", "leave"];
+pub const CLIENT_MESSAGE_TYPES: &[&str] = &[
+    "join",
+    "offer",
+    "answer",
+    "candidate",
+    "mute",
+    "end_meeting",
+    "leave",
+];
 
+/// A unit as messages name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitRef {
+    /// `TIER:CODE`.
+    pub id: String,
     pub code: String,
     pub name: String,
+    pub tier: String,
+}
+
+impl From<&crate::directory::AdminUnit> for UnitRef {
+    fn from(u: &crate::directory::AdminUnit) -> Self {
+        UnitRef {
+            id: u.id.clone(),
+            code: u.code.clone(),
+            name: u.name.clone(),
+            tier: u.tier.clone(),
+        }
+    }
+}
+
+/// What a participant may do in a meeting: carried by its join token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Official,
+    Chair,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Official => "official",
+            Role::Chair => "chair",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "official" => Some(Role::Official),
+            "chair" => Some(Role::Chair),
+            _ => None,
+        }
+    }
+}
+
+/// The meeting a participant joined, as `welcome` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingRef {
+    pub id: i64,
+    pub title: String,
+    pub start: i64,
+    pub end: i64,
+    pub chair_person: String,
+}
+
+/// Where an invited unit stands in a live meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Connected,
+    NotYet,
+    Left,
+}
+
+/// One invited unit in the roll call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollCallEntry {
+    pub unit_id: String,
+    pub name: String,
+    pub tier: String,
+    pub parent: Option<String>,
+    pub status: Presence,
+    pub participants: usize,
+    pub since: Option<i64>,
+    pub rtt_ms: Option<f64>,
+    pub loss: Option<f64>,
+    pub bitrate_kbps: Option<f64>,
 }
 
 /// A track a participant publishes: its m-line in the participant's own connection and kind.
@@ -70,6 +154,7 @@ pub struct Participant {
     pub id: String,
     pub name: String,
     pub unit: UnitRef,
+    pub role: Role,
     pub audio_muted: bool,
     pub video_muted: bool,
     /// What the participant publishes now (empty until its media connects).
@@ -109,6 +194,7 @@ pub enum ByeReason {
     MediaFailed,
     ServerShutdown,
     Replaced,
+    MeetingEnded,
 }
 
 /// Error codes; see docs/protocol.md for when each is sent and whether the connection closes.
@@ -122,11 +208,21 @@ pub enum ErrorCode {
     UnsupportedVersion,
     OutOfOrder,
     InvalidName,
-    UnknownUnit,
     JoinTimeout,
     BadSdp,
     MediaFailed,
     Internal,
+    Unauthenticated,
+    InvalidToken,
+    ExpiredToken,
+    RevokedToken,
+    WrongMeeting,
+    NotFound,
+    Forbidden,
+    MeetingCancelled,
+    MeetingEnded,
+    MeetingNotStarted,
+    RoomBusy,
 }
 
 impl ErrorCode {
@@ -137,22 +233,49 @@ impl ErrorCode {
             ErrorCode::TooLarge
                 | ErrorCode::UnsupportedVersion
                 | ErrorCode::InvalidName
-                | ErrorCode::UnknownUnit
                 | ErrorCode::JoinTimeout
                 | ErrorCode::MediaFailed
                 | ErrorCode::Internal
+        ) || self.refuses_join()
+    }
+
+    /// Codes that refuse a `join` (access control); the connection closes after them.
+    pub fn refuses_join(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::Unauthenticated
+                | ErrorCode::InvalidToken
+                | ErrorCode::ExpiredToken
+                | ErrorCode::RevokedToken
+                | ErrorCode::WrongMeeting
+                | ErrorCode::NotFound
+                | ErrorCode::MeetingCancelled
+                | ErrorCode::MeetingEnded
+                | ErrorCode::MeetingNotStarted
+                | ErrorCode::RoomBusy
         )
+    }
+
+    /// The snake_case name, as on the wire.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
     }
 }
 
 /// Messages the hub sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     Welcome {
         v: u32,
         participant_id: String,
         session_id: String,
+        role: Role,
+        unit: UnitRef,
+        meeting: MeetingRef,
         room: UnitRef,
         participants: Vec<Participant>,
         ice_servers: Vec<IceServer>,
@@ -187,6 +310,11 @@ pub enum ServerMessage {
     Speaking {
         participant_id: String,
         speaking: bool,
+    },
+    RollCall {
+        units: Vec<RollCallEntry>,
+        connected: usize,
+        invited: usize,
     },
     Error {
         code: ErrorCode,
@@ -268,15 +396,24 @@ mod tests {
     fn decodes_every_client_message() {
         let cases = [
             (
-                r#"{"type":"join","v":1,"room":"19","name":"An","unit":"19-S01","token":null}"#,
+                r#"{"type":"join","v":2,"meeting":7,"name":"An","token":"v1.a.b"}"#,
                 ClientMessage::Join {
-                    v: 1,
-                    room: "19".into(),
+                    v: 2,
+                    meeting: 7,
                     name: "An".into(),
-                    unit: "19-S01".into(),
+                    token: Some("v1.a.b".into()),
+                },
+            ),
+            (
+                r#"{"type":"join","v":2,"meeting":7,"name":"An","token":null}"#,
+                ClientMessage::Join {
+                    v: 2,
+                    meeting: 7,
+                    name: "An".into(),
                     token: None,
                 },
             ),
+            (r#"{"type":"end_meeting"}"#, ClientMessage::EndMeeting),
             (
                 r#"{"type":"offer","sdp":"v=0"}"#,
                 ClientMessage::Offer { sdp: "v=0".into() },
@@ -332,7 +469,7 @@ mod tests {
             ErrorCode::Malformed
         );
         assert_eq!(
-            decode_client(r#"{"type":"join","v":"one","room":"19","name":"x","unit":"19"}"#)
+            decode_client(r#"{"type":"join","v":"one","meeting":1,"name":"x"}"#)
                 .unwrap_err()
                 .code(),
             ErrorCode::Malformed
@@ -369,6 +506,13 @@ mod tests {
             t.to_json(),
             r#"{"type":"track_published","participant_id":"e3","track":{"mid":"1","kind":"video"}}"#
         );
+        let e = ServerMessage::error(ErrorCode::WrongMeeting, "x");
+        assert_eq!(
+            e.to_json(),
+            r#"{"type":"error","code":"wrong_meeting","message":"x"}"#
+        );
+        assert_eq!(ErrorCode::MeetingNotStarted.as_str(), "meeting_not_started");
+        assert!(ErrorCode::RevokedToken.closes() && !ErrorCode::Forbidden.refuses_join());
         let e = ServerMessage::error(ErrorCode::UnknownType, "x");
         assert_eq!(
             e.to_json(),

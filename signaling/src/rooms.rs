@@ -1,24 +1,36 @@
-//! Live rooms: which participants are in each unit's standing room right now, and the
-//! fan-out of room events (joined, left, mute) to every member's connection.
+//! Live rooms. Every unit has a standing room; a meeting runs in its host unit's room, and
+//! only one meeting is live in a room at a time. The room admits participants that
+//! [`crate::access`] let in, fans out room events (joined, left, mute, tracks) to every
+//! member's connection, and keeps the roll call of the meeting's invited units.
 //!
-//! A room's session opens when its first participant joins and ends when the last one leaves;
-//! both are recorded in the database with every participant's join and leave.
+//! A room's session opens when its first participant joins and ends when the last one
+//! leaves; both are recorded with every participant's join and leave. The meeting goes live
+//! with its first participant and ends when the chair ends it, or when its room empties after
+//! the scheduled end.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use sfu::{EndpointId, SessionId, SfuHandle};
+use sfu::{EndpointId, LinkStats, SessionId, SfuHandle};
 use tokio::sync::{Mutex, mpsc};
 
-use crate::db::Db;
+use crate::access::Admission;
+use crate::auth::LoginLimiter;
+use crate::db::{Db, now_ms};
 use crate::directory::Directory;
+use crate::meetings::{self, MeetingState};
 use crate::protocol::{
-    ErrorCode, IceServer, LeaveReason, Participant, PublishedTrack, ServerMessage, TrackKind,
-    UnitRef,
+    ByeReason, ErrorCode, IceServer, LeaveReason, MeetingRef, Participant, Presence,
+    PublishedTrack, Role, RollCallEntry, ServerMessage, TrackKind, UnitRef,
 };
+use crate::tokens::TokenKey;
 
-/// Everything a connection needs, shared by all of them.
+/// How often chairs' roll calls are refreshed (when something changed).
+pub const ROLL_CALL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Everything a connection or an API call needs, shared by all of them.
 #[derive(Debug, Clone)]
 pub struct Hub {
     inner: Arc<HubInner>,
@@ -26,24 +38,43 @@ pub struct Hub {
 
 #[derive(Debug)]
 struct HubInner {
-    directory: Directory,
+    directory: RwLock<Arc<Directory>>,
     db: Db,
     sfu: SfuHandle,
     ice_servers: Vec<IceServer>,
+    token_key: TokenKey,
+    login_limiter: LoginLimiter,
+    /// Rooms by host unit id.
     rooms: Mutex<HashMap<String, Room>>,
     next_endpoint: AtomicU64,
+    /// Latest link statistics of every endpoint, refreshed by the roll-call task.
+    link_stats: std::sync::Mutex<HashMap<EndpointId, LinkStats>>,
 }
 
 #[derive(Debug)]
 struct Room {
-    name: String,
+    meeting: MeetingRef,
+    occurrence_end: i64,
+    host: UnitRef,
     session: SessionId,
     members: BTreeMap<String, Member>,
+    /// Invited unit ids, in directory order.
+    invited: Vec<String>,
+    presence: HashMap<String, UnitPresence>,
+    /// The roll call last sent to chairs (to send only changes).
+    last_roll_call: Option<Vec<RollCallEntry>>,
+}
+
+#[derive(Debug, Default)]
+struct UnitPresence {
+    connected: usize,
+    since: Option<i64>,
 }
 
 #[derive(Debug)]
 struct Member {
     info: Participant,
+    endpoint: EndpointId,
     tx: mpsc::UnboundedSender<ServerMessage>,
 }
 
@@ -53,36 +84,61 @@ pub struct Joined {
     pub participant: Participant,
     pub endpoint: EndpointId,
     pub session: SessionId,
+    /// The host unit, whose room this is.
     pub room: UnitRef,
+    pub meeting: MeetingRef,
     pub others: Vec<Participant>,
     /// Room events for this participant (taken by the connection that serves it).
     pub events: Option<mpsc::UnboundedReceiver<ServerMessage>>,
 }
 
-/// A live room, for the start page.
+/// A live room, for the API.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RoomSummary {
-    pub code: String,
+    pub host_unit: String,
     pub name: String,
+    pub meeting_id: i64,
     pub participants: usize,
 }
 
 impl Hub {
-    pub fn new(directory: Directory, db: Db, sfu: SfuHandle, ice_servers: Vec<IceServer>) -> Self {
+    pub fn new(
+        directory: Directory,
+        db: Db,
+        sfu: SfuHandle,
+        ice_servers: Vec<IceServer>,
+        token_key: TokenKey,
+    ) -> Self {
         Hub {
             inner: Arc::new(HubInner {
-                directory,
+                directory: RwLock::new(Arc::new(directory)),
                 db,
                 sfu,
                 ice_servers,
+                token_key,
+                login_limiter: LoginLimiter::default(),
                 rooms: Mutex::new(HashMap::new()),
                 next_endpoint: AtomicU64::new(1),
+                link_stats: std::sync::Mutex::new(HashMap::new()),
             }),
         }
     }
 
-    pub fn directory(&self) -> &Directory {
-        &self.inner.directory
+    /// The directory now in force (a reload replaces it; holders keep their snapshot).
+    pub fn directory(&self) -> Arc<Directory> {
+        self.inner
+            .directory
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn replace_directory(&self, directory: Directory) {
+        *self
+            .inner
+            .directory
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(directory);
     }
 
     pub fn sfu(&self) -> &SfuHandle {
@@ -97,95 +153,163 @@ impl Hub {
         &self.inner.ice_servers
     }
 
-    /// Join the standing room of unit `room_code`, speaking for unit `unit_code`.
-    pub async fn join(
-        &self,
-        room_code: &str,
-        unit_code: &str,
-        name: String,
-    ) -> Result<Joined, ErrorCode> {
-        let dir = &self.inner.directory;
-        let (Some(room_unit), Some(unit)) = (dir.get(room_code), dir.get(unit_code)) else {
-            return Err(ErrorCode::UnknownUnit);
+    pub fn token_key(&self) -> &TokenKey {
+        &self.inner.token_key
+    }
+
+    pub fn login_limiter(&self) -> &LoginLimiter {
+        &self.inner.login_limiter
+    }
+
+    /// Join the admitted participant to its meeting's room.
+    pub async fn join(&self, admission: Admission, name: String) -> Result<Joined, ErrorCode> {
+        let dir = self.directory();
+        let meeting = &admission.meeting;
+        let host_id = meeting.host_unit.clone();
+        let Some(host) = dir.get(&host_id).map(UnitRef::from) else {
+            tracing::warn!(
+                meeting = meeting.id,
+                "host unit is no longer in the directory"
+            );
+            return Err(ErrorCode::Forbidden);
         };
         let endpoint = EndpointId(self.inner.next_endpoint.fetch_add(1, Ordering::Relaxed));
         let participant = Participant {
             id: endpoint.to_string(),
             name,
-            unit: UnitRef {
-                code: unit.code.clone(),
-                name: unit.name.clone(),
-            },
+            unit: admission.unit.clone(),
+            role: admission.role,
             audio_muted: false,
             video_muted: false,
             tracks: vec![],
         };
+        let internal = |what: &'static str| {
+            move |e: crate::db::DbError| {
+                tracing::error!(error = %e, "cannot record {what}");
+                ErrorCode::Internal
+            }
+        };
         let (tx, events) = mpsc::unbounded_channel();
         let mut rooms = self.inner.rooms.lock().await;
-        if !rooms.contains_key(room_code) {
-            let id = self
+        if let Some(room) = rooms.get(&host_id)
+            && room.meeting.id != meeting.id
+        {
+            return Err(ErrorCode::RoomBusy);
+        }
+        if !rooms.contains_key(&host_id) {
+            let meeting_id = meeting.id;
+            let was_planned = meeting.state == MeetingState::Planned;
+            let room_code = host_id.clone();
+            let (session, invited) = self
                 .inner
                 .db
-                .session_started(room_code.to_string())
+                .call(move |c| {
+                    if was_planned {
+                        meetings::set_state(c, meeting_id, MeetingState::Live)?;
+                        meetings::add_history(
+                            c,
+                            meeting_id,
+                            "system",
+                            "live",
+                            serde_json::json!({}),
+                            now_ms(),
+                        )?;
+                    }
+                    let invited = meetings::invites(c, meeting_id)?;
+                    c.execute(
+                        "INSERT INTO sessions (room_code, started_at, meeting_id) VALUES (?1, ?2, ?3)",
+                        rusqlite::params![room_code, now_ms(), meeting_id],
+                    )?;
+                    Ok((c.last_insert_rowid(), invited))
+                })
                 .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "cannot record session start");
-                    ErrorCode::Internal
-                })?;
-            tracing::info!(room = room_code, session = id, "session started");
+                .map_err(internal("session start"))?;
+            // Invited units in directory order; units gone from the directory are left out.
+            let invited_set: std::collections::HashSet<String> = invited.into_iter().collect();
+            let invited: Vec<String> = dir
+                .units()
+                .iter()
+                .filter(|u| invited_set.contains(&u.id))
+                .map(|u| u.id.clone())
+                .collect();
+            tracing::info!(room = %host_id, meeting = meeting.id, session, "session started");
             rooms.insert(
-                room_code.to_string(),
+                host_id.clone(),
                 Room {
-                    name: room_unit.name.clone(),
-                    session: SessionId(id as u64),
+                    meeting: MeetingRef {
+                        id: meeting.id,
+                        title: meeting.title.clone(),
+                        start: admission.occurrence.start,
+                        end: admission.occurrence.end,
+                        chair_person: meeting.chair_person.clone(),
+                    },
+                    occurrence_end: admission.occurrence.end,
+                    host: host.clone(),
+                    session: SessionId(session as u64),
                     members: BTreeMap::new(),
+                    invited,
+                    presence: HashMap::new(),
+                    last_roll_call: None,
                 },
             );
         }
-        let Some(room) = rooms.get_mut(room_code) else {
+        let Some(room) = rooms.get_mut(&host_id) else {
             return Err(ErrorCode::Internal);
         };
-        if let Err(e) = self
-            .inner
+        let (session_id, pid, pname, unit_id) = (
+            room.session.0 as i64,
+            participant.id.clone(),
+            participant.name.clone(),
+            participant.unit.id.clone(),
+        );
+        self.inner
             .db
-            .participant_joined(
-                room.session.0 as i64,
-                participant.id.clone(),
-                participant.name.clone(),
-                unit.code.clone(),
-            )
+            .participant_joined(session_id, pid, pname, unit_id)
             .await
-        {
-            tracing::error!(error = %e, "cannot record participant join");
-            return Err(ErrorCode::Internal);
-        }
+            .map_err(internal("participant join"))?;
         let others: Vec<Participant> = room.members.values().map(|m| m.info.clone()).collect();
         for m in room.members.values() {
             let _ = m.tx.send(ServerMessage::ParticipantJoined {
                 participant: participant.clone(),
             });
         }
+        let presence = room
+            .presence
+            .entry(participant.unit.id.clone())
+            .or_default();
+        presence.connected += 1;
+        if presence.connected == 1 {
+            presence.since = Some(now_ms());
+        }
         room.members.insert(
             participant.id.clone(),
             Member {
                 info: participant.clone(),
+                endpoint,
                 tx,
             },
         );
+        if participant.role == Role::Chair {
+            // The new chair gets the roll call right after its welcome.
+            let stats = self.stats_snapshot();
+            let (msg, _) = roll_call(room, &dir, &stats);
+            if let Some(m) = room.members.get(&participant.id) {
+                let _ = m.tx.send(msg);
+            }
+        }
         Ok(Joined {
             participant,
             endpoint,
             session: room.session,
-            room: UnitRef {
-                code: room_code.to_string(),
-                name: room.name.clone(),
-            },
+            room: host,
+            meeting: room.meeting.clone(),
             others,
             events: Some(events),
         })
     }
 
-    /// The participant left (or was dropped). Ends the session when the room empties.
+    /// The participant left (or was dropped). Ends the session when the room empties, and
+    /// the meeting too when that happens after its scheduled end.
     pub async fn leave(&self, room_code: &str, participant_id: &str, reason: LeaveReason) {
         let mut rooms = self.inner.rooms.lock().await;
         let Some(room) = rooms.get_mut(room_code) else {
@@ -206,6 +330,12 @@ impl Hub {
                 reason,
             });
         }
+        if let Some(p) = room.presence.get_mut(&gone.info.unit.id) {
+            p.connected = p.connected.saturating_sub(1);
+            if p.connected == 0 {
+                p.since = Some(now_ms());
+            }
+        }
         let session = room.session.0 as i64;
         let db = &self.inner.db;
         let reason_text = match reason {
@@ -220,12 +350,88 @@ impl Hub {
             tracing::error!(error = %e, "cannot record participant leave");
         }
         if room.members.is_empty() {
+            let meeting = room.meeting.id;
+            let over = now_ms() >= room.occurrence_end;
             rooms.remove(room_code);
             if let Err(e) = db.session_ended(session).await {
                 tracing::error!(error = %e, "cannot record session end");
             }
             tracing::info!(room = room_code, session, "session ended");
+            if over && let Err(e) = self.finish_meeting(meeting, "system").await {
+                tracing::error!(error = %e, "cannot record meeting end");
+            }
         }
+    }
+
+    /// Mark a meeting's occurrence over: `ended`, or `planned` again when another follows.
+    async fn finish_meeting(&self, meeting: i64, by: &str) -> Result<(), crate::db::DbError> {
+        let by = by.to_string();
+        self.inner
+            .db
+            .call(move |c| {
+                let Some(m) = meetings::get(c, meeting)? else {
+                    return Ok(());
+                };
+                if !m.state.is_open() {
+                    return Ok(());
+                }
+                let now = now_ms();
+                let next = m.all_occurrences().into_iter().find(|o| o.start > now);
+                let state = if next.is_some() {
+                    MeetingState::Planned
+                } else {
+                    MeetingState::Ended
+                };
+                meetings::set_state(c, meeting, state)?;
+                meetings::add_history(c, meeting, &by, "ended", serde_json::json!({}), now)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// End a meeting now: everyone in its room gets `bye` `meeting_ended`, and the meeting's
+    /// state moves on. Returns whether it was live in a room.
+    pub async fn end_meeting(&self, meeting: i64, by: &str) -> Result<bool, crate::db::DbError> {
+        let mut rooms = self.inner.rooms.lock().await;
+        let code = rooms
+            .iter()
+            .find(|(_, r)| r.meeting.id == meeting)
+            .map(|(code, _)| code.clone());
+        let was_live = if let Some(code) = code
+            && let Some(room) = rooms.remove(&code)
+        {
+            let session = room.session.0 as i64;
+            for (id, m) in &room.members {
+                let _ = m.tx.send(ServerMessage::Bye {
+                    reason: ByeReason::MeetingEnded,
+                });
+                if let Err(e) = self
+                    .inner
+                    .db
+                    .participant_left(session, id.clone(), "meeting_ended")
+                    .await
+                {
+                    tracing::error!(error = %e, "cannot record participant leave");
+                }
+            }
+            self.inner.db.session_ended(session).await?;
+            tracing::info!(room = %code, meeting, session, by, "meeting ended by its chair or staff");
+            true
+        } else {
+            false
+        };
+        drop(rooms);
+        self.finish_meeting(meeting, by).await?;
+        Ok(was_live)
+    }
+
+    /// Whether `participant_id` is in `room_code` as chair.
+    pub async fn is_chair(&self, room_code: &str, participant_id: &str) -> bool {
+        let rooms = self.inner.rooms.lock().await;
+        rooms
+            .get(room_code)
+            .and_then(|r| r.members.get(participant_id))
+            .is_some_and(|m| m.info.role == Role::Chair)
     }
 
     /// Record a mute change and tell the others.
@@ -291,12 +497,141 @@ impl Hub {
         let mut list: Vec<RoomSummary> = rooms
             .iter()
             .map(|(code, r)| RoomSummary {
-                code: code.clone(),
-                name: r.name.clone(),
+                host_unit: code.clone(),
+                name: r.host.name.clone(),
+                meeting_id: r.meeting.id,
                 participants: r.members.len(),
             })
             .collect();
-        list.sort_by(|a, b| a.code.cmp(&b.code));
+        list.sort_by(|a, b| a.host_unit.cmp(&b.host_unit));
         list
     }
+
+    fn stats_snapshot(&self) -> HashMap<EndpointId, LinkStats> {
+        self.inner
+            .link_stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The roll call of a live meeting, or `None` when it is not live in any room.
+    pub async fn roll_call_of(&self, meeting: i64) -> Option<ServerMessage> {
+        let dir = self.directory();
+        let stats = self.stats_snapshot();
+        let rooms = self.inner.rooms.lock().await;
+        rooms
+            .values()
+            .find(|r| r.meeting.id == meeting)
+            .map(|r| roll_call(r, &dir, &stats).0)
+    }
+
+    /// Refresh link statistics and send each chair the roll call when it changed.
+    pub async fn refresh_roll_calls(&self) {
+        if let Ok(stats) = self.inner.sfu.link_stats().await {
+            *self
+                .inner
+                .link_stats
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = stats;
+        }
+        let dir = self.directory();
+        let stats = self.stats_snapshot();
+        let mut rooms = self.inner.rooms.lock().await;
+        for room in rooms.values_mut() {
+            if !room.members.values().any(|m| m.info.role == Role::Chair) {
+                continue;
+            }
+            let (msg, entries) = roll_call(room, &dir, &stats);
+            if room.last_roll_call.as_ref() == Some(&entries) {
+                continue;
+            }
+            for m in room.members.values().filter(|m| m.info.role == Role::Chair) {
+                let _ = m.tx.send(msg.clone());
+            }
+            room.last_roll_call = Some(entries);
+        }
+    }
+
+    /// Run [`Hub::refresh_roll_calls`] every [`ROLL_CALL_INTERVAL`] until the hub is dropped.
+    pub fn spawn_roll_call_task(&self) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ROLL_CALL_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                Hub { inner }.refresh_roll_calls().await;
+            }
+        })
+    }
+}
+
+/// Round to a sensible precision for display (and so tiny changes do not count as changes).
+fn round(v: f64, step: f64) -> f64 {
+    (v / step).round() * step
+}
+
+/// Build a room's roll call: every invited unit with its presence and the link quality of
+/// its best-connected participant (the one sending the most).
+fn roll_call(
+    room: &Room,
+    dir: &Directory,
+    stats: &HashMap<EndpointId, LinkStats>,
+) -> (ServerMessage, Vec<RollCallEntry>) {
+    let mut best: HashMap<&str, &LinkStats> = HashMap::new();
+    for m in room.members.values() {
+        if let Some(s) = stats.get(&m.endpoint) {
+            let e = best.entry(m.info.unit.id.as_str()).or_insert(s);
+            if s.bitrate_kbps.unwrap_or(0.0) > e.bitrate_kbps.unwrap_or(0.0) {
+                *e = s;
+            }
+        }
+    }
+    let mut units: Vec<&String> = room.invited.iter().collect();
+    // Someone may be present for a unit that is not invited (a chair unit outside the
+    // scope is always invited, so this is only after a directory change): list them too.
+    for id in room.presence.keys() {
+        if !room.invited.contains(id) {
+            units.push(id);
+        }
+    }
+    let entries: Vec<RollCallEntry> = units
+        .into_iter()
+        .map(|id| {
+            let unit = dir.get(id);
+            let presence = room.presence.get(id);
+            let status = match presence {
+                Some(p) if p.connected > 0 => Presence::Connected,
+                Some(_) => Presence::Left,
+                None => Presence::NotYet,
+            };
+            let quality = best
+                .get(id.as_str())
+                .filter(|_| status == Presence::Connected);
+            RollCallEntry {
+                unit_id: id.clone(),
+                name: unit.map_or_else(|| id.clone(), |u| u.name.clone()),
+                tier: unit.map(|u| u.tier.clone()).unwrap_or_default(),
+                parent: unit.and_then(|u| u.parent.clone()),
+                status,
+                participants: presence.map_or(0, |p| p.connected),
+                since: presence.and_then(|p| p.since),
+                rtt_ms: quality.and_then(|q| q.rtt_ms).map(|v| round(v, 1.0)),
+                loss: quality.and_then(|q| q.loss).map(|v| round(v, 0.001)),
+                bitrate_kbps: quality.and_then(|q| q.bitrate_kbps).map(|v| round(v, 1.0)),
+            }
+        })
+        .collect();
+    let connected = entries
+        .iter()
+        .filter(|e| e.status == Presence::Connected)
+        .count();
+    let msg = ServerMessage::RollCall {
+        units: entries.clone(),
+        connected,
+        invited: room.invited.len(),
+    };
+    (msg, entries)
 }

@@ -14,6 +14,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::access;
+use crate::auth::User;
 use crate::protocol::{
     ByeReason, ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, PublishedTrack,
     ServerMessage, TrackEntry, TrackKind, clean_name, decode_client,
@@ -60,6 +62,8 @@ struct Joinedstate {
 struct Connection<S> {
     hub: Hub,
     sink: S,
+    /// The staff login that came with the websocket upgrade, if any.
+    staff: Option<User>,
     state: Option<Joinedstate>,
     /// Receivers created by a handler, picked up by the loop.
     new_room_rx: Option<mpsc::UnboundedReceiver<ServerMessage>>,
@@ -68,8 +72,13 @@ struct Connection<S> {
 
 /// Serve one websocket until it closes, inside a `connection` span that records the room,
 /// session and participant once joined (ids only: no names or addresses in logs).
-pub async fn serve<S, R>(hub: Hub, sink: S, stream: R, timers: ConnectionTimers)
-where
+pub async fn serve<S, R>(
+    hub: Hub,
+    sink: S,
+    stream: R,
+    timers: ConnectionTimers,
+    staff: Option<User>,
+) where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -79,19 +88,25 @@ where
         session = tracing::field::Empty,
         participant = tracing::field::Empty,
     );
-    serve_inner(hub, sink, stream, timers)
+    serve_inner(hub, sink, stream, timers, staff)
         .instrument(span)
         .await
 }
 
-async fn serve_inner<S, R>(hub: Hub, sink: S, mut stream: R, timers: ConnectionTimers)
-where
+async fn serve_inner<S, R>(
+    hub: Hub,
+    sink: S,
+    mut stream: R,
+    timers: ConnectionTimers,
+    staff: Option<User>,
+) where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let mut conn = Connection {
         hub,
         sink,
+        staff,
         state: None,
         new_room_rx: None,
         new_media_rx: None,
@@ -130,6 +145,12 @@ where
                 }
             }
             event = recv(&mut room_rx), if room_rx.is_some() => match event {
+                Some(bye @ ServerMessage::Bye { .. }) => {
+                    // The meeting ended: the room already let go of us.
+                    conn.send(&bye).await;
+                    conn.close(CLOSE_NORMAL, "meeting ended").await;
+                    break End::Left;
+                }
                 Some(event) => conn.send(&event).await,
                 // The room let go of us (it cannot while we are a member): stop listening
                 // rather than spin on a closed channel.
@@ -229,13 +250,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             (
                 ClientMessage::Join {
                     v,
-                    room,
+                    meeting,
                     name,
-                    unit,
                     token,
                 },
                 false,
-            ) => self.on_join(v, &room, &name, &unit, token).await,
+            ) => self.on_join(v, meeting, &name, token).await,
             (ClientMessage::Join { .. }, true) => {
                 self.error(ErrorCode::OutOfOrder, "already joined").await;
                 None
@@ -269,11 +289,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                         TrackKind::Audio => p.audio_muted = muted,
                         TrackKind::Video => p.video_muted = muted,
                     }
-                    let (room, id) = (s.joined.room.code.clone(), p.id.clone());
+                    let (room, id) = (s.joined.room.id.clone(), p.id.clone());
                     self.hub.set_mute(&room, &id, kind, muted).await;
                 }
                 None
             }
+            (ClientMessage::EndMeeting, true) => self.on_end_meeting().await,
             (ClientMessage::Leave, true) => {
                 self.send(&ServerMessage::Bye {
                     reason: ByeReason::Left,
@@ -288,15 +309,14 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     async fn on_join(
         &mut self,
         v: u32,
-        room: &str,
+        meeting: i64,
         name: &str,
-        unit: &str,
-        _token: Option<String>,
+        token: Option<String>,
     ) -> Option<End> {
         if v != PROTOCOL_VERSION {
             self.refuse(
                 ErrorCode::UnsupportedVersion,
-                "this hub speaks protocol version 1",
+                "this hub speaks protocol version 2",
                 CLOSE_POLICY,
             )
             .await;
@@ -311,17 +331,34 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             .await;
             return Some(End::Refused);
         };
-        // Access control hooks in here: `token` is part of the message's shape already.
-        let mut joined = match self.hub.join(room, unit, name).await {
+        // Access control: nothing about media exists until this passes.
+        let admission = match access::admit(
+            &self.hub,
+            Some(meeting),
+            token.as_deref(),
+            self.staff.as_ref(),
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(refusal) => {
+                self.refuse(refusal.code, &refusal.message, CLOSE_POLICY)
+                    .await;
+                return Some(End::Refused);
+            }
+        };
+        let role = admission.role;
+        let unit = admission.unit.clone();
+        let mut joined = match self.hub.join(admission, name).await {
             Ok(j) => j,
             Err(code) => {
-                self.refuse(code, "cannot join this room", CLOSE_POLICY)
+                self.refuse(code, "cannot join this meeting's room", CLOSE_POLICY)
                     .await;
                 return Some(End::Refused);
             }
         };
         let span = tracing::Span::current();
-        span.record("room", joined.room.code.as_str());
+        span.record("room", joined.room.id.as_str());
         span.record("session", joined.session.0);
         span.record("participant", joined.participant.id.as_str());
         tracing::info!("participant joined");
@@ -329,6 +366,9 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             v: PROTOCOL_VERSION,
             participant_id: joined.participant.id.clone(),
             session_id: joined.session.to_string(),
+            role,
+            unit,
+            meeting: joined.meeting.clone(),
             room: joined.room.clone(),
             participants: joined.others.clone(),
             ice_servers: self.hub.ice_servers().to_vec(),
@@ -339,6 +379,28 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             has_media: false,
         });
         self.send(&welcome).await;
+        None
+    }
+
+    async fn on_end_meeting(&mut self) -> Option<End> {
+        let Some(s) = &self.state else {
+            return None;
+        };
+        let (room, id, meeting) = (
+            s.joined.room.id.clone(),
+            s.joined.participant.id.clone(),
+            s.joined.meeting.id,
+        );
+        if !self.hub.is_chair(&room, &id).await {
+            self.error(ErrorCode::Forbidden, "only the chair ends the meeting")
+                .await;
+            return None;
+        }
+        tracing::info!(meeting, "the chair ends the meeting");
+        if let Err(e) = self.hub.end_meeting(meeting, "chair").await {
+            tracing::error!(error = %e, "cannot record the meeting's end");
+        }
+        // Our own `bye` arrives through the room channel like everyone else's.
         None
     }
 
@@ -420,7 +482,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                         mid,
                         kind: track_kind(kind),
                     };
-                    let (room, id) = (s.joined.room.code.clone(), s.joined.participant.id.clone());
+                    let (room, id) = (s.joined.room.id.clone(), s.joined.participant.id.clone());
                     self.hub.track_published(&room, &id, track).await;
                 }
                 None
@@ -451,7 +513,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         let joined = state.joined;
         self.hub.sfu().close(joined.endpoint);
         self.hub
-            .leave(&joined.room.code, &joined.participant.id, reason)
+            .leave(&joined.room.id, &joined.participant.id, reason)
             .await;
         tracing::info!(?reason, "participant left");
     }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SimEndpoint, SimOptions, start_hub, start_hub_with, wait_until};
+use common::{SimEndpoint, SimOptions, plan_meeting, start_hub, start_hub_with, wait_until};
 use signaling::protocol::TrackKind;
 use str0m::media::MediaKind;
 
@@ -13,11 +13,12 @@ use str0m::media::MediaKind;
 async fn three_endpoints_receive_each_others_audio_and_video() {
     let hub = start_hub("three").await;
     let names = ["an", "binh", "chi"];
+    let units = ["province:19-S01", "district:164", "commune:5431"];
+    let meeting = plan_meeting(&hub.hub, "province:19", &units).await;
     let mut endpoints = vec![];
     for (i, name) in names.iter().enumerate() {
-        // A province room, joined by a department, a district and a commune.
-        let unit = ["19-S01", "164", "5431"][i];
-        endpoints.push(SimEndpoint::join(hub.addr, "19", unit, name).await);
+        // A province meeting, joined by a department, a district and a commune.
+        endpoints.push(SimEndpoint::join(hub.addr, &meeting, units[i], name).await);
     }
 
     let all_flowing = wait_until(Duration::from_secs(20), || {
@@ -137,13 +138,14 @@ async fn three_endpoints_receive_each_others_audio_and_video() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_video_packets_are_retransmitted_from_the_rtx_cache() {
     let hub = start_hub("nack").await;
-    let sender = SimEndpoint::join(hub.addr, "164", "164", "sender").await;
+    let m164 = plan_meeting(&hub.hub, "district:164", &["commune:5431"]).await;
+    let sender = SimEndpoint::join(hub.addr, &m164, "district:164", "sender").await;
     let options = SimOptions {
         downlink_loss: 0.05,
         seed: 7,
         ..SimOptions::default()
     };
-    let lossy = SimEndpoint::join_with(hub.addr, "164", "5431", "lossy", options).await;
+    let lossy = SimEndpoint::join_with(hub.addr, &m164, "commune:5431", "lossy", options).await;
     assert!(
         wait_until(Duration::from_secs(20), || lossy
             .received_from("sender", MediaKind::Video)
@@ -193,12 +195,13 @@ async fn lost_video_packets_are_retransmitted_from_the_rtx_cache() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_h264_only_publisher_is_forwarded_as_h264() {
     let hub = start_hub("h264").await;
+    let m165 = plan_meeting(&hub.hub, "district:165", &["province:19"]).await;
     let options = SimOptions {
         h264_only: true,
         ..SimOptions::default()
     };
-    let h264 = SimEndpoint::join_with(hub.addr, "165", "165", "h264", options).await;
-    let viewer = SimEndpoint::join(hub.addr, "165", "19", "viewer").await;
+    let h264 = SimEndpoint::join_with(hub.addr, &m165, "district:165", "h264", options).await;
+    let viewer = SimEndpoint::join(hub.addr, &m165, "province:19", "viewer").await;
     let arrived = wait_until(Duration::from_secs(20), || {
         viewer.received_from("h264", MediaKind::Video) >= 30
             && h264.received_from("viewer", MediaKind::Audio) >= 30
@@ -225,10 +228,11 @@ async fn an_h264_only_publisher_is_forwarded_as_h264() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyframe_requests_reach_the_publisher_throttled() {
     let hub = start_hub("pli").await;
-    let publisher = SimEndpoint::join(hub.addr, "167", "167", "publisher").await;
+    let m167 = plan_meeting(&hub.hub, "district:167", &["province:19", "district:164"]).await;
+    let publisher = SimEndpoint::join(hub.addr, &m167, "district:167", "publisher").await;
     let viewers = [
-        SimEndpoint::join(hub.addr, "167", "19", "v1").await,
-        SimEndpoint::join(hub.addr, "167", "164", "v2").await,
+        SimEndpoint::join(hub.addr, &m167, "province:19", "v1").await,
+        SimEndpoint::join(hub.addr, &m167, "district:164", "v2").await,
     ];
     assert!(
         wait_until(Duration::from_secs(20), || viewers
@@ -280,7 +284,8 @@ async fn keyframe_requests_reach_the_publisher_throttled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_answers_an_offer_is_failed_not_left_stuck() {
     let hub = start_hub_with("deaf", Duration::from_millis(1500)).await;
-    let talker = SimEndpoint::join(hub.addr, "168", "168", "talker").await;
+    let m168 = plan_meeting(&hub.hub, "district:168", &["province:19"]).await;
+    let talker = SimEndpoint::join(hub.addr, &m168, "district:168", "talker").await;
     assert!(
         wait_until(Duration::from_secs(15), || talker
             .seen
@@ -294,7 +299,7 @@ async fn a_client_that_never_answers_an_offer_is_failed_not_left_stuck() {
         ignore_offers: true,
         ..SimOptions::default()
     };
-    let deaf = SimEndpoint::join_with(hub.addr, "168", "19", "deaf", options).await;
+    let deaf = SimEndpoint::join_with(hub.addr, &m168, "province:19", "deaf", options).await;
     let deaf_id = deaf.seen.lock().unwrap().participant_id.clone().unwrap();
     assert!(
         wait_until(Duration::from_secs(10), || {

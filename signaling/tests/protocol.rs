@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SimEndpoint, connect, join, recv, send, start_hub, wait_until};
+use common::{
+    SimEndpoint, connect, join_with_token, plan_meeting, recv, send, start_hub, wait_until,
+};
 use futures_util::{SinkExt, StreamExt};
 use signaling::protocol::{ClientMessage, ErrorCode, LeaveReason, ServerMessage, TrackKind};
 use str0m::media::MediaKind;
@@ -26,6 +28,7 @@ async fn expect_closed(ws: &mut common::Ws) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_error_and_the_connection_survives() {
     let hub = start_hub("garbage").await;
+    let meeting = plan_meeting(&hub.hub, "province:19", &["province:19-S01"]).await;
     let mut ws = connect(hub.addr).await;
 
     for garbage in [
@@ -52,10 +55,13 @@ async fn bad_input_gets_a_clear_error_and_the_connection_survives() {
     expect_error(&mut ws, ErrorCode::OutOfOrder).await;
 
     // After all that, a proper join still works.
-    send(&mut ws, &join("19", "19-S01", "Nguyễn Văn An")).await;
+    send(&mut ws, &meeting.join("province:19-S01", "Nguyễn Văn An")).await;
     let Some(ServerMessage::Welcome {
         v,
         room,
+        unit,
+        role,
+        meeting: about,
         participants,
         ..
     }) = recv(&mut ws).await
@@ -63,12 +69,15 @@ async fn bad_input_gets_a_clear_error_and_the_connection_survives() {
         panic!("expected welcome");
     };
     assert_eq!(
-        (v, room.code.as_str(), room.name.as_str()),
-        (1, "19", "Tỉnh Thái Nguyên")
+        (v, room.id.as_str(), room.name.as_str()),
+        (2, "province:19", "Tỉnh Thái Nguyên")
     );
+    assert_eq!(unit.id, "province:19-S01");
+    assert_eq!(role, signaling::protocol::Role::Official);
+    assert_eq!(about.id, meeting.id);
     assert!(participants.is_empty());
 
-    send(&mut ws, &join("19", "19-S01", "again")).await;
+    send(&mut ws, &meeting.join("province:19-S01", "again")).await;
     expect_error(&mut ws, ErrorCode::OutOfOrder).await;
     send(&mut ws, &ClientMessage::Answer { sdp: "v=0".into() }).await;
     expect_error(&mut ws, ErrorCode::OutOfOrder).await;
@@ -113,22 +122,41 @@ async fn bad_input_gets_a_clear_error_and_the_connection_survives() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_joins_close_the_connection() {
     let hub = start_hub("refused").await;
+    let m = plan_meeting(&hub.hub, "province:19", &["district:164"]).await;
+    let other = plan_meeting(&hub.hub, "district:165", &[]).await;
+    let token = m.token("district:164");
     let cases = [
         (
             ClientMessage::Join {
-                v: 2,
-                room: "19".into(),
+                v: 1,
+                meeting: m.id,
                 name: "An".into(),
-                unit: "19".into(),
-                token: None,
+                token: Some(token.into()),
             },
             ErrorCode::UnsupportedVersion,
         ),
-        (join("19", "19", "   "), ErrorCode::InvalidName),
-        (join("19", "19", &"x".repeat(65)), ErrorCode::InvalidName),
-        (join("19", "19", "bell\u{7}"), ErrorCode::InvalidName),
-        (join("no-such-room", "19", "An"), ErrorCode::UnknownUnit),
-        (join("19", "no-such-unit", "An"), ErrorCode::UnknownUnit),
+        (m.join("district:164", "   "), ErrorCode::InvalidName),
+        (
+            m.join("district:164", &"x".repeat(65)),
+            ErrorCode::InvalidName,
+        ),
+        (m.join("district:164", "bell\u{7}"), ErrorCode::InvalidName),
+        (
+            join_with_token(m.id, None, "An"),
+            ErrorCode::Unauthenticated,
+        ),
+        (
+            join_with_token(m.id, Some("v1.bad.token"), "An"),
+            ErrorCode::InvalidToken,
+        ),
+        (
+            join_with_token(other.id, Some(token), "An"),
+            ErrorCode::WrongMeeting,
+        ),
+        (
+            join_with_token(m.id, Some(&other.chair_token), "An"),
+            ErrorCode::WrongMeeting,
+        ),
     ];
     for (msg, code) in cases {
         let mut ws = connect(hub.addr).await;
@@ -146,8 +174,14 @@ async fn refused_joins_close_the_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_frames_and_vanishing_clients_do_not_disturb_a_running_meeting() {
     let hub = start_hub("hostile").await;
-    let an = SimEndpoint::join(hub.addr, "19", "19-S01", "an").await;
-    let binh = SimEndpoint::join(hub.addr, "19", "164", "binh").await;
+    let m = plan_meeting(
+        &hub.hub,
+        "province:19",
+        &["province:19-S01", "district:164", "commune:5431"],
+    )
+    .await;
+    let an = SimEndpoint::join(hub.addr, &m, "province:19-S01", "an").await;
+    let binh = SimEndpoint::join(hub.addr, &m, "district:164", "binh").await;
     assert!(
         wait_until(Duration::from_secs(15), || an
             .received_from("binh", MediaKind::Video)
@@ -158,7 +192,7 @@ async fn oversized_frames_and_vanishing_clients_do_not_disturb_a_running_meeting
 
     // A message over 64 KiB (but within what the transport reads): too_large, then closed.
     let mut big = connect(hub.addr).await;
-    send(&mut big, &join("19", "19", "big")).await;
+    send(&mut big, &m.join("province:19", "big")).await;
     assert!(matches!(
         recv(&mut big).await,
         Some(ServerMessage::Welcome { .. })
@@ -195,7 +229,7 @@ async fn oversized_frames_and_vanishing_clients_do_not_disturb_a_running_meeting
     );
 
     // A participant with media vanishes without closing anything.
-    let chi = SimEndpoint::join(hub.addr, "19", "5431", "chi").await;
+    let chi = SimEndpoint::join(hub.addr, &m, "commune:5431", "chi").await;
     let chi_id = chi.seen.lock().unwrap().participant_id.clone().unwrap();
     assert!(
         wait_until(Duration::from_secs(15), || chi
@@ -237,13 +271,14 @@ async fn oversized_frames_and_vanishing_clients_do_not_disturb_a_running_meeting
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn room_events_reach_the_others() {
     let hub = start_hub("events").await;
+    let m = plan_meeting(&hub.hub, "district:164", &["commune:5431"]).await;
     let mut a = connect(hub.addr).await;
-    send(&mut a, &join("164", "164", "Trần Thị Bình")).await;
+    send(&mut a, &m.join("district:164", "Trần Thị Bình")).await;
     let Some(ServerMessage::Welcome { .. }) = recv(&mut a).await else {
         panic!()
     };
     let mut b = connect(hub.addr).await;
-    send(&mut b, &join("164", "5431", "Lê Văn Cường")).await;
+    send(&mut b, &m.join("commune:5431", "Lê Văn Cường")).await;
     let Some(ServerMessage::Welcome {
         participant_id: b_id,
         participants,
@@ -258,8 +293,8 @@ async fn room_events_reach_the_others() {
         panic!()
     };
     assert_eq!(
-        (participant.id.as_str(), participant.unit.code.as_str()),
-        (b_id.as_str(), "5431")
+        (participant.id.as_str(), participant.unit.id.as_str()),
+        (b_id.as_str(), "commune:5431")
     );
     assert_eq!(participant.unit.name, "Phường Quán Triều");
 
@@ -280,7 +315,10 @@ async fn room_events_reach_the_others() {
         })
     );
     let rooms = hub.hub.rooms().await;
-    assert_eq!((rooms[0].code.as_str(), rooms[0].participants), ("164", 2));
+    assert_eq!(
+        (rooms[0].host_unit.as_str(), rooms[0].participants),
+        ("district:164", 2)
+    );
 
     // b's socket just drops (no leave, no close frame).
     drop(b);
@@ -292,7 +330,12 @@ async fn room_events_reach_the_others() {
         })
     );
     // Sessions and participations are in the database.
-    let sessions = hub.hub.db().sessions_of("164".into()).await.unwrap();
+    let sessions = hub
+        .hub
+        .db()
+        .sessions_of("district:164".into())
+        .await
+        .unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].ended_at, None, "still live while a is there");
     drop(a);
@@ -302,10 +345,127 @@ async fn room_events_reach_the_others() {
         })
         .await
     );
-    let sessions = hub.hub.db().sessions_of("164".into()).await.unwrap();
+    let sessions = hub
+        .hub
+        .db()
+        .sessions_of("district:164".into())
+        .await
+        .unwrap();
     assert!(
         sessions[0].ended_at.is_some(),
         "the session ended with its last participant"
     );
+    hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chair_sees_the_roll_call_and_ends_the_meeting() {
+    let hub = start_hub("rollcall").await;
+    let units = ["district:164", "district:165", "commune:5431"];
+    let m = plan_meeting(&hub.hub, "province:19", &units).await;
+    let roll_call = |msg: Option<ServerMessage>| match msg {
+        Some(ServerMessage::RollCall {
+            units,
+            connected,
+            invited,
+        }) => (units, connected, invited),
+        other => panic!("expected roll_call, got {other:?}"),
+    };
+    let mut chair = connect(hub.addr).await;
+    send(&mut chair, &m.join_as_chair("Chủ trì")).await;
+    let Some(ServerMessage::Welcome { role, .. }) = recv(&mut chair).await else {
+        panic!("expected welcome")
+    };
+    assert_eq!(role, signaling::protocol::Role::Chair);
+    // Right after welcome: every invited unit, the chair's own connected, the rest not yet.
+    let (entries, connected, invited) = roll_call(recv(&mut chair).await);
+    // The province and its 18 departments (the host's tier), plus the three added units.
+    assert_eq!((connected, invited), (1, 22));
+    assert_eq!(entries.len(), 22);
+    let status = |entries: &[signaling::protocol::RollCallEntry], id: &str| {
+        entries.iter().find(|e| e.unit_id == id).unwrap().status
+    };
+    use signaling::protocol::Presence;
+    assert_eq!(status(&entries, "province:19"), Presence::Connected);
+    assert_eq!(status(&entries, "district:164"), Presence::NotYet);
+    assert_eq!(
+        entries
+            .iter()
+            .find(|e| e.unit_id == "commune:5431")
+            .unwrap()
+            .parent
+            .as_deref(),
+        Some("district:164")
+    );
+
+    // An official joins: the next roll call shows it connected.
+    let mut official = connect(hub.addr).await;
+    send(&mut official, &m.join("district:164", "Bình")).await;
+    assert!(matches!(
+        recv(&mut official).await,
+        Some(ServerMessage::Welcome { .. })
+    ));
+    let entries = loop {
+        match recv(&mut chair).await {
+            Some(ServerMessage::RollCall { units, .. })
+                if status(&units, "district:164") == Presence::Connected =>
+            {
+                break units;
+            }
+            Some(_) => continue,
+            None => panic!("chair closed"),
+        }
+    };
+    assert_eq!(
+        entries
+            .iter()
+            .find(|e| e.unit_id == "district:164")
+            .unwrap()
+            .participants,
+        1
+    );
+
+    // Officials do not get roll calls, and may not end the meeting.
+    send(&mut official, &ClientMessage::EndMeeting).await;
+    loop {
+        match recv(&mut official).await {
+            Some(ServerMessage::Error { code, .. }) => {
+                assert_eq!(code, ErrorCode::Forbidden);
+                break;
+            }
+            Some(ServerMessage::RollCall { .. }) => panic!("an official got the roll call"),
+            Some(_) => continue,
+            None => panic!("official closed"),
+        }
+    }
+    // The chair ends it: everyone gets bye meeting_ended, and the meeting is over.
+    send(&mut chair, &ClientMessage::EndMeeting).await;
+    for ws in [&mut chair, &mut official] {
+        loop {
+            match recv(ws).await {
+                Some(ServerMessage::Bye { reason }) => {
+                    assert_eq!(reason, signaling::protocol::ByeReason::MeetingEnded);
+                    break;
+                }
+                Some(_) => continue,
+                None => panic!("closed without bye"),
+            }
+        }
+        expect_closed(ws).await;
+    }
+    let id = m.id;
+    let state = hub
+        .hub
+        .db()
+        .call(move |c| signaling::meetings::get(c, id))
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(state, signaling::meetings::MeetingState::Ended);
+    // And nobody gets back in.
+    let mut late = connect(hub.addr).await;
+    send(&mut late, &m.join("district:165", "Muộn")).await;
+    expect_error(&mut late, ErrorCode::MeetingEnded).await;
     hub.shutdown().await;
 }

@@ -25,7 +25,7 @@ async fn a_client_that_never_joins_is_refused_after_the_deadline() {
     let (_in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
     let timers = ConnectionTimers::default();
     let started = tokio::time::Instant::now();
-    serve(hub, out_tx, in_rx, timers).await;
+    serve(hub, out_tx, in_rx, timers, None).await;
     assert!(started.elapsed() >= Duration::from_secs(10));
     let first = out_rx.next().await.unwrap();
     assert!(matches!(
@@ -41,16 +41,19 @@ async fn a_client_that_never_joins_is_refused_after_the_deadline() {
 #[tokio::test(start_paused = true)]
 async fn a_silent_client_is_pinged_then_dropped() {
     let hub = common::bare_hub("idle").await;
+    let meeting = common::plan_meeting(&hub, "province:19", &[]).await;
     let (out_tx, mut out_rx) = mpsc::unbounded::<Message>();
     let (in_tx, in_rx) = mpsc::unbounded::<Result<Message, axum::Error>>();
     in_tx
         .unbounded_send(Ok(Message::Text(
-            r#"{"type":"join","v":1,"room":"19","name":"An","unit":"19"}"#.into(),
+            serde_json::to_string(&meeting.join_as_chair("An"))
+                .unwrap()
+                .into(),
         )))
         .unwrap();
     let timers = ConnectionTimers::default();
     let started = tokio::time::Instant::now();
-    serve(hub.clone(), out_tx, in_rx, timers).await;
+    serve(hub.clone(), out_tx, in_rx, timers, None).await;
     // Pinged every 15 s, dropped once 45 s passed without a word.
     assert!(started.elapsed() >= Duration::from_secs(45));
     let mut pings = 0;

@@ -104,6 +104,18 @@ pub struct SfuStats {
     pub packets_forwarded: u64,
 }
 
+/// The quality of one endpoint's link, from str0m's statistics (refreshed every second);
+/// each figure is `None` until measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LinkStats {
+    /// Round-trip time, in milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Fraction (0–1) of the endpoint's media lost on its way to the hub.
+    pub loss: Option<f64>,
+    /// What the endpoint sends the hub, in kbit/s.
+    pub bitrate_kbps: Option<f64>,
+}
+
 pub(crate) enum Command {
     Join {
         session: SessionId,
@@ -126,6 +138,9 @@ pub(crate) enum Command {
     },
     Stats {
         reply: oneshot::Sender<SfuStats>,
+    },
+    LinkStats {
+        reply: oneshot::Sender<std::collections::HashMap<EndpointId, LinkStats>>,
     },
     /// Test-only: make the next call into this endpoint panic, as a bug in str0m or in our
     /// handling of it would.
@@ -150,6 +165,7 @@ impl std::fmt::Debug for Command {
             Command::Candidate { .. } => "Candidate",
             Command::Close { .. } => "Close",
             Command::Stats { .. } => "Stats",
+            Command::LinkStats { .. } => "LinkStats",
             #[cfg(test)]
             Command::InjectPanic { .. } => "InjectPanic",
         };
@@ -210,6 +226,15 @@ impl SfuHandle {
     pub async fn stats(&self) -> Result<SfuStats, SfuError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Stats { reply })?;
+        rx.await.map_err(|_| SfuError::Stopped)
+    }
+
+    /// The link quality of every endpoint with media.
+    pub async fn link_stats(
+        &self,
+    ) -> Result<std::collections::HashMap<EndpointId, LinkStats>, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::LinkStats { reply })?;
         rx.await.map_err(|_| SfuError::Stopped)
     }
 

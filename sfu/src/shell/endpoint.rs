@@ -12,7 +12,7 @@ use str0m::rtp::Ssrc;
 use str0m::{Rtc, RtcError};
 use tokio::sync::mpsc;
 
-use super::api::{CloseReason, EndpointEvent, SfuError, TrackInfo};
+use super::api::{CloseReason, EndpointEvent, LinkStats, SfuError, TrackInfo};
 use crate::core::Codec;
 use crate::ids::{EndpointId, SessionId, TrackId};
 
@@ -50,6 +50,10 @@ pub(crate) struct Endpoint {
     /// Receive-side caches: SSRC → mid, payload type → codec.
     ssrc_mid: HashMap<Ssrc, Mid>,
     codecs: HashMap<Pt, (PayloadParams, Codec)>,
+    /// Link quality, from str0m's statistics.
+    pub link: LinkStats,
+    /// Bytes received by the last statistics, and when (for the bitrate).
+    last_rx: Option<(Instant, u64)>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -83,6 +87,8 @@ impl Endpoint {
             slots: vec![],
             ssrc_mid: HashMap::new(),
             codecs: HashMap::new(),
+            link: LinkStats::default(),
+            last_rx: None,
         }
     }
 
@@ -107,6 +113,24 @@ impl Endpoint {
                 None
             }
         }
+    }
+
+    /// Fold str0m's peer statistics into [`Endpoint::link`].
+    pub fn peer_stats(&mut self, s: &str0m::stats::PeerStats) {
+        if let Some(rtt) = s.rtt {
+            self.link.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+        }
+        if let Some(loss) = s.ingress_loss_fraction {
+            self.link.loss = Some(f64::from(loss).clamp(0.0, 1.0));
+        }
+        if let Some((then, bytes)) = self.last_rx {
+            let secs = s.timestamp.saturating_duration_since(then).as_secs_f64();
+            if secs > 0.0 {
+                let bits = s.peer_bytes_rx.saturating_sub(bytes) as f64 * 8.0;
+                self.link.bitrate_kbps = Some(bits / secs / 1000.0);
+            }
+        }
+        self.last_rx = Some((s.timestamp, s.peer_bytes_rx));
     }
 
     pub fn notify(&self, event: EndpointEvent) {

@@ -34,13 +34,16 @@ use tokio::sync::mpsc;
 
 use api::Command;
 pub use api::{
-    CloseReason, DEFAULT_OFFER_TIMEOUT, EndpointEvent, SfuConfig, SfuError, SfuHandle, SfuStats,
-    TrackInfo,
+    CloseReason, DEFAULT_OFFER_TIMEOUT, EndpointEvent, LinkStats, SfuConfig, SfuError, SfuHandle,
+    SfuStats, TrackInfo,
 };
 use endpoint::{Endpoint, SlotState};
 
 use crate::core::{Decision, RtpIn, SessionCore};
 use crate::ids::{EndpointId, SessionId, TrackId};
+
+/// How often str0m reports each endpoint's statistics (for the roll call).
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How often speaking state is re-evaluated when no packet arrives.
 const SPEAKING_POLL: Duration = Duration::from_millis(100);
@@ -236,6 +239,14 @@ impl Shell {
                     ep.guard(|_| -> Result<(), str0m::RtcError> { panic!("injected fault") });
                 }
             }
+            Command::LinkStats { reply } => {
+                let _ = reply.send(
+                    self.endpoints
+                        .iter()
+                        .map(|(id, ep)| (*id, ep.link))
+                        .collect(),
+                );
+            }
             Command::Stats { reply } => {
                 let _ = reply.send(SfuStats {
                     sessions: self.sessions.len(),
@@ -263,6 +274,7 @@ impl Shell {
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
+            .set_stats_interval(Some(STATS_INTERVAL))
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
@@ -484,6 +496,19 @@ impl Shell {
             Event::Closed => {
                 if let Some(ep) = self.endpoints.get_mut(&id) {
                     ep.closing.get_or_insert(CloseReason::Disconnected);
+                }
+            }
+            Event::PeerStats(s) => {
+                if let Some(ep) = self.endpoints.get_mut(&id) {
+                    ep.peer_stats(&s);
+                }
+            }
+            Event::MediaEgressStats(s) => {
+                // The RTT from receiver reports, when the peer-level one is missing.
+                if let (Some(ep), Some(rtt)) = (self.endpoints.get_mut(&id), s.rtt)
+                    && ep.link.rtt_ms.is_none()
+                {
+                    ep.link.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
                 }
             }
             _ => {}

@@ -37,6 +37,9 @@ pub async fn start_hub_with(name: &str, offer_timeout: Duration) -> signaling::R
         udp_port: 0,
         data_dir,
         directory: None,
+        public_url: None,
+        token_key_file: None,
+        command: None,
         offer_timeout,
     };
     signaling::start(&config).await.expect("hub starts")
@@ -52,7 +55,114 @@ pub async fn bare_hub(name: &str) -> signaling::rooms::Hub {
     let directory =
         signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
             .unwrap();
-    signaling::rooms::Hub::new(directory, db, sfu, vec![])
+    signaling::rooms::Hub::new(
+        directory,
+        db,
+        sfu,
+        vec![],
+        signaling::tokens::TokenKey::random(),
+    )
+}
+
+/// A meeting planned straight through the storage layer (the API's own tests plan through
+/// the API), live from a minute ago for two hours, with a join token for each invited unit.
+pub struct Planned {
+    pub id: i64,
+    /// Official tokens by unit id.
+    pub tokens: HashMap<String, String>,
+    /// The chair unit's chair token.
+    pub chair_token: String,
+}
+
+impl Planned {
+    pub fn token(&self, unit: &str) -> &str {
+        self.tokens
+            .get(unit)
+            .unwrap_or_else(|| panic!("{unit} is not invited"))
+    }
+
+    /// The `join` message of an official of `unit`.
+    pub fn join(&self, unit: &str, name: &str) -> ClientMessage {
+        join_with_token(self.id, Some(self.token(unit)), name)
+    }
+
+    pub fn join_as_chair(&self, name: &str) -> ClientMessage {
+        join_with_token(self.id, Some(&self.chair_token), name)
+    }
+}
+
+pub fn join_with_token(meeting: i64, token: Option<&str>, name: &str) -> ClientMessage {
+    ClientMessage::Join {
+        v: signaling::protocol::PROTOCOL_VERSION,
+        meeting,
+        name: name.into(),
+        token: token.map(String::from),
+    }
+}
+
+/// Plan a meeting hosted (and chaired) by `host` inviting `units` (plus the host).
+pub async fn plan_meeting(hub: &signaling::rooms::Hub, host: &str, units: &[&str]) -> Planned {
+    use signaling::meetings::{self, MeetingForm, Scope};
+    let now = signaling::db::now_ms();
+    let dir = hub.directory();
+    let mut form = MeetingForm {
+        title: format!("Họp thử {host}"),
+        agenda: String::new(),
+        start: now - 60_000,
+        end: now + 2 * 3_600_000,
+        weekly_until: None,
+        host_unit: host.into(),
+        chair_unit: host.into(),
+        chair_person: "Chủ trì".into(),
+        chair_user: None,
+        scope: Scope {
+            root: host.into(),
+            tiers: vec![dir.get(host).expect("host exists").tier.clone()],
+            add: units.iter().map(|u| u.to_string()).collect(),
+            remove: vec![],
+        },
+        recorded: false,
+        acknowledge_conflicts: true,
+    };
+    form.validate(&dir).expect("valid test meeting");
+    let invited = meetings::invited(&dir, &form);
+    let links = hub
+        .db()
+        .call(move |c| {
+            let id = meetings::insert(c, &form, &invited, "test", now)?;
+            let m = meetings::get(c, id)?.unwrap();
+            meetings::sync_links(c, &m, &invited, "test", now)?;
+            meetings::links(c, id)
+        })
+        .await
+        .unwrap();
+    let key = hub.token_key();
+    let sign = |l: &meetings::LinkRow| {
+        key.sign(&signaling::tokens::Claims {
+            link: l.id,
+            meeting: l.meeting_id,
+            unit: l.unit_id.clone(),
+            role: l.role,
+            expires: l.expires_at / 1000,
+        })
+    };
+    let mut tokens = HashMap::new();
+    let mut chair_token = String::new();
+    let mut id = 0;
+    for l in &links {
+        id = l.meeting_id;
+        match l.role {
+            signaling::protocol::Role::Official => {
+                tokens.insert(l.unit_id.clone(), sign(l));
+            }
+            signaling::protocol::Role::Chair => chair_token = sign(l),
+        }
+    }
+    Planned {
+        id,
+        tokens,
+        chair_token,
+    }
 }
 
 pub async fn connect(addr: SocketAddr) -> Ws {
@@ -81,16 +191,6 @@ pub async fn recv(ws: &mut Ws) -> Option<ServerMessage> {
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,
         }
-    }
-}
-
-pub fn join(room: &str, unit: &str, name: &str) -> ClientMessage {
-    ClientMessage::Join {
-        v: 1,
-        room: room.into(),
-        name: name.into(),
-        unit: unit.into(),
-        token: None,
     }
 }
 
@@ -214,8 +314,8 @@ pub struct SimEndpoint {
 }
 
 impl SimEndpoint {
-    pub async fn join(hub: SocketAddr, room: &str, unit: &str, name: &str) -> SimEndpoint {
-        Self::join_with(hub, room, unit, name, SimOptions::default()).await
+    pub async fn join(hub: SocketAddr, meeting: &Planned, unit: &str, name: &str) -> SimEndpoint {
+        Self::join_with(hub, meeting, unit, name, SimOptions::default()).await
     }
 
     /// Join with options: behind a lossy downlink (each RTP datagram from the hub dropped with
@@ -223,7 +323,7 @@ impl SimEndpoint {
     /// only H.264.
     pub async fn join_with(
         hub: SocketAddr,
-        room: &str,
+        meeting: &Planned,
         unit: &str,
         name: &str,
         options: SimOptions,
@@ -231,7 +331,7 @@ impl SimEndpoint {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (stop, stop_rx) = watch::channel(false);
         let mut ws = connect(hub).await;
-        send(&mut ws, &join(room, unit, name)).await;
+        send(&mut ws, &meeting.join(unit, name)).await;
         match recv(&mut ws).await {
             Some(ServerMessage::Welcome { participant_id, .. }) => {
                 seen.lock().unwrap().participant_id = Some(participant_id);

@@ -1,0 +1,190 @@
+//! iCalendar (RFC 5545) invitations: one event per meeting, with a weekly `RRULE` when it
+//! recurs. Times are written in UTC; calendars show them in the reader's zone.
+
+use crate::meetings::{Meeting, MeetingState, occurrences};
+
+/// One event to write.
+#[derive(Debug)]
+pub struct Event<'a> {
+    pub meeting: &'a Meeting,
+    /// The host's name, for LOCATION.
+    pub host_name: &'a str,
+    /// The reader's own join link, when known.
+    pub join_url: Option<&'a str>,
+}
+
+/// A whole calendar of `events`.
+pub fn calendar(name: &str, host: &str, events: &[Event<'_>], now_ms: i64) -> String {
+    let mut out = String::new();
+    line(&mut out, "BEGIN:VCALENDAR");
+    line(&mut out, "VERSION:2.0");
+    line(&mut out, "PRODID:-//Cau//Hoi nghi truyen hinh//VI");
+    line(&mut out, "CALSCALE:GREGORIAN");
+    line(&mut out, "METHOD:PUBLISH");
+    line(&mut out, &format!("X-WR-CALNAME:{}", escape(name)));
+    for e in events {
+        let m = e.meeting;
+        line(&mut out, "BEGIN:VEVENT");
+        line(&mut out, &format!("UID:meeting-{}@{}", m.id, escape(host)));
+        line(&mut out, &format!("DTSTAMP:{}", utc(now_ms)));
+        line(&mut out, &format!("DTSTART:{}", utc(m.start)));
+        line(&mut out, &format!("DTEND:{}", utc(m.end)));
+        if m.weekly_until.is_some() {
+            let all = occurrences(m.start, m.end, m.weekly_until);
+            line(&mut out, &format!("RRULE:FREQ=WEEKLY;COUNT={}", all.len()));
+        }
+        line(&mut out, &format!("SUMMARY:{}", escape(&m.title)));
+        line(&mut out, &format!("LOCATION:{}", escape(e.host_name)));
+        let mut description = m.agenda.clone();
+        if !m.chair_person.is_empty() {
+            description = format!("Chủ trì: {}\n{description}", m.chair_person);
+        }
+        if let Some(url) = e.join_url {
+            description = format!("{description}\n\nĐường dẫn tham gia: {url}");
+            line(&mut out, &format!("URL:{}", escape(url)));
+        }
+        line(
+            &mut out,
+            &format!("DESCRIPTION:{}", escape(description.trim())),
+        );
+        let status = match m.state {
+            MeetingState::Cancelled => "CANCELLED",
+            _ => "CONFIRMED",
+        };
+        line(&mut out, &format!("STATUS:{status}"));
+        line(
+            &mut out,
+            &format!("SEQUENCE:{}", (m.updated_at - m.created_at).max(0) / 1000),
+        );
+        line(&mut out, "END:VEVENT");
+    }
+    line(&mut out, "END:VCALENDAR");
+    out
+}
+
+/// Append a content line, folded at 75 octets (RFC 5545 §3.1) without splitting a character.
+fn line(out: &mut String, text: &str) {
+    let mut width = 0;
+    for c in text.chars() {
+        let len = c.len_utf8();
+        if width + len > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += len;
+    }
+    out.push_str("\r\n");
+}
+
+/// Escape TEXT values (RFC 5545 §3.3.11).
+fn escape(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            ';' => s.push_str("\\;"),
+            ',' => s.push_str("\\,"),
+            '\n' => s.push_str("\\n"),
+            '\r' => {}
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// `YYYYMMDDTHHMMSSZ` for milliseconds since the epoch (proleptic Gregorian, UTC).
+pub fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meetings::{HOUR_MS, Scope, WEEK_MS};
+
+    #[test]
+    fn dates_are_utc_basic_format() {
+        assert_eq!(utc(0), "19700101T000000Z");
+        // 2025-12-01 02:00:00 UTC (09:00 in Hà Nội).
+        assert_eq!(utc(1_764_554_400_000), "20251201T020000Z");
+        assert_eq!(utc(951_782_400_000), "20000229T000000Z");
+    }
+
+    #[test]
+    fn a_weekly_meeting_has_a_folded_escaped_event_with_an_rrule() {
+        let m = Meeting {
+            id: 4,
+            title: "Giao ban; tuần, thứ Hai".into(),
+            agenda: "1. Báo cáo\n2. Thảo luận".into(),
+            start: 0,
+            end: HOUR_MS,
+            weekly_until: Some(3 * WEEK_MS),
+            host_unit: "province:19".into(),
+            chair_unit: "province:19".into(),
+            chair_person: "Chủ tịch".into(),
+            chair_user: None,
+            scope: Scope {
+                root: "province:19".into(),
+                tiers: vec![],
+                add: vec![],
+                remove: vec![],
+            },
+            recorded: false,
+            state: MeetingState::Planned,
+            invited_count: 1,
+            created_by: "lan".into(),
+            created_at: 0,
+            updated_by: "lan".into(),
+            updated_at: 0,
+            occurrences: vec![],
+        };
+        let long_url = format!(
+            "https://cau.example/meeting.html?meeting=4&token=v1.{}",
+            "x".repeat(120)
+        );
+        let ics = calendar(
+            "Tỉnh Thái Nguyên",
+            "cau.example",
+            &[Event {
+                meeting: &m,
+                host_name: "Tỉnh Thái Nguyên",
+                join_url: Some(&long_url),
+            }],
+            0,
+        );
+        assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"));
+        assert!(ics.contains("RRULE:FREQ=WEEKLY;COUNT=3\r\n"));
+        assert!(ics.contains("SUMMARY:Giao ban\\; tuần\\, thứ Hai\r\n"));
+        assert!(ics.contains("UID:meeting-4@cau.example\r\n"));
+        for l in ics.split("\r\n") {
+            assert!(l.len() <= 75, "line longer than 75 octets: {l}");
+        }
+        // Unfolding gives back the URL.
+        let unfolded = ics.replace("\r\n ", "");
+        assert!(unfolded.contains(&long_url));
+    }
+}
