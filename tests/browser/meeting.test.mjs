@@ -1,11 +1,15 @@
-// The first meeting, end to end, in real browsers through the real pages and the real hub:
-// two Chromium clients, then Chromium with Firefox, see and hear each other (getStats proves
+// The meeting, end to end, in real browsers through the real pages and the real hub: a
+// scheduler plans a meeting over the API and takes its join links; two Chromium clients,
+// then Chromium with Firefox, open those links, see and hear each other (getStats proves
 // decoding), and a client joining later is seen by those already there (renegotiation).
 //
 // Runs inside scripts/netns-run: the hub and the browsers share CAU_TEST_ADDR (198.18.0.1).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import {
   closeBrowser,
@@ -16,14 +20,22 @@ import {
   screenshot,
   waitFor,
 } from './lib/browsers.mjs';
-import { startHub } from './lib/hub.mjs';
+import { createUser, startHub } from './lib/hub.mjs';
+import { api, createMeeting, links, login } from './lib/api.mjs';
 
+const SCHEDULER = { username: 'lich-hop', name: 'Cán bộ lập lịch', roles: ['scheduler'], password: 'Mat-khau-thu-nghiem-2025' };
+
+let dataDir;
 let hub;
+let bearer;
 let chromium;
 let firefox;
 
 before(async () => {
-  hub = await startHub();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cau-meeting-test-'));
+  await createUser({ dataDir, ...SCHEDULER });
+  hub = await startHub({ dataDir });
+  bearer = await login(hub.origin, SCHEDULER.username, SCHEDULER.password);
   // The hub must exist first: its exact origin is what the browsers treat as secure.
   [chromium, firefox] = await Promise.all([
     launchChromium({ secureOrigins: [hub.url], logName: 'chromium-meeting' }),
@@ -34,16 +46,57 @@ before(async () => {
 after(async () => {
   await Promise.all([closeBrowser(chromium), closeBrowser(firefox)]);
   await hub?.stop();
+  if (dataDir && !process.env.CAU_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 const view = (page) => page.evaluate(() => document.body.dataset.view);
 
-/** Open the meeting page for a room as unit/name, pass the pre-join screen with a click. */
-async function joinByLink(browser, { room, unit, name }) {
-  const page = await newPage(browser);
-  const q = new URLSearchParams({ room, unit, name });
-  await page.goto(`${hub.url}meeting.html?${q}`);
-  await waitFor(async () => (await view(page)) === 'prejoin', { message: `${name}: pre-join screen` });
+/**
+ * Plans a meeting starting now (two hours) and returns {meeting, link(unitId, role)}, where
+ * link() is the meeting page's address for that unit's join link, on the hub under test.
+ */
+async function planMeeting({ title, host, scope }) {
+  const start = Date.now();
+  const { meeting } = await createMeeting(hub.origin, bearer, {
+    title,
+    agenda: '1. Kiểm tra kết nối các điểm cầu.',
+    start,
+    end: start + 2 * 3600_000,
+    weekly_until: null,
+    host_unit: host,
+    chair_unit: host,
+    chair_person: 'Ông Nguyễn Văn Chủ',
+    chair_user: null,
+    scope,
+    recorded: false,
+    acknowledge_conflicts: true, // the meetings of this file share units on purpose
+  });
+  const all = await links(hub.origin, bearer, meeting.id);
+  const link = (unitId, role = 'official') => {
+    const found = all.find((l) => l.unit?.id === unitId && l.role === role);
+    assert.ok(found, `a ${role} link for ${unitId} (links: ${all.map((l) => `${l.unit?.id}/${l.role}`).join(', ')})`);
+    // The link as issued, on the address the browsers reach the hub by.
+    const issued = new URL(found.url);
+    assert.equal(issued.pathname.replace(/^.*\//, ''), 'meeting.html', `link url ${found.url}`);
+    return new URL(`meeting.html${issued.search}`, hub.url).href;
+  };
+  return { meeting, link };
+}
+
+/** Ends a meeting through the API (a later test may reuse its units and room). */
+async function endMeeting(meeting) {
+  await api(hub.origin, bearer, 'POST', `/api/meetings/${meeting.id}/end`).catch(() => {});
+}
+
+/** Waits for the pre-join screen, checks the greeting, clicks Join, waits for the meeting. */
+async function passPrejoin(page, { name, unitName, title, typeName = false }) {
+  await waitFor(async () => (await view(page)) === 'prejoin', {
+    message: `${name}: pre-join screen (console: ${page.consoleLines.slice(-5).join(' | ')})`,
+  });
+  assert.equal(await page.$eval('#greeting-title', (e) => e.textContent), title, 'the greeting names the meeting');
+  assert.equal(await page.$eval('#greeting-unit', (e) => e.textContent), unitName, 'the greeting names the unit of the link');
+  assert.equal(await page.$eval('#greeting-role', (e) => e.dataset.role), 'official');
+  if (typeName) await page.type('#display-name', name);
   // Join is enabled once the camera and microphone have been tried, as a person sees it.
   await page.waitForSelector('#join:not([disabled])', { timeout: 15_000 });
   await page.click('#join');
@@ -51,27 +104,36 @@ async function joinByLink(browser, { room, unit, name }) {
     timeout: 20_000,
     message: `${name}: in the meeting (console: ${page.consoleLines.slice(-5).join(' | ')})`,
   });
+}
+
+/** Opens the meeting page from a join link, with the name given in the address. */
+async function joinByLink(browser, url, { name, unitName, title, autojoin = false }) {
+  const page = await newPage(browser);
+  const target = new URL(url);
+  target.searchParams.set('name', name);
+  if (autojoin) {
+    target.searchParams.set('autojoin', '1');
+    await page.goto(target.href);
+    await waitFor(async () => (await view(page)) === 'meeting', {
+      timeout: 25_000,
+      message: `${name}: in the meeting by autojoin (console: ${page.consoleLines.slice(-5).join(' | ')})`,
+    });
+    return page;
+  }
+  await page.goto(target.href);
+  await passPrejoin(page, { name, unitName, title });
   return page;
 }
 
-/** The start page: search the unit without diacritics, type a name, pick the room, continue. */
-async function joinFromStartPage(browser, { search, unit, name, room }) {
+/** The start page: paste the join link, open it, type the name, join. */
+async function joinFromStartPage(browser, url, { name, unitName, title }) {
   const page = await newPage(browser);
   await page.goto(hub.url);
-  await page.waitForSelector('#unit-search');
-  await page.type('#unit-search', search);
-  const option = `[data-code="${unit}"]`;
-  await page.waitForSelector(option, { visible: true });
-  await page.click(option);
-  await page.type('#display-name', name);
-  await page.select('#room-select', room);
-  await Promise.all([page.waitForNavigation(), page.click('#continue')]);
-  assert.match(page.url(), /meeting\.html\?/);
-  await waitFor(async () => (await view(page)) === 'prejoin', { message: `${name}: pre-join screen` });
-  // Join is enabled once the camera and microphone have been tried, as a person sees it.
-  await page.waitForSelector('#join:not([disabled])', { timeout: 15_000 });
-  await page.click('#join');
-  await waitFor(async () => (await view(page)) === 'meeting', { timeout: 20_000, message: `${name}: in the meeting` });
+  await page.waitForSelector('#join-link');
+  await page.type('#join-link', url);
+  await Promise.all([page.waitForNavigation(), page.click('#join-link-go')]);
+  assert.match(page.url(), /meeting\.html\?meeting=\d+&token=/);
+  await passPrejoin(page, { name, unitName, title, typeName: true });
   return page;
 }
 
@@ -113,79 +175,116 @@ const remoteTiles = (page) =>
     tiles.filter((t) => t.dataset.self !== 'true').map((t) => ({ id: t.dataset.participantId, text: t.textContent })),
   );
 
+/** Uncaught exceptions and console errors of a page. */
+const pageErrors = (page) => page.consoleLines.filter((l) => l.startsWith('pageerror') || l.startsWith('error:'));
+
 test('two Chromium clients see and hear each other; a third joining later is seen by both', async () => {
-  const an = await joinFromStartPage(chromium, {
-    search: 'van phong uy ban',
-    unit: '19-S01',
-    name: 'Nguyễn Văn An',
-    room: '19',
+  const title = 'Giao ban trực tuyến tháng 12';
+  const { meeting, link } = await planMeeting({
+    title,
+    host: 'province:19',
+    scope: { root: 'province:19', tiers: ['province'], add: ['district:164', 'commune:5431'], remove: [] },
   });
-  const binh = await joinByLink(chromium, { room: '19', unit: '164', name: 'Trần Thị Bình' });
+  try {
+    const an = await joinFromStartPage(chromium, link('province:19-S01'), {
+      name: 'Nguyễn Văn An',
+      unitName: 'Văn phòng Ủy ban nhân dân tỉnh',
+      title,
+    });
+    const binh = await joinByLink(chromium, link('district:164'), {
+      name: 'Trần Thị Bình',
+      unitName: 'Thành phố Thái Nguyên',
+      title,
+    });
 
-  await expectReceiving(an, 1, 'An');
-  await expectReceiving(binh, 1, 'Bình');
-  const anSees = await remoteTiles(an);
-  assert.equal(anSees.length, 1);
-  assert.match(anSees[0].text, /Trần Thị Bình/);
-  assert.match(anSees[0].text, /Thành phố Thái Nguyên/, 'the tile names the unit');
-  await screenshot(an, 'meeting-chromium-2');
+    await expectReceiving(an, 1, 'An');
+    await expectReceiving(binh, 1, 'Bình');
+    const anSees = await remoteTiles(an);
+    assert.equal(anSees.length, 1);
+    assert.match(anSees[0].text, /Trần Thị Bình/);
+    assert.match(anSees[0].text, /Thành phố Thái Nguyên/, 'the tile names the unit of the link');
+    assert.equal(await an.$eval('#meeting-room', (e) => e.textContent), title, 'the header names the meeting');
+    // Officials have no chair controls.
+    assert.equal(await an.$eval('#toggle-roll-call', (e) => e.hidden), true);
+    assert.equal(await an.$eval('#end-meeting', (e) => e.hidden), true);
+    await screenshot(an, 'meeting-chromium-2');
 
-  // A third client (Firefox) joins later: both see and hear it after the hub renegotiates.
-  const cuong = await joinByLink(firefox, { room: '19', unit: '5431', name: 'Lê Văn Cường' });
-  await expectReceiving(an, 2, 'An after Cường joined');
-  await expectReceiving(binh, 2, 'Bình after Cường joined');
-  await expectReceiving(cuong, 2, 'Cường');
-  assert.equal((await remoteTiles(an)).length, 2);
-  await screenshot(an, 'meeting-chromium-3');
-  await screenshot(cuong, 'meeting-firefox-3');
+    // A third client (Firefox) joins later: both see and hear it after the hub renegotiates.
+    const cuong = await joinByLink(firefox, link('commune:5431'), {
+      name: 'Lê Văn Cường',
+      unitName: 'Phường Quán Triều',
+      title,
+      autojoin: true,
+    });
+    await expectReceiving(an, 2, 'An after Cường joined');
+    await expectReceiving(binh, 2, 'Bình after Cường joined');
+    await expectReceiving(cuong, 2, 'Cường');
+    assert.equal((await remoteTiles(an)).length, 2);
+    await screenshot(an, 'meeting-chromium-3');
+    await screenshot(cuong, 'meeting-firefox-3');
 
-  // Cường leaves with the button: the others' tiles for him go away.
-  await cuong.click('#leave');
-  await waitFor(async () => (await view(cuong)) === 'left', { message: 'Cường sees the left view' });
-  await waitFor(async () => (await remoteTiles(an)).length === 1, { message: "An no longer shows Cường's tile" });
-  await waitFor(async () => (await remoteTiles(binh)).length === 1, { message: "Bình no longer shows Cường's tile" });
-  await screenshot(cuong, 'left-firefox');
-  await Promise.all([an.close(), binh.close(), cuong.close()]);
+    // Cường leaves with the button: the others' tiles for him go away.
+    await cuong.click('#leave');
+    await waitFor(async () => (await view(cuong)) === 'left', { message: 'Cường sees the left view' });
+    assert.equal(await cuong.$eval('#view-left', (e) => e.dataset.reason), 'left');
+    await waitFor(async () => (await remoteTiles(an)).length === 1, { message: "An no longer shows Cường's tile" });
+    await waitFor(async () => (await remoteTiles(binh)).length === 1, { message: "Bình no longer shows Cường's tile" });
+    await screenshot(cuong, 'left-firefox');
+    assert.deepEqual(pageErrors(an), [], 'no errors on An’s page');
+    await Promise.all([an.close(), binh.close(), cuong.close()]);
+  } finally {
+    await endMeeting(meeting);
+  }
 });
 
 test('Chromium and Firefox see and hear each other', async () => {
-  const chi = await joinByLink(chromium, { room: '164', unit: '164', name: 'Phạm Minh Chi' });
-  const dung = await joinByLink(firefox, { room: '164', unit: '5434', name: 'Hoàng Văn Dũng' });
-  const chiStats = await expectReceiving(chi, 1, 'Chi (Chromium)');
-  const dungStats = await expectReceiving(dung, 1, 'Dũng (Firefox)');
-  const video = (s) => Object.values(s.video)[0];
-  assert.ok(video(chiStats).frameWidth > 0, 'Chromium knows the size of what it decodes');
-  assert.ok(video(dungStats).framesDecoded > 0);
-  assert.match((await remoteTiles(dung))[0].text, /Phạm Minh Chi/);
-  // Firefox's fake microphone plays a continuous tone: the hub's voice activity (from the
-  // RFC 6464 audio level) marks Dũng as speaking on Chi's page.
-  await waitFor(
-    () => chi.$eval('.tile[data-participant-id]', (t) => t.dataset.speaking === 'true'),
-    { timeout: 10_000, message: "Chi sees Dũng's speaking indicator" },
-  );
-  await screenshot(chi, 'meeting-chromium-firefox');
-  await screenshot(dung, 'meeting-firefox-chromium');
+  const title = 'Họp thành phố Thái Nguyên';
+  const { meeting, link } = await planMeeting({
+    title,
+    host: 'district:164',
+    scope: { root: 'district:164', tiers: ['commune'], add: [], remove: [] },
+  });
+  try {
+    const chi = await joinByLink(chromium, link('district:164'), { name: 'Phạm Minh Chi', unitName: 'Thành phố Thái Nguyên', title });
+    const dung = await joinByLink(firefox, link('commune:5434'), { name: 'Hoàng Văn Dũng', unitName: 'Phường Quang Vinh', title });
+    const chiStats = await expectReceiving(chi, 1, 'Chi (Chromium)');
+    const dungStats = await expectReceiving(dung, 1, 'Dũng (Firefox)');
+    const video = (s) => Object.values(s.video)[0];
+    assert.ok(video(chiStats).frameWidth > 0, 'Chromium knows the size of what it decodes');
+    assert.ok(video(dungStats).framesDecoded > 0);
+    assert.match((await remoteTiles(dung))[0].text, /Phạm Minh Chi/);
+    // Firefox's fake microphone plays a continuous tone: the hub's voice activity (from the
+    // RFC 6464 audio level) marks Dũng as speaking on Chi's page.
+    await waitFor(
+      () => chi.$eval('.tile[data-participant-id]', (t) => t.dataset.speaking === 'true'),
+      { timeout: 10_000, message: "Chi sees Dũng's speaking indicator" },
+    );
+    await screenshot(chi, 'meeting-chromium-firefox');
+    await screenshot(dung, 'meeting-firefox-chromium');
 
-  // Chi mutes the microphone and turns the camera off: Dũng's tile says so, and no more
-  // frames are decoded; the camera back on, frames flow again.
-  const chiTile = (attr) => dung.$eval('.tile[data-participant-id]', (t, a) => t.dataset[a], attr);
-  const framesAtDung = async () => Object.values((await collectInboundStats(dung)).video)[0]?.framesDecoded ?? 0;
-  await chi.click('#toggle-mic');
-  await waitFor(async () => (await chiTile('audioMuted')) === 'true', { message: "Dũng sees Chi's microphone muted" });
-  await chi.click('#toggle-camera');
-  await waitFor(async () => (await chiTile('videoMuted')) === 'true', { message: "Dũng sees Chi's camera off" });
-  // Frames stop: two samples a second apart decode at most a frame or two in flight.
-  const stopped = await waitFor(
-    async () => {
-      const a = await framesAtDung();
-      await new Promise((r) => setTimeout(r, 1000));
-      return (await framesAtDung()) - a <= 2 ? a : null;
-    },
-    { timeout: 10_000, message: "Chi's video stops at Dũng" },
-  );
-  await screenshot(dung, 'meeting-firefox-camera-off');
-  await chi.click('#toggle-camera');
-  await waitFor(async () => (await chiTile('videoMuted')) === 'false', { message: "Dũng sees Chi's camera on" });
-  await waitFor(async () => (await framesAtDung()) > stopped + 30, { message: "Chi's video resumes at Dũng" });
-  await Promise.all([chi.close(), dung.close()]);
+    // Chi mutes the microphone and turns the camera off: Dũng's tile says so, and no more
+    // frames are decoded; the camera back on, frames flow again.
+    const chiTile = (attr) => dung.$eval('.tile[data-participant-id]', (t, a) => t.dataset[a], attr);
+    const framesAtDung = async () => Object.values((await collectInboundStats(dung)).video)[0]?.framesDecoded ?? 0;
+    await chi.click('#toggle-mic');
+    await waitFor(async () => (await chiTile('audioMuted')) === 'true', { message: "Dũng sees Chi's microphone muted" });
+    await chi.click('#toggle-camera');
+    await waitFor(async () => (await chiTile('videoMuted')) === 'true', { message: "Dũng sees Chi's camera off" });
+    // Frames stop: two samples a second apart decode at most a frame or two in flight.
+    const stopped = await waitFor(
+      async () => {
+        const a = await framesAtDung();
+        await new Promise((r) => setTimeout(r, 1000));
+        return (await framesAtDung()) - a <= 2 ? a : null;
+      },
+      { timeout: 10_000, message: "Chi's video stops at Dũng" },
+    );
+    await screenshot(dung, 'meeting-firefox-camera-off');
+    await chi.click('#toggle-camera');
+    await waitFor(async () => (await chiTile('videoMuted')) === 'false', { message: "Dũng sees Chi's camera on" });
+    await waitFor(async () => (await framesAtDung()) > stopped + 30, { message: "Chi's video resumes at Dũng" });
+    await Promise.all([chi.close(), dung.close()]);
+  } finally {
+    await endMeeting(meeting);
+  }
 });

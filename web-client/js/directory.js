@@ -1,6 +1,9 @@
-// The directory of administrative units (GET /api/directory) and the rooms in session
-// (GET /api/rooms): fetching, tree helpers, and search that ignores Vietnamese diacritics.
-// No DOM code here except the i18n-based labels; reused by every page that names units.
+// The directory of administrative units (GET /api/directory): fetching, tree helpers, and
+// search that ignores Vietnamese diacritics. No DOM code here except the i18n-based labels;
+// reused by every page that names units.
+//
+// A unit is named by its id, "TIER:CODE" (docs/api.md: the national directory reuses codes
+// across tiers), and `parent` is the parent's id or null. Everything here is keyed by id.
 
 import { t, has } from './i18n.js';
 
@@ -32,21 +35,32 @@ function stripPrefix(folded) {
   return folded;
 }
 
+/** "TIER:CODE", the id docs/api.md gives every unit. */
+export function unitId(tier, code) {
+  return `${tier}:${code}`;
+}
+
 export class Directory {
-  /** @param {{source?: string, tiers: string[], units: Array<{code,name,kind,tier,parent}>}} data */
+  /**
+   * @param {{source?: string, tiers: string[], units: Array<{id,code,name,kind,tier,parent}>}} data
+   *   as GET /api/directory answers. (Units without `id`, as in a directory file, get
+   *   "TIER:CODE" and their parent code is resolved to the parent's id.)
+   */
   constructor(data) {
     this.source = data.source ?? '';
     this.tiers = Array.isArray(data.tiers) ? data.tiers : [];
-    this.units = Array.isArray(data.units) ? data.units : [];
-    this.byCode = new Map(this.units.map((u) => [u.code, u]));
+    this.units = normaliseIds(Array.isArray(data.units) ? data.units : []);
+    /** id → unit */
+    this.byId = new Map(this.units.map((u) => [u.id, u]));
+    /** parent id (null for roots) → the children, in file order */
     this.children = new Map();
     for (const u of this.units) {
-      const key = u.parent ?? null;
+      const key = u.parent != null && this.byId.has(u.parent) ? u.parent : null;
       if (!this.children.has(key)) this.children.set(key, []);
       this.children.get(key).push(u);
     }
     const roots = this.children.get(null) ?? [];
-    /** The root unit (parent null): its room is the default room. */
+    /** The root unit (parent null). */
     this.root = roots[0] ?? this.units[0] ?? null;
 
     // Depth-first order (parents before their children, file order among siblings), and
@@ -54,23 +68,29 @@ export class Directory {
     this._order = new Map();
     this._keys = new Map();
     const visit = (u, depth) => {
-      if (this._order.has(u.code)) return;
-      this._order.set(u.code, this._order.size);
+      if (this._order.has(u.id)) return;
+      this._order.set(u.id, this._order.size);
       u.depth ??= depth;
-      for (const c of this.children.get(u.code) ?? []) visit(c, depth + 1);
+      for (const c of this.children.get(u.id) ?? []) visit(c, depth + 1);
     };
     for (const r of roots) visit(r, 0);
-    for (const u of this.units) visit(u, 0); // units whose parent is missing
+    for (const u of this.units) visit(u, 0); // defensive: cycles
     for (const u of this.units) {
       const name = fold(u.name);
       const parents = this.ancestors(u).map((a) => fold(a.name)).join(' ');
-      this._keys.set(u.code, { name, bare: stripPrefix(name), parents, code: fold(u.code) });
+      this._keys.set(u.id, { name, bare: stripPrefix(name), parents, code: fold(u.code), id: fold(u.id) });
     }
-    this.sorted = [...this.units].sort((a, b) => this._order.get(a.code) - this._order.get(b.code));
+    this.sorted = [...this.units].sort((a, b) => this._order.get(a.id) - this._order.get(b.id));
   }
 
-  get(code) {
-    return this.byCode.get(code) ?? null;
+  /** The unit with this id ("TIER:CODE"), or null. */
+  get(id) {
+    return this.byId.get(id) ?? null;
+  }
+
+  /** The children of the unit with this id (null: the roots). */
+  childrenOf(id) {
+    return this.children.get(id ?? null) ?? [];
   }
 
   parentOf(unit) {
@@ -82,12 +102,17 @@ export class Directory {
     const out = [];
     const seen = new Set();
     let p = this.parentOf(unit);
-    while (p && !seen.has(p.code)) {
+    while (p && !seen.has(p.id)) {
       out.push(p);
-      seen.add(p.code);
+      seen.add(p.id);
       p = this.parentOf(p);
     }
     return out;
+  }
+
+  /** Position of a unit in tree order (for sorting lists of units as the tree is). */
+  orderOf(id) {
+    return this._order.get(id) ?? Number.MAX_SAFE_INTEGER;
   }
 
   tierIndex(tier) {
@@ -98,8 +123,9 @@ export class Directory {
   /**
    * Units matching `query`, best first. Every word of the query must occur in the unit's
    * name (ranked first) or in its name plus its parents' names ("tan lap dai tu" finds
-   * "Xã Tân Lập" under "Huyện Đại Từ"). An exact unit code matches too. An empty query
-   * returns the whole directory in tree order.
+   * "Xã Tân Lập" under "Huyện Đại Từ"). An exact unit code ("5443", "19-S01") or id
+   * ("commune:5443") matches too; a code several tiers share matches each of them,
+   * shallower tiers first. An empty query returns the whole directory in tree order.
    */
   search(query) {
     const q = fold(query);
@@ -107,9 +133,9 @@ export class Directory {
     const tokens = q.split(' ');
     const scored = [];
     for (const u of this.units) {
-      const k = this._keys.get(u.code);
+      const k = this._keys.get(u.id);
       let score;
-      if (k.code === q) {
+      if (k.code === q || k.id === q) {
         score = -10000;
       } else if (tokens.every((tok) => k.name.includes(tok))) {
         score = 0;
@@ -125,13 +151,33 @@ export class Directory {
       scored.push({ u, score });
     }
     scored.sort((a, b) => a.score - b.score ||
-      this._order.get(a.u.code) - this._order.get(b.u.code));
+      this._order.get(a.u.id) - this._order.get(b.u.id));
     return scored.map((s) => s.u);
   }
 }
 
+/**
+ * Units as the API gives them already carry `id` and a parent id. A directory file (codes
+ * only) is accepted too: ids are made from tier and code, and a parent code becomes the id
+ * of the unit with that code (the shallowest, if several tiers share it).
+ */
+function normaliseIds(units) {
+  if (units.every((u) => u && typeof u.id === 'string')) return units;
+  const byCode = new Map();
+  for (const u of units) if (!byCode.has(u.code)) byCode.set(u.code, u);
+  return units.map((u) => {
+    if (typeof u.id === 'string') return u;
+    const parentUnit = u.parent != null ? byCode.get(u.parent) : null;
+    return {
+      ...u,
+      id: unitId(u.tier, u.code),
+      parent: parentUnit ? unitId(parentUnit.tier, parentUnit.code) : null,
+    };
+  });
+}
+
 async function getJson(url, { signal } = {}) {
-  const res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', signal });
+  const res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin', signal });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res.json();
 }
@@ -139,12 +185,6 @@ async function getJson(url, { signal } = {}) {
 /** GET /api/directory as a Directory. */
 export async function fetchDirectory(opts) {
   return new Directory(await getJson('/api/directory', opts));
-}
-
-/** GET /api/rooms: the rooms with someone in them, `[{code, name, participants}]`. */
-export async function fetchRooms(opts) {
-  const data = await getJson('/api/rooms', opts);
-  return Array.isArray(data?.rooms) ? data.rooms : [];
 }
 
 // The kind a tier implies: no need to repeat "Xã" next to "Cấp xã".
@@ -178,6 +218,6 @@ export function describeUnit(dir, unit) {
   return {
     tier: tierLabel(unit.tier),
     kind: plain.includes(unit.kind) ? '' : kindLabel(unit.kind),
-    parent: parent ? t('start.unit.under', { parent: parent.name }) : '',
+    parent: parent ? t('unit.under', { parent: parent.name }) : '',
   };
 }

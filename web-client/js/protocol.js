@@ -1,18 +1,24 @@
-// The Cầu websocket protocol (docs/protocol.md, version 1) and the RTCPeerConnection that
+// The Cầu websocket protocol (docs/protocol.md, version 2) and the RTCPeerConnection that
 // goes with it. No DOM and no UI here: pages, browser tests and later tools reuse it.
 //
 //   const client = new CauClient();
 //   client.addEventListener('track', (e) => show(e.detail.participantId, e.detail.track));
 //   client.publish(localStream);              // before or after connect
-//   const welcome = await client.connect({ room: '19', unit: '171', name: 'Nguyễn Văn An' });
+//   const welcome = await client.connect({ meeting: 12, token: 'v1.…', name: 'Nguyễn Văn An' });
+//   client.role, client.unit, client.meeting, client.room   // from `welcome`
 //   client.setMuted('audio', true);           // track.enabled = false + `mute`
 //   await client.setTrack('video', null);     // camera off: replaceTrack(null) + `mute`
 //   await client.setTrack('video', newTrack); // camera on
+//   client.endMeeting();                      // chairs only: everyone gets `bye` meeting_ended
 //   await client.leave();
+//
+// `token` is the join token of the unit's link; null only for a staff login named as the
+// meeting's chair_user (its session cookie goes with the websocket upgrade). The unit and
+// the role come from the token: `join` carries neither.
 //
 // Events (CustomEvent; the payload is in `event.detail`):
 //   state               {signaling: 'idle'|'connecting'|'joined'|'closed', media: RTCPeerConnectionState}
-//   participant-joined  {participant}                  Participant = {id, name, unit:{code,name}, audio_muted, video_muted}
+//   participant-joined  {participant}                  Participant = {id, name, unit: UnitRef, role, audio_muted, video_muted, tracks}
 //   participant-left    {participantId, reason, participant}
 //   track               {participantId, kind, track, stream, mid}   stream: one MediaStream per participant
 //   track-removed       {participantId, kind, track, mid}
@@ -20,23 +26,48 @@
 //   track-published     {participantId, mid, kind}     the participant publishes this track (its own mid)
 //   track-unpublished   {participantId, mid, kind}
 //   speaking            {participantId, speaking, self}
+//   roll-call           {units, connected, invited}    chairs only; units: RollCallEntry[] (protocol.md)
 //   error               {code, message, fatal}           an `error` from the hub, or a client-side failure
-//   closed              {reason, closeCode}              reason: 'left', a `bye` reason, a closing error
-//                                                        code, 'connection_failed' or 'connection_lost'
+//   closed              {reason, closeCode}              reason: 'left', a `bye` reason (e.g.
+//                                                        'meeting_ended'), a closing error code,
+//                                                        'connection_failed' or 'connection_lost'
+// UnitRef = {id, code, name, tier}; `id` is "TIER:CODE".
 //
 // Rules kept here (see protocol.md): the client offers exactly once, right after `welcome`,
 // with a sendonly audio and a sendonly video transceiver; every later negotiation is the
 // hub's. Incoming messages are handled strictly one after another (a promise queue), so
 // SDP operations never interleave.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 
-/** Hub error codes after which the hub closes the connection (protocol.md, "Error codes"). */
+/**
+ * Hub error codes after which the hub closes the connection (protocol.md, "Error codes").
+ * `forbidden` closes it only when it refuses the `join` (see isClosingError); after an
+ * `end_meeting` from someone who is not the chair the session goes on.
+ */
 export const CLOSING_ERROR_CODES = new Set([
-  'too_large', 'unsupported_version', 'invalid_name', 'unknown_unit', 'join_timeout',
-  'media_failed', 'internal',
+  'too_large', 'unsupported_version', 'invalid_name',
+  'unauthenticated', 'invalid_token', 'expired_token', 'revoked_token', 'wrong_meeting',
+  'not_found', 'meeting_cancelled', 'meeting_ended', 'meeting_not_started', 'room_busy',
+  'join_timeout', 'media_failed', 'internal',
 ]);
+
+/**
+ * Refusals of a `join` that would only repeat if the client joined again (protocol.md,
+ * "No resume"): the token and meeting refusals, `invalid_name`, `unsupported_version`.
+ * `room_busy` is not among them: the other meeting may end.
+ */
+export const JOIN_REFUSALS = new Set([
+  'invalid_name', 'unsupported_version',
+  'unauthenticated', 'invalid_token', 'expired_token', 'revoked_token', 'wrong_meeting',
+  'not_found', 'forbidden', 'meeting_cancelled', 'meeting_ended', 'meeting_not_started',
+]);
+
+/** Whether the hub closes the connection after `error` `code`, sent while in `state`. */
+export function isClosingError(code, state) {
+  return CLOSING_ERROR_CODES.has(code) || (code === 'forbidden' && state === 'connecting');
+}
 
 /** `ws://HOST/ws` or `wss://HOST/ws` for the page's own origin. */
 export function defaultSignalingUrl(loc = globalThis.location) {
@@ -80,7 +111,16 @@ export class CauClient extends EventTarget {
     this.welcome = null;
     this.participantId = null;
     this.sessionId = null;
+    /** From `welcome`: 'official' | 'chair'. */
+    this.role = null;
+    /** From `welcome`: the UnitRef this participant speaks for. */
+    this.unit = null;
+    /** From `welcome`: {id, title, start, end, chair_person}. */
+    this.meeting = null;
+    /** From `welcome`: the host unit (UnitRef), whose standing room the meeting runs in. */
     this.room = null;
+    /** The latest `roll_call` (chairs only): {units, connected, invited}, or null. */
+    this.rollCall = null;
     /** The other participants, by id (Participant objects as the hub sent them, kept up to date). */
     this.participants = new Map();
     /** The mute state this client reports to the hub. */
@@ -111,13 +151,18 @@ export class CauClient extends EventTarget {
   // ---------------------------------------------------------------- public API
 
   /**
-   * Opens the websocket, sends `join`, and on `welcome` creates the peer connection and
-   * sends the one client offer. Resolves with the `welcome` message; rejects with a
-   * CauError (the hub's error code, or 'connection_failed' / 'timeout').
+   * Opens the websocket, sends `join` {v: 2, meeting, name, token}, and on `welcome` creates
+   * the peer connection and sends the one client offer. Resolves with the `welcome` message;
+   * rejects with a CauError (the hub's error code, or 'connection_failed' / 'timeout').
+   * @param {{url?: string, meeting: number|string, name: string, token?: string|null}} opts
    */
-  connect({ url = defaultSignalingUrl(), room, unit, name, token = null } = {}) {
+  connect({ url = defaultSignalingUrl(), meeting, name, token = null } = {}) {
     if (this.state !== 'idle') {
       return Promise.reject(new CauError('out_of_order', 'connect() may be called once per client'));
+    }
+    const meetingId = typeof meeting === 'string' && /^\d+$/.test(meeting.trim()) ? Number(meeting) : meeting;
+    if (!Number.isSafeInteger(meetingId) || meetingId < 0) {
+      return Promise.reject(new TypeError(`connect(): meeting must be an integer id, not ${meeting}`));
     }
     this._setState('connecting');
     return new Promise((resolve, reject) => {
@@ -137,8 +182,8 @@ export class CauClient extends EventTarget {
       }, this._joinTimeoutMs);
       ws.onopen = () => {
         this._send({
-          type: 'join', v: PROTOCOL_VERSION, room: String(room ?? ''),
-          name: String(name ?? '').trim(), unit: String(unit ?? ''), token: token ?? null,
+          type: 'join', v: PROTOCOL_VERSION, meeting: meetingId,
+          name: String(name ?? '').trim(), token: token || null,
         });
       };
       ws.onmessage = (ev) => this._onFrame(ev.data);
@@ -201,6 +246,17 @@ export class CauClient extends EventTarget {
   /** The MediaStream holding the received tracks of participant `id` (created on demand). */
   streamOf(id) {
     return this._streamFor(id);
+  }
+
+  /**
+   * Chairs only: asks the hub to end the meeting for everyone (`end_meeting`). Everyone,
+   * this client included, then gets `bye` `meeting_ended` and `closed` with that reason;
+   * a client that is not the chair gets a non-fatal `error` `forbidden`. Returns whether
+   * the message was sent.
+   */
+  endMeeting() {
+    if (this.state !== 'joined') return false;
+    return this._send({ type: 'end_meeting' });
   }
 
   /** Sends `leave`, waits briefly for the hub to close the socket, then closes everything. */
@@ -283,7 +339,7 @@ export class CauClient extends EventTarget {
     this._log('←', msg.type);
     // Remember at once why the hub is about to close, whatever is still queued.
     if (msg.type === 'bye') this._byeReason = String(msg.reason ?? 'left');
-    if (msg.type === 'error' && CLOSING_ERROR_CODES.has(msg.code)) this._closingError = msg.code;
+    if (msg.type === 'error' && isClosingError(msg.code, this.state)) this._closingError = msg.code;
     this._enqueue(() => this._handle(msg));
   }
 
@@ -306,6 +362,7 @@ export class CauClient extends EventTarget {
         this._emit('speaking', { participantId: id, speaking: !!msg.speaking, self: id === this.participantId });
         return;
       }
+      case 'roll_call': return this._onRollCall(msg);
       case 'error': return this._onError(msg);
       case 'bye': return; // reason recorded in _onFrame; the hub closes the socket next
       default:
@@ -322,6 +379,9 @@ export class CauClient extends EventTarget {
     this.welcome = msg;
     this.participantId = msg.participant_id;
     this.sessionId = msg.session_id ?? null;
+    this.role = msg.role ?? 'official';
+    this.unit = msg.unit ?? null;
+    this.meeting = msg.meeting ?? null;
     this.room = msg.room ?? null;
     for (const p of msg.participants ?? []) this.participants.set(p.id, { ...p });
 
@@ -538,9 +598,19 @@ export class CauClient extends EventTarget {
     this._emit('mute-changed', { participantId: id, kind, muted, self: id === this.participantId });
   }
 
+  _onRollCall(msg) {
+    const units = Array.isArray(msg.units) ? msg.units : [];
+    this.rollCall = {
+      units,
+      connected: Number.isFinite(msg.connected) ? msg.connected : units.filter((u) => u?.status === 'connected').length,
+      invited: Number.isFinite(msg.invited) ? msg.invited : units.length,
+    };
+    this._emit('roll-call', this.rollCall);
+  }
+
   _onError(msg) {
     const code = String(msg.code ?? 'unknown');
-    const closing = CLOSING_ERROR_CODES.has(code);
+    const closing = isClosingError(code, this.state);
     this._emit('error', { code, message: String(msg.message ?? ''), fatal: closing || this.state === 'connecting' });
     if (this.state === 'connecting') {
       // The join was refused: nothing useful can follow on this socket.

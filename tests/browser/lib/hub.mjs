@@ -4,8 +4,13 @@
 //   await page.goto(hub.url);              // http://198.18.0.1:PORT/
 //   await hub.stop();
 //
+//   // A staff account first, then the hub on the same data directory:
+//   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cau-test-'));
+//   await createUser({ dataDir, username: 'lan', name: 'Nguyễn Thị Lan', roles: ['scheduler'], password });
+//   const hub = await startHub({ dataDir });   // stop() leaves a given dataDir in place
+//
 // The hub's command line lives in hubArgs() and nowhere else: when the flags
-// of `cau` change, change them there.
+// of `cau` change, change them there (createUserArgs() for `cau admin create-user`).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,11 +39,26 @@ export function hubArgs({ bind, dataDir }) {
   ];
 }
 
-/** Pick artifacts/hub-<n>.log with the first free n (safe across test processes). */
-function openLog() {
+/**
+ * `cau admin create-user`'s command line (the password goes to stdin).
+ * @param {{dataDir: string, username: string, name: string, roles: string[]}} o
+ */
+export function createUserArgs({ dataDir, username, name, roles }) {
+  return [
+    '--data-dir', dataDir,
+    'admin', 'create-user',
+    '--username', username,
+    '--name', name,
+    ...roles.flatMap((r) => ['--role', r]),
+    '--password-stdin',
+  ];
+}
+
+/** Pick artifacts/<prefix>-<n>.log with the first free n (safe across test processes). */
+function openLog(prefix = 'hub') {
   fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
   for (let n = 1; ; n++) {
-    const file = path.join(ARTIFACTS_DIR, `hub-${n}.log`);
+    const file = path.join(ARTIFACTS_DIR, `${prefix}-${n}.log`);
     try {
       return { file, fd: fs.openSync(file, 'wx') };
     } catch (e) {
@@ -139,4 +159,72 @@ export async function startHub({ bind = TEST_ADDR, extraArgs = [], env = {}, dat
     process: child,
     stop,
   };
+}
+
+/**
+ * Create a staff account in `dataDir` with `cau --data-dir DIR admin create-user … --password-stdin`
+ * (the same binary as startHub), before the hub starts on that directory. The password is
+ * written to the command's stdin followed by a newline, as `echo "$PW" | cau …` would.
+ * Output goes to artifacts/create-user-N.log; a non-zero exit throws with that output.
+ * @param {{dataDir: string, username: string, name: string, roles?: string[], password: string,
+ *   env?: object, timeout?: number}} o
+ * @returns {Promise<{stdout: string, stderr: string}>}
+ */
+export async function createUser({ dataDir, username, name, roles = [], password, env = {}, timeout = 30_000 }) {
+  if (!fs.existsSync(HUB_BIN)) {
+    throw new Error(`${HUB_BIN} not found: build it first (cargo build --release --bin cau) or set CAU_BIN`);
+  }
+  if (!dataDir || !username || !name || typeof password !== 'string') {
+    throw new Error('createUser needs dataDir, username, name and password');
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const args = createUserArgs({ dataDir, username, name, roles });
+  const { file: logFile, fd } = openLog('create-user');
+  fs.writeSync(fd, `# ${HUB_BIN} ${args.join(' ')}\n`);
+  const child = spawn(HUB_BIN, args, {
+    cwd: REPO_ROOT,
+    env: { RUST_LOG: 'info', RUST_BACKTRACE: '1', ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const log = (d) => {
+    try {
+      fs.writeSync(fd, d);
+    } catch {
+      // the log is closed (a timeout): the output is still in the error
+    }
+  };
+  child.stdout.on('data', (d) => {
+    stdout += d.toString('utf8');
+    log(d);
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d.toString('utf8');
+    log(d);
+  });
+  const exited = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal })); // after stdio drained
+  });
+  child.stdin.on('error', () => {}); // it may exit before reading (bad flags): the exit code tells
+  child.stdin.end(`${password}\n`);
+  let result;
+  try {
+    result = await withTimeout(exited, timeout, `cau admin create-user (see ${logFile})`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  } finally {
+    await new Promise((r) => setImmediate(r));
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+  if (result.code !== 0) {
+    throw new Error(`cau admin create-user exited ${JSON.stringify(result)}; see ${logFile}\n${stderr || stdout}`);
+  }
+  return { stdout, stderr };
 }

@@ -1,0 +1,76 @@
+// The hub's HTTP API (docs/api.md) from Node, for tests: bearer-token login and JSON calls.
+//
+//   const token = await login(hub.url, 'lan', 'mật-khẩu');
+//   const { meeting } = await createMeeting(hub.url, token, form);
+//   const all = await links(hub.url, token, meeting.id);
+//
+// Node 20's global fetch; no dependencies.
+
+/** A refused call: `status` (HTTP), `code` (the API's `error`), `body` (the parsed answer). */
+export class ApiCallError extends Error {
+  constructor(method, path, status, body) {
+    const code = body && typeof body === 'object' && typeof body.error === 'string' ? body.error : `http_${status}`;
+    const message = body && typeof body === 'object' && typeof body.message === 'string' ? body.message : String(body ?? '');
+    super(`${method} ${path}: ${status} ${code}${message ? ` (${message})` : ''}`);
+    this.name = 'ApiCallError';
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+function urlOf(base, path) {
+  return new URL(path, base.endsWith('/') ? base : `${base}/`).href;
+}
+
+/**
+ * One call. Answers the parsed JSON (null when empty); throws ApiCallError for a non-2xx.
+ * @param {string} base the hub's URL, e.g. http://198.18.0.1:PORT/
+ * @param {string|null} token bearer token (null: anonymous)
+ * @param {string} method
+ * @param {string} path e.g. /api/meetings
+ * @param {any} [body] sent as JSON when not undefined
+ */
+export async function api(base, token, method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(urlOf(base, path), init);
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!res.ok) throw new ApiCallError(method, path, res.status, data);
+  return data;
+}
+
+/** POST /api/login with bearer: true → the bearer token. */
+export async function login(base, username, password) {
+  const res = await api(base, null, 'POST', '/api/login', { username, password, bearer: true });
+  if (!res?.token) throw new Error(`POST /api/login answered no token: ${JSON.stringify(res)}`);
+  return res.token;
+}
+
+/**
+ * POST /api/meetings → {meeting, conflicts}. A 409 `conflicts` throws (its body has the
+ * conflicts); pass `acknowledge_conflicts: true` in `form` to save anyway.
+ */
+export async function createMeeting(base, token, form) {
+  const res = await api(base, token, 'POST', '/api/meetings', form);
+  return { meeting: res.meeting, conflicts: res.conflicts ?? [] };
+}
+
+/** GET /api/meetings/{id}/links → the links array. */
+export async function links(base, token, meetingId) {
+  const res = await api(base, token, 'GET', `/api/meetings/${encodeURIComponent(meetingId)}/links`);
+  return res?.links ?? [];
+}
