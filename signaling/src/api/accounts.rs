@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{JsonBody, optional_staff, presented_token, staff};
+use super::{JsonBody, optional_staff, staff};
 use crate::auth::{self, COOKIE_NAME, SESSION_TTL_MS, StaffRole, UserError};
 use crate::db::now_ms;
 use crate::error::ApiError;
@@ -95,7 +95,6 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     let session = optional_staff(&state, &headers)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let _ = presented_token(&headers);
     Ok(Json(serde_json::json!({
         "user": session.user,
         "csrf_token": session.csrf_token,
