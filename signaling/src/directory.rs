@@ -100,8 +100,8 @@ impl Directory {
     }
 
     /// Validate `file` and build the tree. A unit's parent is named by code; it is the unit
-    /// with that code in the unit's own tier or the nearest shallower one (departments sit in
-    /// the province tier under the province; communes under a district or a province).
+    /// with that code in the nearest shallower tier, or else in the unit's own tier
+    /// (departments sit in the province tier under the province).
     pub fn from_file(file: DirectoryFile) -> Result<Self, DirectoryError> {
         let invalid = |m: String| Err(DirectoryError::Invalid(m));
         if file.tiers.is_empty() {
@@ -144,7 +144,9 @@ impl Directory {
                 .flatten()
                 .copied()
                 .filter(|&c| c != i && tier_of[c] <= tier_of[i])
-                .max_by_key(|&c| tier_of[c]);
+                // The nearest shallower tier first; the unit's own tier only when no tier
+                // above has the code (departments under the province, in its tier).
+                .max_by_key(|&c| (tier_of[c] < tier_of[i], tier_of[c]));
             match parent {
                 Some(c) => parent_of.push(Some(c)),
                 None => {
@@ -385,6 +387,17 @@ mod tests {
             .map(|u| u.id.as_str())
             .collect();
         assert_eq!(ancestors, ["national:VN", "province:1"]);
+        // A commune whose parent code is also a commune's code belongs to the province.
+        let cao_bang = d.children("province:4");
+        assert!(!cao_bang.is_empty());
+        assert!(cao_bang.iter().all(|u| u.tier == "commune"));
+        assert!(d.children("commune:4").is_empty());
+        assert!(d.units().iter().all(|u| {
+            u.tier == "national"
+                || u.parent
+                    .as_deref()
+                    .is_some_and(|p| !p.starts_with("commune:"))
+        }));
         assert!(d.is_within("commune:4", "national:VN"));
         assert!(!d.is_within("commune:4", "province:4"));
         let communes = d.subtree("national:VN", &["commune".into()]).unwrap();
