@@ -78,7 +78,11 @@ export class Details {
       this.links.load(this.meeting);
       if (this.meeting.state !== 'live' && this.roll.running) this.closeRoll();
     }
-    if (focus) $('d-title')?.focus();
+    if (focus) {
+      const title = $('d-title');
+      title?.focus({ preventScroll: true });
+      title?.scrollIntoView({ block: 'nearest' });
+    }
   }
 
   close() {
