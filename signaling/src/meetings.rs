@@ -428,6 +428,25 @@ pub fn conflicts(
     Ok((listed, total))
 }
 
+/// A form's columns, in the order `insert` and `update` bind them (?1 to ?12).
+fn form_values(form: &MeetingForm) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    vec![
+        Value::Text(form.title.clone()),
+        Value::Text(form.agenda.clone()),
+        Value::Integer(form.start),
+        Value::Integer(form.end),
+        form.weekly_until.map_or(Value::Null, Value::Integer),
+        Value::Integer(last_end(form.start, form.end, form.weekly_until)),
+        Value::Text(form.host_unit.clone()),
+        Value::Text(form.chair_unit.clone()),
+        Value::Text(form.chair_person.clone()),
+        form.chair_user.clone().map_or(Value::Null, Value::Text),
+        Value::Text(serde_json::to_string(&form.scope).unwrap_or_default()),
+        Value::Integer(i64::from(form.recorded)),
+    ]
+}
+
 /// Insert a new meeting with its invitations; returns its id.
 pub fn insert(
     c: &Connection,
@@ -436,27 +455,14 @@ pub fn insert(
     by: &str,
     now: i64,
 ) -> rusqlite::Result<i64> {
+    let mut values = form_values(form);
+    values.extend([by.to_string().into(), now.into()]);
     c.execute(
         "INSERT INTO meetings (title, agenda, start_ms, end_ms, weekly_until, last_end_ms, host_unit,
             chair_unit, chair_person, chair_user, scope, recorded, state, created_by, created_at,
             updated_by, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'planned', ?13, ?14, ?13, ?14)",
-        params![
-            form.title,
-            form.agenda,
-            form.start,
-            form.end,
-            form.weekly_until,
-            last_end(form.start, form.end, form.weekly_until),
-            form.host_unit,
-            form.chair_unit,
-            form.chair_person,
-            form.chair_user,
-            serde_json::to_string(&form.scope).unwrap_or_default(),
-            form.recorded,
-            by,
-            now,
-        ],
+        rusqlite::params_from_iter(values),
     )?;
     let id = c.last_insert_rowid();
     set_invites(c, id, invited)?;
@@ -472,28 +478,14 @@ pub fn update(
     by: &str,
     now: i64,
 ) -> rusqlite::Result<()> {
+    let mut values = form_values(form);
+    values.extend([by.to_string().into(), now.into(), id.into()]);
     c.execute(
-        "UPDATE meetings SET title = ?2, agenda = ?3, start_ms = ?4, end_ms = ?5, weekly_until = ?6,
-            last_end_ms = ?7, host_unit = ?8, chair_unit = ?9, chair_person = ?10, chair_user = ?11,
-            scope = ?12, recorded = ?13, updated_by = ?14, updated_at = ?15
-         WHERE id = ?1",
-        params![
-            id,
-            form.title,
-            form.agenda,
-            form.start,
-            form.end,
-            form.weekly_until,
-            last_end(form.start, form.end, form.weekly_until),
-            form.host_unit,
-            form.chair_unit,
-            form.chair_person,
-            form.chair_user,
-            serde_json::to_string(&form.scope).unwrap_or_default(),
-            form.recorded,
-            by,
-            now,
-        ],
+        "UPDATE meetings SET title = ?1, agenda = ?2, start_ms = ?3, end_ms = ?4, weekly_until = ?5,
+            last_end_ms = ?6, host_unit = ?7, chair_unit = ?8, chair_person = ?9, chair_user = ?10,
+            scope = ?11, recorded = ?12, updated_by = ?13, updated_at = ?14
+         WHERE id = ?15",
+        rusqlite::params_from_iter(values),
     )?;
     set_invites(c, id, invited)
 }
