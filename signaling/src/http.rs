@@ -51,6 +51,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/ws", get(websocket))
         .merge(crate::api::router())
         .fallback(get(static_file))
@@ -91,6 +92,7 @@ async fn websocket(
         .max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
         .on_upgrade(move |socket| async move {
+            let _open = state.hub.websocket_opened();
             let (sink, stream) = socket.split();
             ws::serve(state.hub, sink, stream, state.timers, staff).await;
         }))

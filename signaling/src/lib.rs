@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod ics;
 pub mod meetings;
+pub mod metrics;
 pub mod protocol;
 pub mod rooms;
 pub mod tokens;

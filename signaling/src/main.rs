@@ -5,8 +5,15 @@ use signaling::Config;
 use signaling::config::{AdminCommand, Command};
 use tracing_subscriber::EnvFilter;
 
+/// The system allocator, counting the bytes it holds so `/metrics` can report the live heap
+/// (`cau_heap_bytes`): what memory the hub's own data holds, unlike RSS, which keeps pages the
+/// allocator has not returned.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    signaling::metrics::count_heap_with(|| ALLOCATOR.allocated());
     let config = Config::parse();
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,is=warn,dimpl=warn"));

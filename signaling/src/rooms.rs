@@ -9,7 +9,7 @@
 //! the scheduled end.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -47,6 +47,8 @@ struct HubInner {
     /// Rooms by host unit id.
     rooms: Mutex<HashMap<String, Room>>,
     next_endpoint: AtomicU64,
+    /// Open websocket connections.
+    websockets: AtomicUsize,
     /// Latest link statistics of every endpoint, refreshed by the roll-call task.
     link_stats: std::sync::Mutex<HashMap<EndpointId, LinkStats>>,
 }
@@ -101,6 +103,18 @@ pub struct RoomSummary {
     pub participants: usize,
 }
 
+/// An open websocket connection, counted by the hub while it lives.
+#[derive(Debug)]
+pub struct WebsocketGuard {
+    hub: Hub,
+}
+
+impl Drop for WebsocketGuard {
+    fn drop(&mut self) {
+        self.hub.inner.websockets.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Hub {
     pub fn new(
         directory: Directory,
@@ -119,9 +133,21 @@ impl Hub {
                 login_limiter: LoginLimiter::default(),
                 rooms: Mutex::new(HashMap::new()),
                 next_endpoint: AtomicU64::new(1),
+                websockets: AtomicUsize::new(0),
                 link_stats: std::sync::Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Counts a websocket connection as open until the returned guard is dropped.
+    pub fn websocket_opened(&self) -> WebsocketGuard {
+        self.inner.websockets.fetch_add(1, Ordering::Relaxed);
+        WebsocketGuard { hub: self.clone() }
+    }
+
+    /// Websocket connections open now.
+    pub fn websockets(&self) -> usize {
+        self.inner.websockets.load(Ordering::Relaxed)
     }
 
     /// The directory now in force (a reload replaces it; holders keep their snapshot).

@@ -50,6 +50,39 @@ async fn health_reports_the_media_plane() {
 }
 
 #[tokio::test]
+async fn metrics_are_prometheus_text_without_a_login() {
+    let s = state("metrics_are_prometheu").await;
+    let (status, ct, body) = get(&s, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        ct.as_deref(),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = String::from_utf8(body).unwrap();
+    for name in [
+        "cau_rooms",
+        "cau_participants",
+        "cau_websockets",
+        "cau_sfu_sessions",
+        "cau_sfu_endpoints",
+        "cau_sfu_tracks",
+        "cau_sfu_packets_received_total",
+        "cau_sfu_packets_forwarded_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} missing:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("\n{name} 0\n")),
+            "{name} not 0 at rest:\n{text}"
+        );
+    }
+    // A hub embedded in a test has no counting allocator: no heap figure rather than a wrong one.
+    assert!(!text.contains("cau_heap_bytes"));
+}
+
+#[tokio::test]
 async fn the_directory_and_its_search() {
     let s = state("the_directory_and_it").await;
     let (status, ct, body) = get(&s, "/api/directory").await;

@@ -101,6 +101,9 @@ pub struct SfuStats {
     pub sessions: usize,
     pub endpoints: usize,
     pub tracks: usize,
+    /// RTP packets received from publishers (after SRTP), since the start.
+    pub packets_received: u64,
+    /// RTP packets written to subscribers, since the start.
     pub packets_forwarded: u64,
 }
 

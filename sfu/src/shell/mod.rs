@@ -141,6 +141,7 @@ struct Shell {
     renegotiate: BTreeSet<EndpointId>,
     decisions: Vec<Decision>,
     next_speaking_poll: Instant,
+    packets_received: u64,
     packets_forwarded: u64,
 }
 
@@ -156,6 +157,7 @@ impl Shell {
             renegotiate: BTreeSet::new(),
             decisions: Vec::with_capacity(64),
             next_speaking_poll: now(),
+            packets_received: 0,
             packets_forwarded: 0,
         }
     }
@@ -252,6 +254,7 @@ impl Shell {
                     sessions: self.sessions.len(),
                     endpoints: self.endpoints.len(),
                     tracks: self.sessions.values().map(|s| s.tracks().count()).sum(),
+                    packets_received: self.packets_received,
                     packets_forwarded: self.packets_forwarded,
                 });
             }
@@ -517,6 +520,7 @@ impl Shell {
 
     /// One incoming RTP packet: ask the core, apply its decisions.
     fn forward(&mut self, now: Instant, from: EndpointId, pkt: RtpPacket) {
+        self.packets_received += 1;
         let Some(ep) = self.endpoints.get_mut(&from) else {
             return;
         };

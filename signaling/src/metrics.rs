@@ -1,0 +1,105 @@
+//! `GET /metrics`: the hub's counters in Prometheus text format (version 0.0.4).
+//!
+//! Aggregates only — no unit, person or address — so it is served without a login, like
+//! `/healthz`. The load-test tool reads it to measure packet rates and to check that nothing
+//! is left behind once every endpoint has gone.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::http::AppState;
+
+/// Reads the live heap, when the binary installed a counting allocator.
+static HEAP: OnceLock<fn() -> usize> = OnceLock::new();
+
+/// Report `heap` (bytes held by the allocator now) as `cau_heap_bytes`. The `cau` binary calls
+/// this at start; a hub embedded elsewhere (tests) reports no heap.
+pub fn count_heap_with(heap: fn() -> usize) {
+    let _ = HEAP.set(heap);
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let sfu = state
+        .hub
+        .sfu()
+        .stats()
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
+    let rooms = state.hub.rooms().await;
+    let participants: usize = rooms.iter().map(|r| r.participants).sum();
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let _ = writeln!(out, "{name} {value}");
+    };
+    metric(
+        "cau_rooms",
+        "gauge",
+        "Rooms with a live session.",
+        rooms.len() as u64,
+    );
+    metric(
+        "cau_participants",
+        "gauge",
+        "Participants in live sessions.",
+        participants as u64,
+    );
+    metric(
+        "cau_websockets",
+        "gauge",
+        "Open websocket connections.",
+        state.hub.websockets() as u64,
+    );
+    metric(
+        "cau_sfu_sessions",
+        "gauge",
+        "Sessions in the media plane.",
+        sfu.sessions as u64,
+    );
+    metric(
+        "cau_sfu_endpoints",
+        "gauge",
+        "WebRTC endpoints in the media plane.",
+        sfu.endpoints as u64,
+    );
+    metric(
+        "cau_sfu_tracks",
+        "gauge",
+        "Published tracks.",
+        sfu.tracks as u64,
+    );
+    metric(
+        "cau_sfu_packets_received_total",
+        "counter",
+        "RTP packets received from publishers.",
+        sfu.packets_received,
+    );
+    metric(
+        "cau_sfu_packets_forwarded_total",
+        "counter",
+        "RTP packets written to subscribers.",
+        sfu.packets_forwarded,
+    );
+    if let Some(heap) = HEAP.get() {
+        metric(
+            "cau_heap_bytes",
+            "gauge",
+            "Bytes of heap the hub holds now.",
+            heap() as u64,
+        );
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
+}
