@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use rust_embed::RustEmbed;
 
 use crate::error::ApiError;
-use crate::protocol::MAX_MESSAGE_BYTES;
+use crate::protocol::MAX_SDP_MESSAGE_BYTES;
 use crate::rooms::Hub;
 use crate::ws::{self, ConnectionTimers};
 
@@ -20,9 +20,9 @@ use crate::ws::{self, ConnectionTimers};
 #[folder = "../web-client"]
 struct WebClient;
 
-/// What the transport accepts before our own 64 KiB protocol limit answers with `too_large`;
+/// What the transport accepts before our own protocol limits answer with `too_large`;
 /// anything larger is refused by the websocket layer without being buffered.
-const TRANSPORT_MAX_MESSAGE: usize = 16 * MAX_MESSAGE_BYTES;
+const TRANSPORT_MAX_MESSAGE: usize = 2 * MAX_SDP_MESSAGE_BYTES;
 
 #[derive(Debug, Clone)]
 pub struct AppState {

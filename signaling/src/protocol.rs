@@ -5,8 +5,13 @@ use serde::{Deserialize, Serialize};
 
 /// Protocol version spoken by this hub.
 pub const PROTOCOL_VERSION: u32 = 2;
-/// Largest message accepted from a client, in bytes.
+/// Largest message accepted from a client, in bytes, except `offer` and `answer`.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest `offer` or `answer` accepted from a client, in bytes. An answer lists every m-line
+/// the hub offered, and while every participant receives every other participant's audio
+/// and video that is two m-lines (about 0.7 KiB each as JSON) per other participant: some
+/// 350 KiB for a meeting of 250.
+pub const MAX_SDP_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Longest display name, in characters (after trimming).
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -342,8 +347,8 @@ impl ServerMessage {
 /// Why a client's text could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("message of {0} bytes exceeds the limit of {MAX_MESSAGE_BYTES}")]
-    TooLarge(usize),
+    #[error("message of {size} bytes exceeds the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
     #[error("unknown message type {0:?}")]
     UnknownType(String),
     #[error("malformed message: {0}")]
@@ -353,7 +358,7 @@ pub enum DecodeError {
 impl DecodeError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            DecodeError::TooLarge(_) => ErrorCode::TooLarge,
+            DecodeError::TooLarge { .. } => ErrorCode::TooLarge,
             DecodeError::UnknownType(_) => ErrorCode::UnknownType,
             DecodeError::Malformed(_) => ErrorCode::Malformed,
         }
@@ -362,8 +367,12 @@ impl DecodeError {
 
 /// Decode one client text frame.
 pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
-    if text.len() > MAX_MESSAGE_BYTES {
-        return Err(DecodeError::TooLarge(text.len()));
+    let too_large = |limit: usize| DecodeError::TooLarge {
+        size: text.len(),
+        limit,
+    };
+    if text.len() > MAX_SDP_MESSAGE_BYTES {
+        return Err(too_large(MAX_SDP_MESSAGE_BYTES));
     }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
@@ -374,6 +383,9 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
     if !CLIENT_MESSAGE_TYPES.contains(&ty) {
         let shown: String = ty.chars().take(40).collect();
         return Err(DecodeError::UnknownType(shown));
+    }
+    if text.len() > MAX_MESSAGE_BYTES && !matches!(ty, "offer" | "answer") {
+        return Err(too_large(MAX_MESSAGE_BYTES));
     }
     serde_json::from_value(value).map_err(|e| DecodeError::Malformed(e.to_string()))
 }
@@ -478,11 +490,24 @@ mod tests {
             decode_client(r#"{"type":"launch_missiles"}"#).unwrap_err(),
             DecodeError::UnknownType("launch_missiles".into())
         );
-        let big = format!(
-            r#"{{"type":"offer","sdp":"{}"}}"#,
+        // SDP may be large (an answer grows with the meeting); anything else may not.
+        let sdp = |n: usize| format!(r#"{{"type":"answer","sdp":"{}"}}"#, "a".repeat(n));
+        assert!(decode_client(&sdp(MAX_MESSAGE_BYTES * 4)).is_ok());
+        assert_eq!(
+            decode_client(&sdp(MAX_SDP_MESSAGE_BYTES)).unwrap_err(),
+            DecodeError::TooLarge {
+                size: MAX_SDP_MESSAGE_BYTES + r#"{"type":"answer","sdp":""}"#.len(),
+                limit: MAX_SDP_MESSAGE_BYTES
+            }
+        );
+        let name = format!(
+            r#"{{"type":"candidate","candidate":"{}"}}"#,
             "a".repeat(MAX_MESSAGE_BYTES)
         );
-        assert_eq!(decode_client(&big).unwrap_err().code(), ErrorCode::TooLarge);
+        assert_eq!(
+            decode_client(&name).unwrap_err().code(),
+            ErrorCode::TooLarge
+        );
     }
 
     #[test]

@@ -190,14 +190,14 @@ async fn oversized_frames_and_vanishing_clients_do_not_disturb_a_running_meeting
         "media flows before the attack"
     );
 
-    // A message over 64 KiB (but within what the transport reads): too_large, then closed.
+    // An offer over 1 MiB (but within what the transport reads): too_large, then closed.
     let mut big = connect(hub.addr).await;
     send(&mut big, &m.join("province:19", "big")).await;
     assert!(matches!(
         recv(&mut big).await,
         Some(ServerMessage::Welcome { .. })
     ));
-    let offer = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(100 * 1024));
+    let offer = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(1100 * 1024));
     big.send(Message::text(offer)).await.unwrap();
     // (skip the participant_joined/left noise of others)
     loop {

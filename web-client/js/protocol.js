@@ -40,6 +40,8 @@
 
 export const PROTOCOL_VERSION = 2;
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** `offer` and `answer` may be larger: an answer grows with the meeting. */
+export const MAX_SDP_MESSAGE_BYTES = 1024 * 1024;
 
 /**
  * Hub error codes after which the hub closes the connection (protocol.md, "Error codes").
@@ -308,8 +310,9 @@ export class CauClient extends EventTarget {
       return false;
     }
     const text = JSON.stringify(msg);
-    if (text.length > MAX_MESSAGE_BYTES / 4 && new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
-      console.warn(`cau: ${msg.type} is over ${MAX_MESSAGE_BYTES} bytes; the hub will refuse it`);
+    const limit = msg.type === 'offer' || msg.type === 'answer' ? MAX_SDP_MESSAGE_BYTES : MAX_MESSAGE_BYTES;
+    if (text.length > limit / 4 && new TextEncoder().encode(text).length > limit) {
+      console.warn(`cau: ${msg.type} is over ${limit} bytes; the hub will refuse it`);
     }
     this._log('→', msg.type);
     ws.send(text);
