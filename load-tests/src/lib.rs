@@ -1,8 +1,29 @@
 //! Cầu's load tests: hundreds of simulated endpoints in one process, speaking the hub's real
-//! websocket protocol (the types in [`signaling::protocol`]) and real WebRTC.
+//! websocket protocol (the types in [`signaling::protocol`]) and real WebRTC (str0m: ICE,
+//! DTLS, SRTP), and the scenarios that measure what a province meeting costs and how it feels.
 //!
-//! The load-test issue builds the `cau-load` tool here. Until then the simulated endpoint
-//! lives with the hub's integration tests (`signaling/tests/common/mod.rs`), from which it will
-//! move here.
+//! - [`endpoint`]: one simulated endpoint (a browser without the browser);
+//! - [`media`]: synthetic audio and VP8 video at realistic sizes and rates, no encoder;
+//! - [`payload`]: the measurement tag in every payload (sender, stream, sequence, send time);
+//! - [`stats`]: loss, duplicates and one-way delay over the measurement window;
+//! - [`impair`]: an in-process impaired link (loss, jitter, reordering, caps, outages);
+//! - [`hub`]: the hub under test (started here or already running), through its API;
+//! - [`procstat`]: CPU and memory of a process from `/proc`;
+//! - [`scenarios`] and [`run`]: province, tiers, churn, impaired;
+//! - [`report`]: the table and the JSON report.
+//!
+//! The `cau-load` binary (`src/main.rs`) is the command line over all this; see
+//! `docs/benchmarks.md`.
+
+pub mod endpoint;
+pub mod hub;
+pub mod impair;
+pub mod media;
+pub mod payload;
+pub mod procstat;
+pub mod report;
+pub mod run;
+pub mod scenarios;
+pub mod stats;
 
 pub use signaling::protocol;

@@ -1,0 +1,565 @@
+//! The run's result: a readable table, and the JSON report (`--json FILE`).
+//!
+//! Media figures cover the measurement window only, and only pairs of endpoints that were
+//! both connected for all of it (see [`crate::stats`]): a stream is *expected* at a receiver
+//! when its sender is another endpoint of the same meeting; its expected packet count is what
+//! the sender sent inside the window.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::endpoint::{EndpointPlan, EndpointStatus, Groups};
+use crate::payload::{StreamKey, StreamKind};
+use crate::stats::{Percentiles, new_histogram};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    /// What the reader must know to read the figures (e.g. who publishes video).
+    pub notes: Vec<String>,
+    pub endpoints_requested: u32,
+    pub endpoints_connected: u32,
+    /// How the endpoints ended: left (as told, or vanished as planned) or failed.
+    pub endpoints_left: u32,
+    pub endpoints_failed: u32,
+    pub sessions: u32,
+    /// From opening the websocket to media connected (ICE and DTLS done).
+    pub join_ms: Percentiles,
+    pub media: Media,
+    pub latency_ms: Percentiles,
+    pub server: Option<Server>,
+    pub loadgen: Loadgen,
+    pub window_s: f64,
+    pub errors: Errors,
+    /// The same figures per group of endpoints (e.g. clean and impaired links).
+    pub groups: Vec<Group>,
+    /// Per pair of groups, sender to receiver (when there is more than one group).
+    pub paths: Vec<Path>,
+    /// The hub's counters once every endpoint had gone.
+    pub leftovers: Option<Leftovers>,
+    /// The run's settings.
+    pub config: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Media {
+    /// (receiver, stream) pairs expected.
+    pub streams: u64,
+    /// Expected pairs of which not one packet arrived.
+    pub streams_missing: u64,
+    /// Streams received that should not have been: another meeting's, or the receiver's own.
+    pub streams_unexpected: u64,
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub packets_expected: u64,
+    pub loss_pct: f64,
+    /// Loss of audio and of video streams alone.
+    pub audio_loss_pct: f64,
+    pub video_loss_pct: f64,
+    pub duplicates: u64,
+    pub damaged: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Server {
+    pub cpu_seconds: f64,
+    /// Of one core.
+    pub cpu_pct: f64,
+    pub rss_mb_peak: f64,
+    /// Resident memory before the first endpoint joined.
+    pub rss_mb_baseline: f64,
+    /// (peak − baseline) / endpoints connected.
+    pub rss_mb_per_endpoint: f64,
+    /// The hub's live heap at the end of the window, and (that − before the run) / endpoints
+    /// connected, when the hub reports it (`cau_heap_bytes`).
+    pub heap_mb: Option<f64>,
+    pub heap_mb_per_endpoint: Option<f64>,
+    /// RTP packets the hub received and forwarded, per second of the window.
+    pub pps_in: f64,
+    pub pps_out: f64,
+    pub cpu_us_per_forwarded_packet: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Loadgen {
+    pub cpu_pct: f64,
+    pub rss_mb_peak: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Errors {
+    pub count: u64,
+    /// Errors of the same shape (equal but for their numbers), most frequent first.
+    pub list: Vec<ErrorCount>,
+    pub join_failures: u64,
+}
+
+/// One shape of error: its first occurrence and how often it happened.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ErrorCount {
+    pub error: String,
+    pub count: u64,
+}
+
+/// An error's shape: its text with every number replaced by `#`, so that "message of 66502
+/// bytes" and "message of 66457 bytes" count as one error.
+fn shape(error: &str) -> String {
+    let mut out = String::with_capacity(error.len());
+    let mut in_number = false;
+    for c in error.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('#');
+            }
+            in_number = true;
+        } else {
+            out.push(c);
+            in_number = false;
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub endpoints: u32,
+    pub connected: u32,
+    /// What its members received, from everyone.
+    pub media: Media,
+    pub latency_ms: Percentiles,
+}
+
+/// What the members of one group received from the members of another (or the same): in the
+/// impaired scenario, this separates a bad link's own losses from what it does to others.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Path {
+    pub from: String,
+    pub to: String,
+    pub media: Media,
+    pub latency_ms: Percentiles,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Leftovers {
+    pub sessions: f64,
+    pub endpoints: f64,
+    pub tracks: f64,
+    pub rooms: f64,
+    pub participants: f64,
+    pub websockets: f64,
+    pub rss_mb: Option<f64>,
+    /// The hub's live heap (`cau_heap_bytes`) before the first endpoint joined and after the
+    /// last one left, in MB, when the hub reports it.
+    pub heap_mb_before: Option<f64>,
+    pub heap_mb_after: Option<f64>,
+}
+
+impl Leftovers {
+    pub fn is_clean(&self) -> bool {
+        [
+            self.sessions,
+            self.endpoints,
+            self.tracks,
+            self.rooms,
+            self.participants,
+            self.websockets,
+        ]
+        .iter()
+        .all(|v| *v == 0.0)
+    }
+
+    /// How much more heap the hub held after the run than before it, in MB.
+    pub fn heap_growth_mb(&self) -> Option<f64> {
+        Some(self.heap_mb_after? - self.heap_mb_before?)
+    }
+}
+
+/// Media and delay figures for the receivers in `members` (indexes into `all`), counting the
+/// streams of the senders whose group `from_group` accepts.
+pub fn media_of(
+    all: &[(EndpointPlan, &EndpointStatus)],
+    groups: &Groups,
+    members: &[usize],
+    from_group: impl Fn(usize) -> bool,
+    window: (Instant, Instant),
+) -> (Media, Percentiles) {
+    let from_sender = |plan: &EndpointPlan| from_group(groups.of(plan.index));
+    let (from, to) = window;
+    let steady = |i: usize| all[i].1.connected_throughout(from, to);
+    let mut media = Media::default();
+    let mut delay = new_histogram();
+    // (expected, received) of audio and of video.
+    let mut by_kind = [(0u64, 0u64); 2];
+    // Packets each steady sender sent in the window, per stream.
+    let mut sent_by_meeting: BTreeMap<i64, Vec<(StreamKey, u64)>> = BTreeMap::new();
+    for (i, (plan, status)) in all.iter().enumerate() {
+        if !steady(i) || !from_sender(plan) {
+            continue;
+        }
+        media.packets_sent += status.sent.in_window.values().sum::<u64>();
+        for (stream, n) in &status.sent.in_window {
+            sent_by_meeting
+                .entry(plan.link.meeting)
+                .or_default()
+                .push((*stream, *n));
+        }
+    }
+    let meeting_of: HashMap<u32, i64> =
+        all.iter().map(|(p, _)| (p.index, p.link.meeting)).collect();
+    for &i in members {
+        let (plan, status) = &all[i];
+        media.damaged += status.rx.damaged;
+        media.streams_unexpected += status
+            .rx
+            .streams
+            .keys()
+            .filter(|k| from_group(groups.of(k.sender)))
+            .filter(|k| {
+                k.sender == plan.index || meeting_of.get(&k.sender) != Some(&plan.link.meeting)
+            })
+            .count() as u64;
+        if !steady(i) {
+            continue;
+        }
+        for (stream, n) in sent_by_meeting
+            .get(&plan.link.meeting)
+            .into_iter()
+            .flatten()
+        {
+            if stream.sender == plan.index {
+                continue;
+            }
+            media.streams += 1;
+            media.packets_expected += n;
+            let kind = &mut by_kind[usize::from(is_video(stream))];
+            kind.0 += n;
+            match status.rx.streams.get(stream) {
+                Some(rx) => {
+                    let got = rx.in_window.min(*n);
+                    media.packets_received += got;
+                    kind.1 += got;
+                    media.duplicates += rx.duplicates;
+                }
+                None => media.streams_missing += 1,
+            }
+        }
+        status.rx.delays_from(&from_group, &mut delay);
+    }
+    let loss = |(expected, received): (u64, u64)| {
+        if expected == 0 {
+            0.0
+        } else {
+            100.0 * (1.0 - received as f64 / expected as f64)
+        }
+    };
+    media.loss_pct = loss((media.packets_expected, media.packets_received));
+    media.audio_loss_pct = loss(by_kind[0]);
+    media.video_loss_pct = loss(by_kind[1]);
+    (media, Percentiles::of_us(&delay))
+}
+
+/// Join time percentiles and the error list.
+pub fn joins_and_errors(all: &[(EndpointPlan, &EndpointStatus)]) -> (Percentiles, Errors, u32) {
+    let mut joins = new_histogram();
+    let mut errors = Errors::default();
+    // By shape: (first occurrence, count).
+    let mut distinct: BTreeMap<String, ErrorCount> = BTreeMap::new();
+    let mut note = |e: &str| {
+        distinct
+            .entry(shape(e))
+            .or_insert_with(|| ErrorCount {
+                error: e.to_string(),
+                count: 0,
+            })
+            .count += 1;
+    };
+    let mut connected = 0;
+    for (_, s) in all {
+        if let Some(d) = s.connected_after {
+            connected += 1;
+            joins.saturating_record(d.as_micros() as u64);
+        } else {
+            errors.join_failures += 1;
+        }
+        for e in &s.errors {
+            errors.count += 1;
+            note(e);
+        }
+        if s.connected_after.is_none() && s.errors.is_empty() {
+            errors.count += 1;
+            note(&format!("never connected (ended as {:?})", s.phase));
+        }
+    }
+    let mut list: Vec<ErrorCount> = distinct.into_values().collect();
+    list.sort_by(|a, b| b.count.cmp(&a.count).then(a.error.cmp(&b.error)));
+    errors.list = list;
+    (Percentiles::of_us(&joins), errors, connected)
+}
+
+fn thousands(n: f64) -> String {
+    let s = format!("{:.0}", n);
+    let (sign, digits) = s.split_at(if s.starts_with('-') { 1 } else { 0 });
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+impl Report {
+    /// The table printed at the end of a run.
+    pub fn table(&self) -> String {
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "cau-load {} — {} endpoints requested, {} connected ({} left, {} failed), {} session(s), window {:.1} s",
+            self.scenario,
+            self.endpoints_requested,
+            self.endpoints_connected,
+            self.endpoints_left,
+            self.endpoints_failed,
+            self.sessions,
+            self.window_s
+        );
+        for n in &self.notes {
+            let _ = writeln!(t, "  note: {n}");
+        }
+        let _ = writeln!(
+            t,
+            "\n  {:<22} {:>9} {:>9} {:>9} {:>9}",
+            "", "p50", "p95", "p99", "max"
+        );
+        for (name, p) in [
+            ("join (ms)", self.join_ms),
+            ("one-way delay (ms)", self.latency_ms),
+        ] {
+            let _ = writeln!(
+                t,
+                "  {:<22} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+                name, p.p50, p.p95, p.p99, p.max
+            );
+        }
+        let m = &self.media;
+        let _ = writeln!(
+            t,
+            "\n  media     {} streams ({} missing, {} unexpected); packets sent {}, expected {}, received {}; loss {:.3} % (audio {:.3} %, video {:.3} %); {} duplicates, {} damaged",
+            thousands(m.streams as f64),
+            m.streams_missing,
+            m.streams_unexpected,
+            thousands(m.packets_sent as f64),
+            thousands(m.packets_expected as f64),
+            thousands(m.packets_received as f64),
+            m.loss_pct,
+            m.audio_loss_pct,
+            m.video_loss_pct,
+            m.duplicates,
+            m.damaged
+        );
+        match &self.server {
+            Some(s) => {
+                let _ = writeln!(
+                    t,
+                    "  hub       CPU {:.1} % of a core ({:.1} s); {:.2} µs per forwarded packet; in {} pps, out {} pps",
+                    s.cpu_pct,
+                    s.cpu_seconds,
+                    s.cpu_us_per_forwarded_packet,
+                    thousands(s.pps_in),
+                    thousands(s.pps_out)
+                );
+                let _ = writeln!(
+                    t,
+                    "            RSS peak {:.1} MB (baseline {:.1} MB; {:.2} MB per endpoint){}",
+                    s.rss_mb_peak,
+                    s.rss_mb_baseline,
+                    s.rss_mb_per_endpoint,
+                    match (s.heap_mb, s.heap_mb_per_endpoint) {
+                        (Some(h), Some(e)) => format!("; heap {h:.1} MB ({e:.2} MB per endpoint)"),
+                        _ => String::new(),
+                    }
+                );
+            }
+            None => {
+                let _ = writeln!(t, "  hub       not sampled (no process id)");
+            }
+        }
+        let _ = writeln!(
+            t,
+            "  load gen  CPU {:.1} % of a core; RSS peak {:.1} MB",
+            self.loadgen.cpu_pct, self.loadgen.rss_mb_peak
+        );
+        if self.groups.len() > 1 {
+            let w = self
+                .groups
+                .iter()
+                .map(|g| g.name.chars().count())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            let _ = writeln!(
+                t,
+                "\n  {:<w$}  {:>9} {:>9} {:>9} {:>11} {:>8}",
+                "group", "endpoints", "connected", "loss %", "delay p99", "missing"
+            );
+            for g in &self.groups {
+                if g.media.streams == 0 {
+                    // None of them was connected for the whole window (churn's comers).
+                    let _ = writeln!(
+                        t,
+                        "  {:<w$}  {:>9} {:>9} {:>9} {:>11} {:>8}",
+                        g.name, g.endpoints, g.connected, "-", "-", "-"
+                    );
+                    continue;
+                }
+                let _ = writeln!(
+                    t,
+                    "  {:<w$}  {:>9} {:>9} {:>9.3} {:>9.1}ms {:>8}",
+                    g.name,
+                    g.endpoints,
+                    g.connected,
+                    g.media.loss_pct,
+                    g.latency_ms.p99,
+                    g.media.streams_missing
+                );
+            }
+            let w = self
+                .paths
+                .iter()
+                .map(|p| p.from.chars().count() + p.to.chars().count() + 3)
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            let _ = writeln!(
+                t,
+                "\n  {:<w$}  {:>9} {:>9} {:>9} {:>11} {:>8}",
+                "sender → receiver", "streams", "expected", "loss %", "delay p99", "missing"
+            );
+            for p in &self.paths {
+                let _ = writeln!(
+                    t,
+                    "  {:<w$}  {:>9} {:>9} {:>9.3} {:>9.1}ms {:>8}",
+                    format!("{} → {}", p.from, p.to),
+                    p.media.streams,
+                    p.media.packets_expected,
+                    p.media.loss_pct,
+                    p.latency_ms.p99,
+                    p.media.streams_missing
+                );
+            }
+        }
+        if let Some(l) = &self.leftovers {
+            let _ = writeln!(
+                t,
+                "\n  after     sessions {}, endpoints {}, tracks {}, rooms {}, participants {}, websockets {}{}{}{}",
+                l.sessions,
+                l.endpoints,
+                l.tracks,
+                l.rooms,
+                l.participants,
+                l.websockets,
+                l.rss_mb
+                    .map(|r| format!(", hub RSS {r:.1} MB"))
+                    .unwrap_or_default(),
+                match (l.heap_mb_before, l.heap_mb_after) {
+                    (Some(b), Some(a)) => format!(", heap {a:.2} MB (before the run {b:.2} MB)"),
+                    _ => String::new(),
+                },
+                if l.is_clean() {
+                    " — nothing left"
+                } else {
+                    " — LEFT BEHIND"
+                }
+            );
+        }
+        if self.errors.list.is_empty() {
+            let _ = writeln!(t, "\n  errors    none");
+        } else {
+            let _ = writeln!(
+                t,
+                "\n  errors    {} ({} endpoints never connected)",
+                self.errors.count, self.errors.join_failures
+            );
+            for e in self.errors.list.iter().take(20) {
+                let _ = writeln!(t, "    {:>5} × {}", e.count, e.error);
+            }
+            if self.errors.list.len() > 20 {
+                let _ = writeln!(
+                    t,
+                    "    … and {} more kinds (see the JSON report)",
+                    self.errors.list.len() - 20
+                );
+            }
+        }
+        t
+    }
+
+    /// The province targets of the load-test issue, each with whether it was met.
+    pub fn province_targets(&self) -> Vec<(String, bool, String)> {
+        let mut out = vec![];
+        let all = self.endpoints_connected == self.endpoints_requested;
+        out.push((
+            "all endpoints connected".into(),
+            all,
+            format!("{}/{}", self.endpoints_connected, self.endpoints_requested),
+        ));
+        let over = |value: f64, limit: f64| {
+            if value <= limit {
+                format!("{value:.2}")
+            } else {
+                format!("{value:.2}, {:.1}× the target", value / limit)
+            }
+        };
+        out.push((
+            "join p99 < 3000 ms".into(),
+            self.join_ms.p99 < 3000.0,
+            over(self.join_ms.p99, 3000.0),
+        ));
+        out.push((
+            "loss < 0.5 %".into(),
+            self.media.loss_pct < 0.5,
+            over(self.media.loss_pct, 0.5),
+        ));
+        out.push((
+            "one-way delay p99 < 50 ms".into(),
+            self.latency_ms.p99 < 50.0,
+            over(self.latency_ms.p99, 50.0),
+        ));
+        if let Some(s) = &self.server {
+            out.push((
+                "hub CPU ≤ 5 µs per forwarded packet".into(),
+                s.cpu_us_per_forwarded_packet <= 5.0,
+                over(s.cpu_us_per_forwarded_packet, 5.0),
+            ));
+            out.push((
+                "hub memory < 2 MB per endpoint".into(),
+                s.rss_mb_per_endpoint < 2.0,
+                over(s.rss_mb_per_endpoint, 2.0),
+            ));
+        }
+        out
+    }
+}
+
+/// Expected streams of a kind (for the tests' "every expected stream received").
+pub fn is_video(stream: &StreamKey) -> bool {
+    matches!(stream.kind, StreamKind::Video { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1_000.0), "1,000");
+        assert_eq!(thousands(3_112_500.4), "3,112,500");
+    }
+}
