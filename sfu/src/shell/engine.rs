@@ -1,0 +1,559 @@
+//! The media plane without its I/O (see [`Engine`]): the tokio shell in `mod.rs` owns the
+//! sockets and the clock and feeds it; benchmarks and tests feed it from a simulated network.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpOffer;
+use str0m::media::KeyframeRequestKind;
+use str0m::net::{Protocol, Receive, Transmit};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::sync::mpsc;
+
+use super::api::{CloseReason, EndpointEvent, LinkStats, SfuConfig, SfuError, SfuStats};
+use super::endpoint::{Endpoint, SlotState};
+use super::parse_untrusted;
+use crate::core::{Decision, RtpIn, SessionCore};
+use crate::ids::{EndpointId, SessionId, TrackId};
+
+/// How often str0m reports each endpoint's statistics (for the roll call).
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often speaking state is re-evaluated when no packet arrives.
+const SPEAKING_POLL: Duration = Duration::from_millis(100);
+
+/// The media plane without its I/O: every endpoint's str0m instance, the session cores, the
+/// routing of datagrams to endpoints, negotiation and forwarding. It never reads a clock or
+/// touches a socket: inputs come with `now`, and the datagrams to send collect in an outbox
+/// the caller empties with [`Engine::transmits`] — the shell onto its UDP sockets, benchmarks
+/// and tests into a simulated network.
+///
+/// Use: feed one input (`join`, `answer`, `candidate`, `close`, [`Engine::handle_datagram`],
+/// or [`Engine::handle_timeout`] once [`Engine::next_deadline`] has passed), then call
+/// [`Engine::drive`], then send what [`Engine::transmits`] yields.
+pub struct Engine {
+    config: SfuConfig,
+    /// Our candidate addresses (the sockets' local addresses).
+    local: Vec<SocketAddr>,
+    sessions: HashMap<SessionId, SessionCore>,
+    endpoints: HashMap<EndpointId, Endpoint>,
+    /// Source address → endpoint, learnt from accepted datagrams.
+    routes: HashMap<SocketAddr, EndpointId>,
+    dirty: BTreeSet<EndpointId>,
+    renegotiate: BTreeSet<EndpointId>,
+    decisions: Vec<Decision>,
+    next_speaking_poll: Instant,
+    packets_received: u64,
+    packets_forwarded: u64,
+    /// Datagrams to send, in order.
+    outbox: Vec<Transmit>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("local", &self.local)
+            .field("sessions", &self.sessions.len())
+            .field("endpoints", &self.endpoints.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine whose endpoints offer `local` as their host candidates.
+    pub fn new(config: SfuConfig, local: Vec<SocketAddr>, now: Instant) -> Self {
+        Engine {
+            config,
+            local,
+            sessions: HashMap::new(),
+            endpoints: HashMap::new(),
+            routes: HashMap::new(),
+            dirty: BTreeSet::new(),
+            renegotiate: BTreeSet::new(),
+            decisions: Vec::with_capacity(64),
+            next_speaking_poll: now,
+            packets_received: 0,
+            packets_forwarded: 0,
+            outbox: Vec::with_capacity(256),
+        }
+    }
+
+    /// When [`Engine::handle_timeout`] is next due.
+    pub fn next_deadline(&self) -> Instant {
+        let offer_timeout = self.config.offer_timeout;
+        self.endpoints
+            .values()
+            .flat_map(|e| [Some(e.timeout), e.offered_at.map(|t| t + offer_timeout)])
+            .flatten()
+            .fold(self.next_speaking_poll, Instant::min)
+    }
+
+    /// A trickled remote candidate (`candidate:...` line); invalid ones are ignored.
+    pub fn candidate(&mut self, endpoint: EndpointId, candidate: &str) {
+        let line = candidate.trim().trim_start_matches("a=");
+        if line.is_empty() {
+            return;
+        }
+        match parse_untrusted("candidate", || Candidate::from_sdp_string(line)) {
+            Ok(c) => {
+                if let Some(ep) = self.endpoints.get_mut(&endpoint) {
+                    ep.guard(|rtc| {
+                        rtc.add_remote_candidate(c);
+                        Ok(())
+                    });
+                    self.dirty.insert(endpoint);
+                }
+            }
+            Err(e) => tracing::debug!(%endpoint, error = %e, "ignored remote candidate"),
+        }
+    }
+
+    /// End the endpoint's media (idempotent); it is reaped by the next [`Engine::drive`].
+    pub fn close(&mut self, endpoint: EndpointId) {
+        if let Some(ep) = self.endpoints.get_mut(&endpoint) {
+            ep.closing.get_or_insert(CloseReason::Closed);
+        }
+    }
+
+    /// Make the next call into this endpoint panic, as a bug in str0m or in our handling of
+    /// it would.
+    #[cfg(test)]
+    pub(crate) fn inject_panic(&mut self, endpoint: EndpointId) {
+        if let Some(ep) = self.endpoints.get_mut(&endpoint) {
+            ep.guard(|_| -> Result<(), str0m::RtcError> { panic!("injected fault") });
+        }
+    }
+
+    /// The link quality of every endpoint.
+    pub fn link_stats(&self) -> HashMap<EndpointId, LinkStats> {
+        self.endpoints
+            .iter()
+            .map(|(id, ep)| (*id, ep.link))
+            .collect()
+    }
+
+    pub fn stats(&self) -> SfuStats {
+        SfuStats {
+            sessions: self.sessions.len(),
+            endpoints: self.endpoints.len(),
+            tracks: self.sessions.values().map(|s| s.tracks().count()).sum(),
+            packets_received: self.packets_received,
+            packets_forwarded: self.packets_forwarded,
+        }
+    }
+
+    /// Create `id` in `session` from the client's one initial offer; returns the answer.
+    /// Events for the endpoint go to `events` until [`EndpointEvent::Closed`].
+    pub fn join(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        id: EndpointId,
+        offer: &str,
+        events: mpsc::UnboundedSender<EndpointEvent>,
+    ) -> Result<String, SfuError> {
+        if self.endpoints.contains_key(&id) {
+            return Err(SfuError::EndpointExists);
+        }
+        let offer = parse_untrusted("offer", || SdpOffer::from_sdp_string(offer))
+            .map_err(SfuError::BadSdp)?;
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_rtp_mode(true)
+            .set_stats_interval(Some(STATS_INTERVAL))
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .build(now);
+        for addr in &self.local {
+            if let Ok(c) = Candidate::host(*addr, "udp") {
+                rtc.add_local_candidate(c);
+            }
+        }
+        let mut ep = Endpoint::new(id, session, rtc, now, events);
+        let answer = ep
+            .guard(|rtc| rtc.sdp_api().accept_offer(offer))
+            .ok_or_else(|| SfuError::BadSdp("offer not accepted".into()))?;
+        let core = self
+            .sessions
+            .entry(session)
+            .or_insert_with(|| SessionCore::new(self.config.core));
+        core.add_endpoint(id);
+        tracing::info!(%session, endpoint = %id, "endpoint joined media");
+        self.endpoints.insert(id, ep);
+        self.dirty.insert(id);
+        self.renegotiate.insert(id);
+        Ok(answer.to_sdp_string())
+    }
+
+    /// The client's answer to our latest offer.
+    pub fn answer(&mut self, now: Instant, id: EndpointId, sdp: &str) -> Result<(), SfuError> {
+        let ep = self.endpoints.get_mut(&id).ok_or(SfuError::NoEndpoint)?;
+        let opened = ep.accept_answer(sdp)?;
+        let session = ep.session;
+        self.dirty.insert(id);
+        self.renegotiate.insert(id);
+        let Some(core) = self.sessions.get_mut(&session) else {
+            return Ok(());
+        };
+        let mut asks = vec![];
+        for slot in opened {
+            asks.extend(core.subscribe(now, slot.track, id, slot.mid));
+        }
+        for d in asks {
+            if let Decision::RequestKeyframe { track } = d {
+                self.request_keyframe(track);
+            }
+        }
+        Ok(())
+    }
+
+    /// A datagram from `source` arrived on our address `destination`.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, data) else {
+            return;
+        };
+        let input = Input::Receive(now, receive);
+        let known = self.routes.get(&source).copied().filter(|id| {
+            self.endpoints
+                .get(id)
+                .is_some_and(|e| e.rtc.accepts(&input))
+        });
+        let target = known.or_else(|| {
+            self.endpoints
+                .values()
+                .find(|e| e.closing.is_none() && e.rtc.accepts(&input))
+                .map(|e| e.id)
+        });
+        let Some(id) = target else {
+            tracing::trace!(source = %source, "datagram for no endpoint");
+            return;
+        };
+        self.routes.insert(source, id);
+        if let Some(ep) = self.endpoints.get_mut(&id) {
+            ep.guard(|rtc| rtc.handle_input(input));
+            // Drained at once: in RTP mode str0m holds one received packet until the next
+            // poll, so a second datagram fed before draining would lose the first.
+            self.drain(now, id);
+        }
+    }
+
+    /// Time has reached `now`: endpoints whose timeout passed are driven, unanswered offers
+    /// fail their endpoint, speaking state is re-evaluated.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let offer_timeout = self.config.offer_timeout;
+        for ep in self.endpoints.values_mut() {
+            if ep.closing.is_none() && ep.offered_at.is_some_and(|t| now >= t + offer_timeout) {
+                tracing::warn!(endpoint = %ep.id, "offer not answered in time; closing the endpoint");
+                ep.closing = Some(CloseReason::Failed);
+                continue;
+            }
+            if ep.timeout <= now {
+                ep.guard(|rtc| rtc.handle_input(Input::Timeout(now)));
+                self.dirty.insert(ep.id);
+            }
+        }
+        if now >= self.next_speaking_poll {
+            self.next_speaking_poll = now + SPEAKING_POLL;
+            self.poll_speaking(now);
+        }
+    }
+
+    fn poll_speaking(&mut self, now: Instant) {
+        for core in self.sessions.values_mut() {
+            let changes = core.poll_speaking(now);
+            if changes.is_empty() {
+                continue;
+            }
+            for member in core.endpoints() {
+                if let Some(ep) = self.endpoints.get(&member) {
+                    for c in &changes {
+                        ep.notify(EndpointEvent::Speaking {
+                            endpoint: c.endpoint,
+                            speaking: c.speaking,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drain outputs until every endpoint waits for a timeout; then reap and renegotiate.
+    /// Datagrams to send collect in the outbox ([`Engine::transmits`]).
+    pub fn drive(&mut self, now: Instant) {
+        loop {
+            while let Some(id) = self.dirty.pop_first() {
+                self.drain(now, id);
+            }
+            self.reap();
+            let pending: Vec<EndpointId> =
+                std::mem::take(&mut self.renegotiate).into_iter().collect();
+            for id in pending {
+                let Some(session) = self.endpoints.get(&id).map(|e| e.session) else {
+                    continue;
+                };
+                let wanted = self
+                    .sessions
+                    .get(&session)
+                    .map(|c| c.tracks_for(id))
+                    .unwrap_or_default();
+                if let Some(ep) = self.endpoints.get_mut(&id) {
+                    ep.negotiate(now, &wanted);
+                    self.dirty.insert(id);
+                }
+            }
+            if self.dirty.is_empty() {
+                break;
+            }
+        }
+    }
+
+    fn drain(&mut self, now: Instant, id: EndpointId) {
+        let mut events = vec![];
+        {
+            let Some(ep) = self.endpoints.get_mut(&id) else {
+                return;
+            };
+            let mut timed_out = false;
+            loop {
+                let Some(output) = ep.guard(|rtc| rtc.poll_output()) else {
+                    break;
+                };
+                match output {
+                    // A timeout already due — str0m asks for one to release packets just
+                    // written into its send queues — is given here and now, rather than on
+                    // the run loop's next turn: the forwarded packets leave in this drain,
+                    // and the timeout pass over every endpoint is spared. Once per drain, so
+                    // a peer that keeps asking cannot hold the loop.
+                    Output::Timeout(t) if t <= now && !timed_out => {
+                        timed_out = true;
+                        ep.guard(|rtc| rtc.handle_input(Input::Timeout(now)));
+                    }
+                    Output::Timeout(t) => {
+                        ep.timeout = t;
+                        break;
+                    }
+                    Output::Transmit(t) => self.outbox.push(t),
+                    Output::Event(e) => events.push(e),
+                }
+            }
+        }
+        for event in events {
+            self.handle_event(now, id, event);
+        }
+    }
+
+    fn handle_event(&mut self, now: Instant, id: EndpointId, event: Event) {
+        match event {
+            Event::RtpPacket(pkt) => self.forward(now, id, pkt),
+            Event::KeyframeRequest(req) => {
+                let Some(session) = self.endpoints.get(&id).map(|e| e.session) else {
+                    return;
+                };
+                let track = self
+                    .sessions
+                    .get_mut(&session)
+                    .and_then(|core| core.handle_keyframe_request(now, id, req.mid));
+                if let Some(track) = track {
+                    self.request_keyframe(track);
+                }
+            }
+            Event::MediaAdded(added) if added.direction.is_receiving() => {
+                let Some(ep) = self.endpoints.get(&id) else {
+                    return;
+                };
+                let track = TrackId {
+                    endpoint: id,
+                    mid: added.mid,
+                };
+                if let Some(core) = self.sessions.get_mut(&ep.session) {
+                    tracing::debug!(%track, kind = ?added.kind, "track published");
+                    self.renegotiate.extend(core.publish(track, added.kind));
+                    ep.notify(EndpointEvent::Published {
+                        mid: added.mid.to_string(),
+                        kind: added.kind,
+                    });
+                }
+            }
+            Event::IceConnectionStateChange(state) => {
+                tracing::debug!(endpoint = %id, ?state, "ice state");
+                if state == IceConnectionState::Disconnected
+                    && let Some(ep) = self.endpoints.get_mut(&id)
+                {
+                    ep.closing.get_or_insert(CloseReason::Disconnected);
+                }
+            }
+            Event::Connected => {
+                if let Some(ep) = self.endpoints.get(&id) {
+                    tracing::info!(endpoint = %id, "media connected");
+                    ep.notify(EndpointEvent::Connected);
+                }
+            }
+            Event::Closed => {
+                if let Some(ep) = self.endpoints.get_mut(&id) {
+                    ep.closing.get_or_insert(CloseReason::Disconnected);
+                }
+            }
+            Event::PeerStats(s) => {
+                if let Some(ep) = self.endpoints.get_mut(&id) {
+                    ep.peer_stats(&s);
+                }
+            }
+            Event::MediaEgressStats(s) => {
+                // The RTT from receiver reports, when the peer-level one is missing.
+                if let (Some(ep), Some(rtt)) = (self.endpoints.get_mut(&id), s.rtt)
+                    && ep.link.rtt_ms.is_none()
+                {
+                    ep.link.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// One incoming RTP packet: ask the core, apply its decisions.
+    fn forward(&mut self, now: Instant, from: EndpointId, pkt: RtpPacket) {
+        self.packets_received += 1;
+        let Some(ep) = self.endpoints.get_mut(&from) else {
+            return;
+        };
+        let (Some(mid), Some((params, codec))) = (
+            ep.mid_for(pkt.header.ssrc),
+            ep.codec_for(pkt.header.payload_type),
+        ) else {
+            return;
+        };
+        let Some(core) = self.sessions.get_mut(&ep.session) else {
+            return;
+        };
+        let rtp = RtpIn {
+            ssrc: *pkt.header.ssrc,
+            seq: *pkt.seq_no,
+            ts: pkt.header.timestamp,
+            codec,
+            payload: &pkt.payload,
+            audio_level: pkt.header.ext_vals.audio_level,
+        };
+        let mut decisions = std::mem::take(&mut self.decisions);
+        decisions.clear();
+        core.handle_rtp(
+            now,
+            TrackId {
+                endpoint: from,
+                mid,
+            },
+            &rtp,
+            &mut decisions,
+        );
+        // Only what the subscriber needs is carried over; transport-level extensions
+        // (TWCC, abs-send-time, mid) are the subscriber's own str0m's to write.
+        let exts = ExtensionValues {
+            audio_level: pkt.header.ext_vals.audio_level,
+            voice_activity: pkt.header.ext_vals.voice_activity,
+            video_orientation: pkt.header.ext_vals.video_orientation,
+            ..Default::default()
+        };
+        for d in decisions.drain(..) {
+            match d {
+                Decision::Forward { to, mid, seq, ts } => {
+                    let Some(sub) = self.endpoints.get_mut(&to) else {
+                        continue;
+                    };
+                    if sub.open_slot(mid).is_none() {
+                        continue;
+                    }
+                    let Some(pt) = sub.local_pt(params) else {
+                        continue;
+                    };
+                    let write =
+                        RtpWrite::new(pt, seq.into(), ts, pkt.timestamp, pkt.payload.clone())
+                            .marker(pkt.header.marker)
+                            .ext_vals(exts.clone())
+                            .nackable(codec.is_video());
+                    let written = sub.guard(|rtc| {
+                        if let Some(stream) = rtc.direct_api().stream_tx_by_mid(mid, None) {
+                            stream.write_rtp(write);
+                        }
+                        Ok(())
+                    });
+                    if written.is_some() {
+                        self.packets_forwarded += 1;
+                        self.dirty.insert(to);
+                    }
+                }
+                Decision::RequestKeyframe { track } => self.request_keyframe(track),
+                Decision::Drop { .. } => {}
+            }
+        }
+        self.decisions = decisions;
+    }
+
+    /// Ask the publisher of `track` for a keyframe (the core has throttled it already).
+    fn request_keyframe(&mut self, track: TrackId) {
+        if let Some(publisher) = self.endpoints.get_mut(&track.endpoint) {
+            publisher.guard(|rtc| {
+                if let Some(stream) = rtc.direct_api().stream_rx_by_mid(track.mid, None) {
+                    stream.request_keyframe(KeyframeRequestKind::Pli);
+                }
+                Ok(())
+            });
+            self.dirty.insert(track.endpoint);
+        }
+    }
+
+    /// Remove endpoints that closed, failed or panicked; their tracks leave the session and the
+    /// others renegotiate.
+    fn reap(&mut self) {
+        let closing: Vec<(EndpointId, CloseReason)> = self
+            .endpoints
+            .values()
+            .filter_map(|e| e.closing.map(|r| (e.id, r)))
+            .collect();
+        for (id, reason) in closing {
+            let Some(mut ep) = self.endpoints.remove(&id) else {
+                continue;
+            };
+            // Best effort: tell the peer we are going (DTLS close), ignoring a broken instance.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ep.rtc.disconnect()));
+            self.routes.retain(|_, e| *e != id);
+            self.dirty.remove(&id);
+            self.renegotiate.remove(&id);
+            if let Some(core) = self.sessions.get_mut(&ep.session) {
+                let removal = core.remove_endpoint(id);
+                for (sub, _) in removal.stopped {
+                    self.renegotiate.insert(sub);
+                }
+                // Subscribers whose m-lines for this endpoint are still being negotiated.
+                for other in self.endpoints.values() {
+                    if other.session == ep.session
+                        && other
+                            .slots
+                            .iter()
+                            .any(|s| s.track.endpoint == id && s.state != SlotState::Stopping)
+                    {
+                        self.renegotiate.insert(other.id);
+                    }
+                }
+                if core.is_empty() {
+                    self.sessions.remove(&ep.session);
+                }
+            }
+            tracing::info!(endpoint = %id, ?reason, "endpoint left media");
+            ep.notify(EndpointEvent::Closed(reason));
+        }
+    }
+
+    /// The datagrams to send since the last call, in order.
+    pub fn transmits(&mut self) -> std::vec::Drain<'_, Transmit> {
+        self.outbox.drain(..)
+    }
+}

@@ -1,0 +1,291 @@
+//! A simulated network around an [`Engine`]: real str0m clients (ICE, DTLS, SRTP) that reach
+//! the engine through memory instead of sockets, on simulated time. The forwarding benchmarks
+//! (`benches/forwarding.rs`) and engine tests use it; nothing in the hub does.
+//!
+//! A client behaves as the web client does towards the hub: it offers its own send-only
+//! m-lines once, answers every offer the hub makes, and counts the RTP it receives.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::sync::mpsc;
+
+use crate::ids::{EndpointId, SessionId};
+use crate::shell::{EndpointEvent, Engine, SfuConfig};
+
+/// The engine's address on the simulated network.
+pub const HUB_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 10_000);
+
+/// One simulated browser.
+#[derive(Debug)]
+pub struct SimClient {
+    pub id: EndpointId,
+    pub rtc: Rtc,
+    pub addr: SocketAddr,
+    events: mpsc::UnboundedReceiver<EndpointEvent>,
+    /// Its own send m-lines, by kind.
+    pub sending: Vec<(MediaKind, Mid)>,
+    pub connected: bool,
+    /// RTP packets received, by the m-line they arrived on.
+    pub received: HashMap<Mid, u64>,
+    /// Offers from the hub it answered.
+    pub offers: u32,
+}
+
+impl SimClient {
+    /// The payload type it negotiated for `codec`.
+    pub fn pt(&self, codec: Codec) -> Option<Pt> {
+        self.rtc
+            .codec_config()
+            .find(|p| p.spec().codec == codec)
+            .map(|p| p.pt())
+    }
+
+    /// Its send m-line of `kind`.
+    pub fn mid(&self, kind: MediaKind) -> Option<Mid> {
+        self.sending
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, m)| *m)
+    }
+
+    /// Every RTP packet it received.
+    pub fn received_total(&self) -> u64 {
+        self.received.values().sum()
+    }
+}
+
+/// An engine and its clients on one simulated network with no loss and no delay: a datagram
+/// is delivered at the `now` it was sent.
+#[derive(Debug)]
+pub struct SimNet {
+    pub engine: Engine,
+    pub now: Instant,
+    pub clients: Vec<SimClient>,
+    by_addr: HashMap<SocketAddr, usize>,
+}
+
+impl SimNet {
+    pub fn new(config: SfuConfig) -> Self {
+        let now = Instant::now();
+        SimNet {
+            engine: Engine::new(config, vec![HUB_ADDR], now),
+            now,
+            clients: vec![],
+            by_addr: HashMap::new(),
+        }
+    }
+
+    /// A client joins `session` offering send-only m-lines of `kinds`, as the web client
+    /// does (its microphone and camera). Returns its index in [`SimNet::clients`].
+    pub fn join(&mut self, session: SessionId, kinds: &[MediaKind]) -> usize {
+        let media: Vec<(MediaKind, Direction)> =
+            kinds.iter().map(|k| (*k, Direction::SendOnly)).collect();
+        self.join_with(session, &media)
+    }
+
+    /// A client that publishes nothing joins `session`: it offers one receive-only audio
+    /// m-line (a peer connection needs one), so the hub only ever sends to it.
+    pub fn join_viewer(&mut self, session: SessionId) -> usize {
+        self.join_with(session, &[(MediaKind::Audio, Direction::RecvOnly)])
+    }
+
+    fn join_with(&mut self, session: SessionId, media: &[(MediaKind, Direction)]) -> usize {
+        let index = self.clients.len();
+        let n = u32::try_from(index).expect("fewer than 2^32 clients");
+        let addr = SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::new(10, 1, (n >> 8) as u8, n as u8)),
+            5_000,
+        );
+        let mut rtc = Rtc::builder().set_rtp_mode(true).build(self.now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("a host candidate"));
+        let mut api = rtc.sdp_api();
+        let sending: Vec<(MediaKind, Mid)> = media
+            .iter()
+            .map(|(k, dir)| (*k, api.add_media(*k, *dir, None, None, None), *dir))
+            .filter(|(_, _, dir)| dir.is_sending())
+            .map(|(k, mid, _)| (k, mid))
+            .collect();
+        let (offer, pending) = api.apply().expect("an offer");
+        let id = EndpointId(u64::from(n) + 1);
+        let (tx, events) = mpsc::unbounded_channel();
+        let answer = self
+            .engine
+            .join(self.now, session, id, &offer.to_sdp_string(), tx)
+            .expect("the engine accepts a client's offer");
+        let answer = SdpAnswer::from_sdp_string(&answer).expect("the engine's answer parses");
+        rtc.sdp_api()
+            .accept_answer(pending, answer)
+            .expect("the client accepts the answer");
+        self.clients.push(SimClient {
+            id,
+            rtc,
+            addr,
+            events,
+            sending,
+            connected: false,
+            received: HashMap::new(),
+            offers: 0,
+        });
+        self.by_addr.insert(addr, index);
+        index
+    }
+
+    /// Exchange everything that is due at `now`, until nothing moves: the engine's datagrams
+    /// to the clients, the clients' to the engine, the hub's offers answered.
+    pub fn pump(&mut self) {
+        loop {
+            let mut moved = false;
+            self.engine.drive(self.now);
+            let out: Vec<_> = self.engine.transmits().collect();
+            for t in out {
+                moved = true;
+                if let Some(&i) = self.by_addr.get(&t.destination) {
+                    let c = &mut self.clients[i];
+                    if let Ok(r) = Receive::new(Protocol::Udp, t.source, t.destination, &t.contents)
+                    {
+                        // A client error is that client's problem: it simply stops answering.
+                        let _ = c.rtc.handle_input(Input::Receive(self.now, r));
+                        moved |= drain_client(c, self.now, &mut self.engine);
+                    }
+                }
+            }
+            for i in 0..self.clients.len() {
+                moved |= drain_client(&mut self.clients[i], self.now, &mut self.engine);
+                moved |= self.answer_offers(i);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Answer whatever the hub offered client `i`; true if it did.
+    fn answer_offers(&mut self, i: usize) -> bool {
+        let mut answered = false;
+        while let Ok(event) = self.clients[i].events.try_recv() {
+            let EndpointEvent::Offer { sdp, .. } = event else {
+                continue;
+            };
+            let c = &mut self.clients[i];
+            let offer = SdpOffer::from_sdp_string(&sdp).expect("the engine's offer parses");
+            let answer = c
+                .rtc
+                .sdp_api()
+                .accept_offer(offer)
+                .expect("the client accepts the offer");
+            c.offers += 1;
+            self.engine
+                .answer(self.now, c.id, &answer.to_sdp_string())
+                .expect("the engine takes the answer");
+            answered = true;
+        }
+        answered
+    }
+
+    /// Advance time by `dt`: everyone's timers run, then everything due is exchanged.
+    pub fn advance(&mut self, dt: Duration) {
+        self.now += dt;
+        self.engine.handle_timeout(self.now);
+        for c in &mut self.clients {
+            let _ = c.rtc.handle_input(Input::Timeout(self.now));
+        }
+        self.pump();
+    }
+
+    /// Advance in steps of `dt` until `done` holds (true) or `limit` of simulated time passed.
+    pub fn run_until(
+        &mut self,
+        dt: Duration,
+        limit: Duration,
+        done: impl Fn(&SimNet) -> bool,
+    ) -> bool {
+        let end = self.now + limit;
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            self.advance(dt);
+        }
+        done(self)
+    }
+
+    /// Client `i` writes one RTP packet on its send m-line of `kind` (now, through its
+    /// str0m: SRTP-protected) and returns the datagrams it produced, undelivered.
+    pub fn write(
+        &mut self,
+        i: usize,
+        kind: MediaKind,
+        seq: u64,
+        rtp_time: u32,
+        payload: Vec<u8>,
+        marker: bool,
+    ) -> Vec<(SocketAddr, Vec<u8>)> {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        let codec = if kind == MediaKind::Video {
+            Codec::Vp8
+        } else {
+            Codec::Opus
+        };
+        let (Some(mid), Some(pt)) = (c.mid(kind), c.pt(codec)) else {
+            return vec![];
+        };
+        if let Some(stream) = c.rtc.direct_api().stream_tx_by_mid(mid, None) {
+            stream.write_rtp(
+                RtpWrite::new(pt, SeqNo::from(seq), rtp_time, now, payload)
+                    .marker(marker)
+                    .nackable(kind == MediaKind::Video),
+            );
+        }
+        // The send queue releases packets on a timeout (str0m timestamps them there).
+        let _ = c.rtc.handle_input(Input::Timeout(now));
+        let mut out = vec![];
+        loop {
+            match c.rtc.poll_output() {
+                Ok(Output::Transmit(t)) => out.push((t.source, t.contents.into())),
+                Ok(Output::Event(e)) => note_event(c, e),
+                Ok(Output::Timeout(_)) | Err(_) => return out,
+            }
+        }
+    }
+}
+
+/// Poll a client until it waits: its datagrams go to the engine. True if any did.
+fn drain_client(c: &mut SimClient, now: Instant, engine: &mut Engine) -> bool {
+    let mut moved = false;
+    loop {
+        match c.rtc.poll_output() {
+            Ok(Output::Transmit(t)) => {
+                moved = true;
+                engine.handle_datagram(now, t.source, t.destination, &t.contents);
+            }
+            Ok(Output::Event(e)) => note_event(c, e),
+            Ok(Output::Timeout(_)) | Err(_) => return moved,
+        }
+    }
+}
+
+fn note_event(c: &mut SimClient, e: Event) {
+    match e {
+        Event::Connected => c.connected = true,
+        Event::RtpPacket(p) => {
+            let mid = c
+                .rtc
+                .direct_api()
+                .stream_rx(&p.header.ssrc)
+                .map(|s| s.mid());
+            if let Some(mid) = mid {
+                *c.received.entry(mid).or_default() += 1;
+            }
+        }
+        _ => {}
+    }
+}
