@@ -243,6 +243,8 @@ struct Session {
     /// Payload types, known once the hub answered.
     opus: Option<Pt>,
     vp8: Option<Pt>,
+    /// Whether the hub's answer asked for Opus DTX (`usedtx=1`).
+    dtx_asked: bool,
     started: Instant,
     uplink: Option<Link<Datagram>>,
     downlink: Option<Link<Datagram>>,
@@ -256,6 +258,16 @@ async fn send(ws: &mut Ws, msg: &ClientMessage) -> Result<(), String> {
     ws.send(Message::text(text))
         .await
         .map_err(|e| format!("websocket send failed: {e}"))
+}
+
+/// Whether `sdp` asks the sender of Opus on payload type `pt` for DTX: its `a=fmtp:PT` line
+/// has `usedtx=1` (RFC 7587 §6.1), which a browser obeys.
+fn asks_for_dtx(sdp: &str, pt: u8) -> bool {
+    let prefix = format!("a=fmtp:{pt} ");
+    sdp.lines()
+        .filter_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .flat_map(|params| params.split(';'))
+        .any(|p| p.trim() == "usedtx=1")
 }
 
 /// Why the hub closed or broke the websocket.
@@ -362,6 +374,7 @@ impl Session {
             video_mid,
             opus: None,
             vp8: None,
+            dtx_asked: false,
             started,
             uplink: plan.impairment.map(|i| Link::new(i, seed, now)),
             downlink: plan.impairment.map(|i| Link::new(i, seed ^ 0x5eed, now)),
@@ -543,7 +556,8 @@ impl Session {
                     s.connected_after = Some(now - self.started);
                 }
                 // Media starts now, as a browser's does once DTLS is up.
-                self.audio = Some(AudioSource::new(plan.index, ctx.audio, now));
+                let dtx = ctx.audio.silence.dtx(self.dtx_asked);
+                self.audio = Some(AudioSource::new(plan.index, ctx.audio, dtx, now));
                 if plan.video {
                     self.video = Some(VideoSource::new(plan.index, 0, ctx.video, now));
                 }
@@ -592,6 +606,7 @@ impl Session {
                 };
                 self.opus = pt_of(&self.rtc, Codec::Opus);
                 self.vp8 = pt_of(&self.rtc, Codec::Vp8);
+                self.dtx_asked = self.opus.is_some_and(|pt| asks_for_dtx(&sdp, *pt));
             }
             ServerMessage::Offer { sdp, .. } => {
                 let offer =
@@ -675,5 +690,19 @@ impl Session {
         }
         s.ended_at.get_or_insert_with(Instant::now);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtx_is_read_from_the_opus_fmtp_line() {
+        let sdp = "v=0\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\na=fmtp:96 usedtx=1\r\n";
+        assert!(asks_for_dtx(sdp, 111));
+        assert!(!asks_for_dtx("a=fmtp:111 minptime=10;useinbandfec=1\r\n", 111));
+        assert!(!asks_for_dtx("a=fmtp:111 usedtx=0\r\n", 111));
+        assert!(!asks_for_dtx("a=fmtp:96 usedtx=1\r\n", 111));
     }
 }

@@ -153,7 +153,7 @@ struct CommonArgs {
     #[arg(long, default_value_t = 5.0)]
     talk_turn: f64,
     /// What a silent microphone sends.
-    #[arg(long, value_enum, default_value_t = Silence::Frames)]
+    #[arg(long, value_enum, default_value_t = Silence::Negotiated)]
     silence: Silence,
     /// Endpoints with their camera on, the chair first (default: all).
     #[arg(long)]

@@ -44,10 +44,24 @@ impl TalkerPattern {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Silence {
-    /// A small frame every 20 ms, as browsers send when the hub does not ask for DTX.
+    /// What the hub's answer asks for, as a browser does: DTX if its Opus fmtp says
+    /// `usedtx=1`, else frames.
+    Negotiated,
+    /// A small frame every 20 ms, as browsers send when DTX is not negotiated.
     Frames,
     /// Opus DTX: one comfort-noise frame every 400 ms.
     Dtx,
+}
+
+impl Silence {
+    /// Whether the microphone uses DTX, given whether the hub asked for it.
+    pub fn dtx(self, negotiated: bool) -> bool {
+        match self {
+            Silence::Negotiated => negotiated,
+            Silence::Frames => false,
+            Silence::Dtx => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -64,7 +78,7 @@ impl Default for AudioConfig {
         AudioConfig {
             speech_bytes: 100,
             silence_bytes: 30,
-            silence: Silence::Frames,
+            silence: Silence::Negotiated,
         }
     }
 }
@@ -92,19 +106,23 @@ pub struct AudioSource {
     stream: StreamKey,
     config: AudioConfig,
     start: Instant,
+    /// Whether silence is sent as DTX (else as small frames every 20 ms).
+    dtx: bool,
     /// Next 20 ms frame to consider.
     frame: u64,
     seq: u32,
 }
 
 impl AudioSource {
-    pub fn new(sender: u32, config: AudioConfig, start: Instant) -> Self {
+    /// A microphone; `dtx` whether its silence is Opus DTX (see [`Silence::dtx`]).
+    pub fn new(sender: u32, config: AudioConfig, dtx: bool, start: Instant) -> Self {
         AudioSource {
             stream: StreamKey {
                 sender,
                 kind: StreamKind::Audio,
             },
             config,
+            dtx,
             start,
             frame: 0,
             seq: 0,
@@ -137,7 +155,7 @@ impl AudioSource {
             let at = self.next_at();
             let speaking = talking(at);
             let send = speaking
-                || self.config.silence == Silence::Frames
+                || !self.dtx
                 || self.frame.is_multiple_of(DTX_EVERY);
             if send {
                 let size = if speaking {
@@ -330,7 +348,7 @@ mod tests {
             silence,
             ..AudioConfig::default()
         };
-        let mut src = AudioSource::new(4, config, t0);
+        let mut src = AudioSource::new(4, config, silence.dtx(false), t0);
         let mut out = vec![];
         let mut now = t0;
         while now < t0 + Duration::from_secs(secs) {

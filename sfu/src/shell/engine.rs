@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
+use str0m::format::{Codec, FormatParams};
+use str0m::media::Frequency;
 use str0m::media::KeyframeRequestKind;
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
@@ -20,6 +22,23 @@ use crate::ids::{EndpointId, SessionId, TrackId};
 
 /// How often str0m reports each endpoint's statistics (for the roll call).
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Opus's payload type in our offers (the one browsers use).
+const OPUS_PT: u8 = 111;
+
+/// What we ask of a browser's Opus encoder (our fmtp, kept in every answer and offer):
+/// in-band FEC against loss, and DTX — a silent or muted microphone sends a comfort-noise
+/// frame every 400 ms instead of 50 packets a second. In a province meeting nearly every
+/// microphone is silent at any moment, so DTX divides the audio the hub receives and
+/// forwards by ten or more.
+fn opus_format() -> FormatParams {
+    FormatParams {
+        min_p_time: Some(10),
+        use_inband_fec: Some(true),
+        use_dtx: Some(true),
+        ..FormatParams::default()
+    }
+}
 
 /// How often speaking state is re-evaluated when no packet arrives.
 const SPEAKING_POLL: Duration = Duration::from_millis(100);
@@ -159,15 +178,20 @@ impl Engine {
         }
         let offer = parse_untrusted("offer", || SdpOffer::from_sdp_string(offer))
             .map_err(SfuError::BadSdp)?;
-        let mut rtc = Rtc::builder()
+        let mut config = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
             .set_stats_interval(Some(STATS_INTERVAL))
-            .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .enable_h264(true)
-            .build(now);
+            .clear_codecs();
+        config.codec_config().add_config(
+            OPUS_PT.into(),
+            None,
+            Codec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            opus_format(),
+        );
+        let mut rtc = config.enable_vp8(true).enable_h264(true).build(now);
         for addr in &self.local {
             if let Ok(c) = Candidate::host(*addr, "udp") {
                 rtc.add_local_candidate(c);

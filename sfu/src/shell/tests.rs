@@ -197,3 +197,32 @@ fn the_engine_forwards_on_simulated_time_without_sockets() {
     assert_eq!((stats.sessions, stats.endpoints), (1, 4));
     assert!(stats.packets_forwarded >= 150);
 }
+
+#[test]
+fn answers_ask_browsers_for_opus_fec_and_dtx() {
+    let mut engine = Engine::new(
+        SfuConfig::default(),
+        vec!["10.0.0.1:10000".parse().unwrap()],
+        Instant::now(),
+    );
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let answer = engine
+        .join(Instant::now(), SessionId(1), EndpointId(1), &browser_offer(), tx)
+        .unwrap();
+    let rtpmap = answer
+        .lines()
+        .find(|l| l.contains("opus/48000"))
+        .expect("Opus negotiated");
+    let pt = rtpmap
+        .trim_start_matches("a=rtpmap:")
+        .split(' ')
+        .next()
+        .unwrap();
+    let fmtp = answer
+        .lines()
+        .find(|l| l.starts_with(&format!("a=fmtp:{pt} ")))
+        .expect("an fmtp line for Opus");
+    for param in ["useinbandfec=1", "usedtx=1"] {
+        assert!(fmtp.contains(param), "{fmtp}");
+    }
+}
