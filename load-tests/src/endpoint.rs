@@ -26,11 +26,13 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::clip::Clip;
 use crate::impair::{Impairment, Link, LinkCounters};
 use crate::media::{
     AudioConfig, AudioSource, MediaPacket, TalkerPattern, VideoConfig, VideoSource,
 };
 use crate::payload::{self, Clock};
+use crate::replay::{Camera, ClipAudioSource, ClipVideoSource, Mic};
 use crate::stats::{Receiver, Sent, Window};
 
 type Ws =
@@ -121,6 +123,8 @@ pub struct RunContext {
     pub video: VideoConfig,
     pub seed: u64,
     pub groups: Groups,
+    /// A real clip every endpoint replays instead of synthetic media.
+    pub clip: Option<Arc<Clip>>,
 }
 
 /// Where an endpoint is in its life.
@@ -249,8 +253,8 @@ struct Session {
     uplink: Option<Link<Datagram>>,
     downlink: Option<Link<Datagram>>,
     /// The microphone and camera, started once media is connected.
-    audio: Option<AudioSource>,
-    video: Option<VideoSource>,
+    audio: Option<Mic>,
+    video: Option<Camera>,
 }
 
 async fn send(ws: &mut Ws, msg: &ClientMessage) -> Result<(), String> {
@@ -409,8 +413,8 @@ impl Session {
             // Sleep until the first of: a datagram, a message, str0m's timeout, media due,
             // the links' next release, the end of our lifetime, the stop.
             let wake = [
-                self.audio.as_ref().map(AudioSource::next_at),
-                self.video.as_ref().map(VideoSource::next_at),
+                self.audio.as_ref().map(Mic::next_at),
+                self.video.as_ref().map(Camera::next_at),
                 self.uplink.as_ref().and_then(Link::next_release),
                 self.downlink.as_ref().and_then(Link::next_release),
                 leave_at,
@@ -544,7 +548,9 @@ impl Session {
                         let group = ctx.groups.of(tag.stream.sender);
                         s.rx.on_packet(&tag, group, now_us, &ctx.window)
                     }
-                    Err(_) => s.rx.damaged += 1,
+                    Err(payload::Damage::Filler) => s.rx.damaged += 1,
+                    // A replayed clip tags only the last packet of a frame.
+                    Err(payload::Damage::NoTag) => s.rx.untagged += 1,
                 }
             }
             Event::Connected => {
@@ -557,9 +563,17 @@ impl Session {
                 }
                 // Media starts now, as a browser's does once DTLS is up.
                 let dtx = ctx.audio.silence.dtx(self.dtx_asked);
-                self.audio = Some(AudioSource::new(plan.index, ctx.audio, dtx, now));
+                self.audio = Some(match &ctx.clip {
+                    Some(clip) => Mic::Clip(ClipAudioSource::new(plan.index, clip.clone(), now)),
+                    None => Mic::Synthetic(AudioSource::new(plan.index, ctx.audio, dtx, now)),
+                });
                 if plan.video {
-                    self.video = Some(VideoSource::new(plan.index, 0, ctx.video, now));
+                    self.video = Some(match &ctx.clip {
+                        Some(clip) => {
+                            Camera::Clip(ClipVideoSource::new(plan.index, 0, clip.clone(), now))
+                        }
+                        None => Camera::Synthetic(VideoSource::new(plan.index, 0, ctx.video, now)),
+                    });
                 }
             }
             Event::KeyframeRequest(req) if req.mid == self.video_mid => {
@@ -663,7 +677,9 @@ impl Session {
                     .ext_vals(exts)
                     .nackable(p.stream.kind.is_video()),
             );
-            s.sent.on_packet(p.stream, ctx.clock.us(p.at), &ctx.window);
+            if p.tagged {
+                s.sent.on_packet(p.stream, ctx.clock.us(p.at), &ctx.window);
+            }
         }
     }
 
@@ -701,7 +717,10 @@ mod tests {
     fn dtx_is_read_from_the_opus_fmtp_line() {
         let sdp = "v=0\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\na=fmtp:96 usedtx=1\r\n";
         assert!(asks_for_dtx(sdp, 111));
-        assert!(!asks_for_dtx("a=fmtp:111 minptime=10;useinbandfec=1\r\n", 111));
+        assert!(!asks_for_dtx(
+            "a=fmtp:111 minptime=10;useinbandfec=1\r\n",
+            111
+        ));
         assert!(!asks_for_dtx("a=fmtp:111 usedtx=0\r\n", 111));
         assert!(!asks_for_dtx("a=fmtp:96 usedtx=1\r\n", 111));
     }

@@ -4,6 +4,8 @@
 //!
 //! - [`endpoint`]: one simulated endpoint (a browser without the browser);
 //! - [`media`]: synthetic audio and VP8 video at realistic sizes and rates, no encoder;
+//! - [`clip`] and [`replay`]: a real VP8/Opus clip (made by ffmpeg) replayed instead, so
+//!   browsers in the same meeting decode what the simulated endpoints send;
 //! - [`payload`]: the measurement tag in every payload (sender, stream, sequence, send time);
 //! - [`stats`]: loss, duplicates and one-way delay over the measurement window;
 //! - [`impair`]: an in-process impaired link (loss, jitter, reordering, caps, outages);
@@ -15,12 +17,14 @@
 //! The `cau-load` binary (`src/main.rs`) is the command line over all this; see
 //! `docs/benchmarks.md`.
 
+pub mod clip;
 pub mod endpoint;
 pub mod hub;
 pub mod impair;
 pub mod media;
 pub mod payload;
 pub mod procstat;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scenarios;

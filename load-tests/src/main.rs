@@ -18,6 +18,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use std::sync::Arc;
+
+use load_tests::clip::{Clip, make_clip};
 use load_tests::hub::{Hub, StartOptions, read_links_file};
 use load_tests::impair::{Impairment, Outage};
 use load_tests::media::{AudioConfig, Silence, VideoConfig};
@@ -33,7 +36,24 @@ use load_tests::scenarios::{self, Common, GivenLinks};
 )]
 struct Cli {
     #[command(subcommand)]
-    scenario: Scenario,
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make a clip for `--clip` with ffmpeg: a moving test pattern (VP8) and a tone (Opus).
+    MakeClip {
+        /// Directory to write clip.ivf and clip.ogg into.
+        dir: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        #[arg(long, default_value_t = 640)]
+        width: u16,
+        #[arg(long, default_value_t = 360)]
+        height: u16,
+    },
+    #[command(flatten)]
+    Scenario(Box<Scenario>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,15 +187,23 @@ struct CommonArgs {
     threads: Option<usize>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Replay a real clip (DIR/clip.ivf and DIR/clip.ogg, see `make-clip`) instead of
+    /// synthetic media, so browsers in the meeting can decode it.
+    #[arg(long, value_name = "DIR")]
+    clip: Option<PathBuf>,
     /// Write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
 }
 
 impl CommonArgs {
-    fn common(&self) -> Common {
+    fn common(&self) -> Result<Common, String> {
         let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
-        Common {
+        let clip = match &self.clip {
+            Some(dir) => Some(Arc::new(Clip::load(dir).map_err(|e| e.to_string())?)),
+            None => None,
+        };
+        Ok(Common {
             timing: Timing {
                 ramp: secs(self.ramp),
                 settle: secs(self.settle),
@@ -196,7 +224,8 @@ impl CommonArgs {
             video_publishers: self.video_publishers,
             bind_ip: self.ip,
             seed: self.seed,
-        }
+            clip,
+        })
     }
 }
 
@@ -208,8 +237,27 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let args = match &cli.scenario {
+    let scenario = match Cli::parse().command {
+        Command::MakeClip {
+            dir,
+            seconds,
+            width,
+            height,
+        } => {
+            return match make_clip(&dir, seconds, width, height) {
+                Ok(()) => {
+                    println!("clip written to {}", dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("cau-load: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Scenario(s) => *s,
+    };
+    let args = match &scenario {
         Scenario::Province { common, .. }
         | Scenario::Tiers { common, .. }
         | Scenario::Churn { common, .. }
@@ -226,7 +274,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    rt.block_on(run(cli.scenario))
+    rt.block_on(run(scenario))
 }
 
 async fn run(scenario: Scenario) -> ExitCode {
@@ -235,6 +283,13 @@ async fn run(scenario: Scenario) -> ExitCode {
         | Scenario::Tiers { common, .. }
         | Scenario::Churn { common, .. }
         | Scenario::Impaired { common, .. } => common,
+    };
+    let common = match args.common() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cau-load: {e}");
+            return ExitCode::from(2);
+        }
     };
     let hub = match connect(args).await {
         Ok(hub) => hub,
@@ -253,7 +308,6 @@ async fn run(scenario: Scenario) -> ExitCode {
         },
         None => None,
     };
-    let common = args.common();
     let result = match &scenario {
         Scenario::Province { endpoints, .. } => {
             scenarios::province(&hub, &common, *endpoints, links.as_ref()).await

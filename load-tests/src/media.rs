@@ -87,8 +87,12 @@ impl Default for AudioConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaPacket {
     pub stream: StreamKey,
-    /// Sequence number on the stream, from 0 (the tag's; str0m's RTP sequence is `seq + 1`).
+    /// RTP sequence number on the stream, from 0 (str0m's is `seq + 1`); for synthetic media
+    /// also the tag's.
     pub seq: u32,
+    /// Whether the payload carries a tag, and so counts as sent (a replayed clip's video
+    /// tags only the last packet of each frame).
+    pub tagged: bool,
     /// RTP timestamp, from 0.
     pub ts: u32,
     pub marker: bool,
@@ -154,9 +158,7 @@ impl AudioSource {
         while self.frame <= due {
             let at = self.next_at();
             let speaking = talking(at);
-            let send = speaking
-                || !self.dtx
-                || self.frame.is_multiple_of(DTX_EVERY);
+            let send = speaking || !self.dtx || self.frame.is_multiple_of(DTX_EVERY);
             if send {
                 let size = if speaking {
                     // Speech frames vary a little in size, as Opus VBR does.
@@ -172,6 +174,7 @@ impl AudioSource {
                 out.push(MediaPacket {
                     stream: self.stream,
                     seq: self.seq,
+                    tagged: true,
                     ts: (self.frame as u32).wrapping_mul(AUDIO_TICKS),
                     marker: false,
                     audio_level: Some(if speaking {
@@ -305,6 +308,7 @@ impl VideoSource {
             out.push(MediaPacket {
                 stream: self.stream,
                 seq: self.seq,
+                tagged: true,
                 ts,
                 marker: i + 1 == packets,
                 audio_level: None,

@@ -1,15 +1,24 @@
 //! What a simulated endpoint puts in its RTP payloads, and how a receiver reads it back.
 //!
-//! Every payload is: the codec's own prefix (nothing for audio; a VP8 payload descriptor, and
-//! at the start of a frame the VP8 payload header, for video), then a 24-byte [`Tag`] that
+//! A synthetic payload is: the codec's own prefix (nothing for audio; a VP8 payload descriptor,
+//! and at the start of a frame the VP8 payload header, for video), then a 24-byte [`Tag`] that
 //! says who sent it on which stream, its sequence number on that stream and when it was sent,
 //! then filler derived from the sequence number so a receiver can tell an intact packet from a
-//! damaged one. The hub forwards payloads untouched, so whatever arrives must read back whole.
+//! damaged one ([`build`]).
+//!
+//! A replayed payload (a real clip, [`crate::clip`]) must stay decodable, so its tag comes
+//! last, where decoders do not look: after a VP8 frame's last packet, or as the padding of an
+//! Opus packet (RFC 6716 §3.2.5, which decoders skip). There the tag carries a checksum of the
+//! bytes before it ([`build_trailing`], [`opus_with_tag`]).
+//!
+//! The hub forwards payloads untouched, so whatever arrives must read back whole ([`read`]).
 
 use std::time::Instant;
 
-/// Marks the start of a tag (and its format version).
+/// Marks the start of a tag (and its format version) near the start of a payload.
 pub const MAGIC: [u8; 4] = *b"CAU1";
+/// Marks a trailing tag, which carries a checksum of the bytes before it.
+pub const MAGIC_TRAILING: [u8; 4] = *b"CAUT";
 /// Length of a [`Tag`] on the wire.
 pub const TAG_LEN: usize = 24;
 /// How far into a payload the tag may start (the longest VP8 prefix we write is 14 bytes).
@@ -61,17 +70,23 @@ pub struct Tag {
 }
 
 impl Tag {
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC);
+    /// The tag's bytes: a leading tag, or with `check` (the checksum of what precedes it) a
+    /// trailing one.
+    fn write(&self, out: &mut Vec<u8>, check: Option<u16>) {
+        out.extend_from_slice(if check.is_some() {
+            &MAGIC_TRAILING
+        } else {
+            &MAGIC
+        });
         out.extend_from_slice(&self.stream.sender.to_be_bytes());
         out.extend_from_slice(&self.stream.kind.code().to_be_bytes());
-        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&check.unwrap_or(0).to_be_bytes());
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.sent_us.to_be_bytes());
     }
 
-    fn read(b: &[u8]) -> Option<Tag> {
-        if b.len() < TAG_LEN || b[..4] != MAGIC {
+    fn read(b: &[u8], magic: [u8; 4]) -> Option<Tag> {
+        if b.len() < TAG_LEN || b[..4] != magic {
             return None;
         }
         let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
@@ -94,7 +109,8 @@ impl Tag {
 pub enum Damage {
     /// No tag where one should be (not a payload of ours, or its head was damaged).
     NoTag,
-    /// The tag is there but the filler after it is not what the sender wrote.
+    /// The tag is there but the rest is not what the sender wrote (its filler, or the
+    /// checksum of what precedes a trailing tag).
     Filler,
 }
 
@@ -102,21 +118,76 @@ pub enum Damage {
 pub fn build(prefix: &[u8], tag: Tag, size: usize) -> Vec<u8> {
     let mut p = Vec::with_capacity(size.max(prefix.len() + TAG_LEN));
     p.extend_from_slice(prefix);
-    tag.write(&mut p);
+    tag.write(&mut p, None);
     let start = p.len();
     let seed = tag.seq as u8;
     p.extend((0..size.saturating_sub(start)).map(|i| seed.wrapping_add(i as u8)));
     p
 }
 
-/// Read back a payload made by [`build`], checking every filler byte.
+/// `body` with a trailing tag that carries `body`'s checksum.
+pub fn build_trailing(body: &[u8], tag: Tag) -> Vec<u8> {
+    let mut p = Vec::with_capacity(body.len() + TAG_LEN);
+    p.extend_from_slice(body);
+    tag.write(&mut p, Some(fletcher16(body)));
+    p
+}
+
+/// An Opus packet carrying `tag` as its padding (RFC 6716 §3.2.5), still decodable: a packet
+/// of one frame or of two equal frames (codes 0 and 1) becomes a code 3 packet of as many
+/// frames, with padding; a code 3 packet without padding gains it. `None` for what cannot be
+/// padded this way (code 2, or padding already there).
+pub fn opus_with_tag(packet: &[u8], tag: Tag) -> Option<Vec<u8>> {
+    let (&toc, rest) = packet.split_first()?;
+    // TAG_LEN < 255: one padding-length byte says how much padding follows.
+    let pad_len = TAG_LEN as u8;
+    let mut body = Vec::with_capacity(packet.len() + 2);
+    match toc & 0x03 {
+        // Code 0: one frame. Code 1: two frames of equal size (CBR). → code 3 CBR, p=1.
+        c @ (0 | 1) => {
+            let frames = if c == 0 { 1 } else { 2 };
+            body.extend_from_slice(&[toc | 0x03, 0x40 | frames, pad_len]);
+            body.extend_from_slice(rest);
+        }
+        3 => {
+            let (&count, frames) = rest.split_first()?;
+            if count & 0x40 != 0 {
+                return None;
+            }
+            body.extend_from_slice(&[toc, count | 0x40, pad_len]);
+            body.extend_from_slice(frames);
+        }
+        _ => return None,
+    }
+    Some(build_trailing(&body, tag))
+}
+
+/// Fletcher-16 of `b`: enough to tell a damaged payload from an intact one.
+fn fletcher16(b: &[u8]) -> u16 {
+    let (mut a, mut c) = (0u16, 0u16);
+    for &x in b {
+        a = (a + u16::from(x)) % 255;
+        c = (c + a) % 255;
+    }
+    (c << 8) | a
+}
+
+/// Read back a payload made by [`build`] (checking every filler byte) or by
+/// [`build_trailing`] / [`opus_with_tag`] (checking the checksum).
 pub fn read(payload: &[u8]) -> Result<Tag, Damage> {
+    match read_leading(payload) {
+        Err(Damage::NoTag) => read_trailing(payload),
+        found => found,
+    }
+}
+
+fn read_leading(payload: &[u8]) -> Result<Tag, Damage> {
     let window = &payload[..payload.len().min(MAX_PREFIX + MAGIC.len())];
     let start = window
         .windows(MAGIC.len())
         .position(|w| w == MAGIC)
         .ok_or(Damage::NoTag)?;
-    let tag = Tag::read(&payload[start..]).ok_or(Damage::NoTag)?;
+    let tag = Tag::read(&payload[start..], MAGIC).ok_or(Damage::NoTag)?;
     let filler = &payload[start + TAG_LEN..];
     let seed = tag.seq as u8;
     let intact = filler
@@ -124,6 +195,18 @@ pub fn read(payload: &[u8]) -> Result<Tag, Damage> {
         .enumerate()
         .all(|(i, b)| *b == seed.wrapping_add(i as u8));
     if intact { Ok(tag) } else { Err(Damage::Filler) }
+}
+
+fn read_trailing(payload: &[u8]) -> Result<Tag, Damage> {
+    let start = payload.len().checked_sub(TAG_LEN).ok_or(Damage::NoTag)?;
+    let (body, tail) = payload.split_at(start);
+    let tag = Tag::read(tail, MAGIC_TRAILING).ok_or(Damage::NoTag)?;
+    let check = u16::from_be_bytes([tail[10], tail[11]]);
+    if check == fletcher16(body) {
+        Ok(tag)
+    } else {
+        Err(Damage::Filler)
+    }
 }
 
 /// The run's clock: microseconds since one epoch shared by every endpoint of the process, so
@@ -244,5 +327,41 @@ mod tests {
         let delta = vp8::frame_header(false, 0, 0, 10);
         assert_eq!(delta.len(), 3);
         assert_eq!(delta[0] & 1, 1);
+    }
+
+    #[test]
+    fn trailing_tags_read_back_and_damage_shows() {
+        let body = [
+            vp8::descriptor(3, true).to_vec(),
+            vec![0x10, 0x02, 0x00, 7, 7, 7],
+        ]
+        .concat();
+        let p = build_trailing(&body, tag(12));
+        assert_eq!(&p[..body.len()], &body[..], "the frame data is untouched");
+        assert_eq!(read(&p), Ok(tag(12)));
+        let mut bad = p.clone();
+        bad[6] ^= 0x40;
+        assert_eq!(read(&bad), Err(Damage::Filler));
+    }
+
+    #[test]
+    fn opus_packets_carry_the_tag_as_padding() {
+        // Code 0 (one 20 ms CELT frame) becomes code 3 CBR with one frame and padding.
+        let frame = [0xfcu8, 1, 2, 3, 4, 5];
+        let p = opus_with_tag(&frame, tag(4)).unwrap();
+        assert_eq!(p[0], 0xff, "same config, code 3");
+        assert_eq!(p[1], 0x41, "CBR, padding, one frame");
+        assert_eq!(usize::from(p[2]), TAG_LEN, "padding length");
+        assert_eq!(&p[3..8], &frame[1..], "the frame follows unchanged");
+        assert_eq!(p.len(), 3 + 5 + TAG_LEN, "frame length = rest - padding");
+        assert_eq!(read(&p), Ok(tag(4)));
+        // Code 1: two frames.
+        let p = opus_with_tag(&[0xfd, 1, 2, 3, 4], tag(5)).unwrap();
+        assert_eq!(p[1], 0x42);
+        // Code 3 without padding gains it; with padding, or code 2, it is left alone.
+        let p = opus_with_tag(&[0xff, 0x03, 9, 9, 9], tag(6)).unwrap();
+        assert_eq!(&p[..3], &[0xff, 0x43, TAG_LEN as u8]);
+        assert!(opus_with_tag(&[0xff, 0x43, 0, 9], tag(6)).is_none());
+        assert!(opus_with_tag(&[0xfe, 1, 9, 9], tag(6)).is_none());
     }
 }

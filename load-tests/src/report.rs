@@ -61,6 +61,8 @@ pub struct Media {
     pub video_loss_pct: f64,
     pub duplicates: u64,
     pub damaged: u64,
+    /// Packets received without a tag (see [`crate::stats::Receiver::untagged`]).
+    pub untagged: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -143,6 +145,8 @@ pub struct Path {
     pub latency_ms: Percentiles,
 }
 
+/// What the run left in the hub once every endpoint had gone: counts above the hub's level
+/// before the run (a running hub may hold others' meetings).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Leftovers {
     pub sessions: f64,
@@ -213,6 +217,7 @@ pub fn media_of(
     for &i in members {
         let (plan, status) = &all[i];
         media.damaged += status.rx.damaged;
+        media.untagged += status.rx.untagged;
         media.streams_unexpected += status
             .rx
             .streams
@@ -349,7 +354,7 @@ impl Report {
         let m = &self.media;
         let _ = writeln!(
             t,
-            "\n  media     {} streams ({} missing, {} unexpected); packets sent {}, expected {}, received {}; loss {:.3} % (audio {:.3} %, video {:.3} %); {} duplicates, {} damaged",
+            "\n  media     {} streams ({} missing, {} unexpected); packets sent {}, expected {}, received {}; loss {:.3} % (audio {:.3} %, video {:.3} %); {} duplicates, {} damaged, {} untagged",
             thousands(m.streams as f64),
             m.streams_missing,
             m.streams_unexpected,
@@ -360,7 +365,8 @@ impl Report {
             m.audio_loss_pct,
             m.video_loss_pct,
             m.duplicates,
-            m.damaged
+            m.damaged,
+            m.untagged
         );
         match &self.server {
             Some(s) => {

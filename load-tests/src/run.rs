@@ -6,6 +6,7 @@
 //! own CPU); wait a grace period for packets in flight; stop everyone; check what the hub
 //! still holds; build the [`Report`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -86,7 +87,8 @@ pub async fn run(
     };
     let me = ProcReader::for_self();
     let hub_rest = sampler.sample();
-    let heap_rest = hub.metrics().await.ok().and_then(|m| m.get(HEAP).copied());
+    let metrics_rest = hub.metrics().await.ok();
+    let heap_rest = metrics_rest.as_ref().and_then(|m| m.get(HEAP).copied());
     let timing = spec.timing;
 
     // Ramp: endpoint i starts at ramp × i / n.
@@ -153,7 +155,7 @@ pub async fn run(
         };
         finished.push((plan, status));
     }
-    let leftovers = wait_for_cleanup(hub, &mut sampler, heap_rest).await;
+    let leftovers = wait_for_cleanup(hub, &mut sampler, metrics_rest.as_ref()).await;
 
     // The report.
     let guards: Vec<_> = finished.iter().map(|(_, s)| lock(s)).collect();
@@ -275,27 +277,33 @@ pub async fn run(
 /// The hub's live heap in `/metrics` (reported by the `cau` binary).
 const HEAP: &str = "cau_heap_bytes";
 
-/// Poll `/metrics` until the hub holds no session, endpoint, room, participant or websocket,
-/// then read its heap.
+/// Poll `/metrics` until the hub holds no more sessions, endpoints, tracks, rooms,
+/// participants or websockets than it did before the run (none, for a hub the tool started;
+/// a running hub may have others in it), then read its heap.
 async fn wait_for_cleanup(
     hub: &Hub,
     sampler: &mut HubSampler,
-    heap_before: Option<f64>,
+    rest: Option<&HashMap<String, f64>>,
 ) -> Option<Leftovers> {
+    let rest = rest?;
     let end = Instant::now() + CLEANUP_LIMIT;
+    let heap_mb = |m: &HashMap<String, f64>| m.get(HEAP).map(|b| *b / MIB);
     loop {
         let m = hub.metrics().await.ok()?;
-        let get = |k: &str| m.get(k).copied().unwrap_or(f64::NAN);
-        let heap_mb = |m: &std::collections::HashMap<String, f64>| m.get(HEAP).map(|b| *b / MIB);
+        // What the run left: above the level at rest (NaN when the hub does not say).
+        let left_of = |k: &str| match (m.get(k), rest.get(k)) {
+            (Some(now), Some(before)) => (now - before).max(0.0),
+            _ => f64::NAN,
+        };
         let left = Leftovers {
-            sessions: get("cau_sfu_sessions"),
-            endpoints: get("cau_sfu_endpoints"),
-            tracks: get("cau_sfu_tracks"),
-            rooms: get("cau_rooms"),
-            participants: get("cau_participants"),
-            websockets: get("cau_websockets"),
+            sessions: left_of("cau_sfu_sessions"),
+            endpoints: left_of("cau_sfu_endpoints"),
+            tracks: left_of("cau_sfu_tracks"),
+            rooms: left_of("cau_rooms"),
+            participants: left_of("cau_participants"),
+            websockets: left_of("cau_websockets"),
             rss_mb: sampler.sample().map(|s| mb(s.rss)),
-            heap_mb_before: heap_before.map(|b| b / MIB),
+            heap_mb_before: heap_mb(rest),
             heap_mb_after: heap_mb(&m),
         };
         if left.is_clean() {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::clip::Clip;
 use crate::endpoint::{EndpointPlan, Groups, JoinLink, RunContext};
 use crate::hub::{DirectoryView, Hub, HubError, PlannedMeeting};
 use crate::impair::Impairment;
@@ -33,6 +34,9 @@ pub struct Common {
     pub video_publishers: Option<u32>,
     pub bind_ip: IpAddr,
     pub seed: u64,
+    /// A real clip every endpoint replays instead of synthetic media (`--clip DIR`).
+    #[serde(skip)]
+    pub clip: Option<Arc<Clip>>,
 }
 
 /// Join links to use instead of planning meetings (`--links FILE`): endpoint `i` takes link
@@ -62,16 +66,24 @@ fn context<'a>(
         video: common.video,
         seed: common.seed,
         groups,
+        clip: common.clip.clone(),
     })
 }
 
 fn video_note(common: &Common, endpoints: u32) -> Vec<String> {
-    match common.video_publishers {
-        Some(k) if k < endpoints => vec![format!(
+    let mut notes = vec![match common.video_publishers {
+        Some(k) if k < endpoints => format!(
             "everyone publishes audio; video from {k} endpoint(s) only (--video-publishers {k}), the chair first; the others join with the camera off"
-        )],
-        _ => vec!["everyone publishes audio and video".into()],
+        ),
+        _ => "everyone publishes audio and video".into(),
+    }];
+    if let Some(clip) = &common.clip {
+        notes.push(format!(
+            "media replayed from a real clip: VP8 {}×{} at {} fps, Opus; video loss and delay are counted per frame (its last packet carries the tag)",
+            clip.video.width, clip.video.height, clip.video.fps
+        ));
     }
+    notes
 }
 
 fn publishes_video(common: &Common, index: u32) -> bool {

@@ -101,6 +101,9 @@ pub struct Receiver {
     pub delay_us: Vec<Histogram<u64>>,
     /// Packets whose payload was not what the sender wrote.
     pub damaged: u64,
+    /// Packets without a tag: a replayed clip's frames but the last packet; with synthetic
+    /// media, packets that are not ours or whose head was damaged.
+    pub untagged: u64,
 }
 
 /// A histogram of microseconds from 1 µs to 10 minutes, to 1 % (2 significant figures: 23 KB).

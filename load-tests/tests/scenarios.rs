@@ -95,6 +95,7 @@ fn common(video_publishers: u32, duration_s: u64) -> Common {
         video_publishers: Some(video_publishers),
         bind_ip: [127, 0, 0, 1].into(),
         seed: 7,
+        clip: None,
     }
 }
 
@@ -117,6 +118,7 @@ fn assert_clean_run(r: &Report) {
         "no stream from another meeting\n{table}"
     );
     assert_eq!(r.media.damaged, 0, "every payload arrived whole\n{table}");
+    assert_eq!(r.media.untagged, 0, "every packet was one of ours\n{table}");
     assert!(r.media.packets_expected > 0, "{table}");
     let left = r
         .leftovers

@@ -207,7 +207,13 @@ fn answers_ask_browsers_for_opus_fec_and_dtx() {
     );
     let (tx, _rx) = mpsc::unbounded_channel();
     let answer = engine
-        .join(Instant::now(), SessionId(1), EndpointId(1), &browser_offer(), tx)
+        .join(
+            Instant::now(),
+            SessionId(1),
+            EndpointId(1),
+            &browser_offer(),
+            tx,
+        )
         .unwrap();
     let rtpmap = answer
         .lines()
