@@ -16,14 +16,17 @@ pub struct Impairment {
     /// Probability that a datagram is lost (0–1).
     pub loss: f64,
     /// Fixed one-way delay added to every datagram.
+    #[serde(serialize_with = "crate::report::secs")]
     pub delay: Duration,
     /// Extra delay, uniform between zero and this (datagrams can overtake each other).
+    #[serde(serialize_with = "crate::report::secs")]
     pub jitter: Duration,
     /// Probability that a datagram is held back behind the ones after it.
     pub reorder: f64,
     /// Throughput cap; datagrams queue behind it.
     pub bandwidth_kbps: Option<u32>,
     /// Longest a datagram waits in the cap's queue before it is dropped (drop-tail).
+    #[serde(serialize_with = "crate::report::secs")]
     pub queue: Duration,
     /// No datagram crosses from `start` (after the link is made) for `length`.
     pub outage: Option<Outage>,
@@ -31,7 +34,9 @@ pub struct Impairment {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Outage {
+    #[serde(serialize_with = "crate::report::secs")]
     pub start: Duration,
+    #[serde(serialize_with = "crate::report::secs")]
     pub length: Duration,
 }
 

@@ -175,7 +175,7 @@ struct CommonArgs {
     /// What a silent microphone sends.
     #[arg(long, value_enum, default_value_t = Silence::Negotiated)]
     silence: Silence,
-    /// Endpoints with their camera on, the chair first (default: all).
+    /// Endpoints with their camera on in each session, its chair first (default: all).
     #[arg(long)]
     video_publishers: Option<u32>,
     #[arg(long, default_value_t = 1_000)]

@@ -64,7 +64,7 @@ impl Silence {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct AudioConfig {
     /// Payload bytes of a speech frame (Opus at ~40 kbit/s: about 100).
     pub speech_bytes: usize,
@@ -193,7 +193,7 @@ impl AudioSource {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct VideoConfig {
     pub bitrate_kbps: u32,
     pub fps: u32,
@@ -202,6 +202,7 @@ pub struct VideoConfig {
     /// A keyframe is this many times the size of an average frame.
     pub keyframe_ratio: u32,
     /// A periodic keyframe, if any (browsers send them on request only).
+    #[serde(skip)]
     pub keyframe_interval: Option<Duration>,
 }
 

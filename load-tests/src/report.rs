@@ -15,9 +15,52 @@ use crate::endpoint::{EndpointPlan, EndpointStatus, Groups};
 use crate::payload::{StreamKey, StreamKind};
 use crate::stats::{Percentiles, new_histogram};
 
+/// Durations in the JSON report are seconds (a float).
+pub fn secs<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// The machine a run was measured on.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_mb: u64,
+    pub kernel: String,
+}
+
+impl Machine {
+    /// This machine, from `/proc` (fields it cannot read stay empty).
+    pub fn this() -> Machine {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let cpuinfo = read("/proc/cpuinfo");
+        let meminfo = read("/proc/meminfo");
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cpu_model: cpuinfo
+                .lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default(),
+            memory_mb: meminfo
+                .lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|kb| kb.parse::<u64>().ok())
+                .map_or(0, |kb| kb / 1024),
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub scenario: String,
+    /// The tool's version, when the run started (Unix seconds) and on what machine.
+    pub version: String,
+    pub started_unix: u64,
+    pub machine: Machine,
     /// What the reader must know to read the figures (e.g. who publishes video).
     pub notes: Vec<String>,
     pub endpoints_requested: u32,

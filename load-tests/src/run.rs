@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::endpoint::{Endpoint, EndpointPlan, EndpointStatus, Phase, RunContext, lock};
 use crate::hub::Hub;
 use crate::procstat::{ProcReader, Sample, cpu_pct};
-use crate::report::{self, Group, Leftovers, Loadgen, Path, Report, Server};
+use crate::report::{self, Group, Leftovers, Loadgen, Machine, Path, Report, Server};
 
 /// How long every endpoint has to connect after the ramp.
 const JOIN_LIMIT: Duration = Duration::from_secs(30);
@@ -26,12 +26,16 @@ const CLEANUP_LIMIT: Duration = Duration::from_secs(20);
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Timing {
     /// Endpoints start evenly over this.
+    #[serde(serialize_with = "report::secs")]
     pub ramp: Duration,
     /// After everyone is in, before measuring.
+    #[serde(serialize_with = "report::secs")]
     pub settle: Duration,
     /// The measurement window.
+    #[serde(serialize_with = "report::secs")]
     pub duration: Duration,
     /// After the window, for packets in flight.
+    #[serde(serialize_with = "report::secs")]
     pub grace: Duration,
 }
 
@@ -63,6 +67,12 @@ impl HubSampler {
         self.peak_rss = self.peak_rss.max(s.rss);
         Some(s)
     }
+}
+
+fn started_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Memory figures are in MiB (written "MB" in the report, as `top` does).
@@ -254,6 +264,9 @@ pub async fn run(
     };
     Report {
         scenario: spec.scenario,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_unix: started_unix(),
+        machine: Machine::this(),
         notes: spec.notes,
         endpoints_requested: requested as u32,
         endpoints_connected: connected,

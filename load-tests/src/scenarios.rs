@@ -25,12 +25,11 @@ pub struct Common {
     pub timing: Timing,
     /// Endpoints speaking at a time, and how long each group speaks.
     pub talkers: u32,
+    #[serde(serialize_with = "crate::report::secs")]
     pub talk_turn: Duration,
-    #[serde(skip)]
     pub audio: AudioConfig,
-    #[serde(skip)]
     pub video: VideoConfig,
-    /// Endpoints with their camera on (the chair first); `None`: all.
+    /// Endpoints with their camera on in each session (its chair first); `None`: all.
     pub video_publishers: Option<u32>,
     pub bind_ip: IpAddr,
     pub seed: u64,
@@ -73,7 +72,7 @@ fn context<'a>(
 fn video_note(common: &Common, endpoints: u32) -> Vec<String> {
     let mut notes = vec![match common.video_publishers {
         Some(k) if k < endpoints => format!(
-            "everyone publishes audio; video from {k} endpoint(s) only (--video-publishers {k}), the chair first; the others join with the camera off"
+            "everyone publishes audio; video from {k} endpoint(s) per session only (--video-publishers {k}), the chair first; the others join with the camera off"
         ),
         _ => "everyone publishes audio and video".into(),
     }];
@@ -86,8 +85,9 @@ fn video_note(common: &Common, endpoints: u32) -> Vec<String> {
     notes
 }
 
-fn publishes_video(common: &Common, index: u32) -> bool {
-    common.video_publishers.is_none_or(|k| index < k)
+/// Whether the endpoint that comes `nth` in its session (the chair is 0) has its camera on.
+fn publishes_video(common: &Common, nth: u32) -> bool {
+    common.video_publishers.is_none_or(|k| nth < k)
 }
 
 /// The province's root unit: the first unit without a parent.
@@ -126,7 +126,7 @@ fn plans_for_meeting(
                 name: format!("sim {index} {unit}"),
                 link,
                 group: group.to_string(),
-                video: publishes_video(common, index),
+                video: publishes_video(common, i),
                 impairment: None,
                 lifetime: None,
                 vanish: false,

@@ -20,7 +20,7 @@
 //!
 //! In `fanout` and `receive` the subscribers publish nothing (one receive-only m-line each):
 //! each holds just the publisher's two m-lines. At the end a table gives each figure as the
-//! median over criterion's samples.
+//! mean over every timed packet.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -186,17 +186,17 @@ impl Fanout {
     }
 }
 
-/// Each benchmark's samples, as ns per incoming packet.
-static SAMPLES: Mutex<BTreeMap<(&'static str, usize), Vec<f64>>> = Mutex::new(BTreeMap::new());
+/// A benchmark (`fanout`, `receive`, `meeting`) at a number of subscribers.
+type BenchKey = (&'static str, usize);
+
+/// Each benchmark's timed total: (packets, time).
+static TOTALS: Mutex<BTreeMap<BenchKey, (u64, Duration)>> = Mutex::new(BTreeMap::new());
 
 fn record(path: &'static str, n: usize, iters: u64, took: Duration) {
-    let ns = took.as_nanos() as f64 / iters.max(1) as f64;
-    SAMPLES
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .entry((path, n))
-        .or_default()
-        .push(ns);
+    let mut totals = TOTALS.lock().unwrap_or_else(|p| p.into_inner());
+    let t = totals.entry((path, n)).or_default();
+    t.0 += iters;
+    t.1 += took;
 }
 
 /// Set up the session of `n` subscribers (before criterion times anything: its warm-up
@@ -249,27 +249,27 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 fn print_table() {
-    let mut samples = SAMPLES.lock().unwrap_or_else(|p| p.into_inner());
-    if samples.is_empty() {
+    let totals = TOTALS.lock().unwrap_or_else(|p| p.into_inner());
+    if totals.is_empty() {
         return;
     }
-    let mut median_of =
-        |name: &'static str, n: usize| samples.get_mut(&(name, n)).map(|v| median(v));
-    println!("\nforwarding, ns (median over the samples)");
+    // ns per incoming packet over every timed packet (warm-up included): close to
+    // criterion's estimate, which is the authority (its interval is printed above).
+    let mean = |name: &'static str, n: usize| {
+        totals
+            .get(&(name, n))
+            .map(|(iters, took)| took.as_nanos() as f64 / (*iters).max(1) as f64)
+    };
+    println!("\nforwarding, ns (mean over every timed packet)");
     println!(
         "{:>12} {:>16} {:>16} {:>16} {:>16}",
         "subscribers", "fanout/packet", "per forwarded", "receive/packet", "meeting: per fwd"
     );
     for n in FANOUTS {
-        let fan = median_of("fanout", n);
-        let rx = median_of("receive", n);
-        let meeting = median_of("meeting", n);
+        let fan = mean("fanout", n);
+        let rx = mean("receive", n);
+        let meeting = mean("meeting", n);
         let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
         println!(
             "{n:>12} {:>16} {:>16} {:>16} {:>16}",
