@@ -135,10 +135,15 @@ async fn serve_inner<S, R>(
                             break end;
                         }
                     }
-                    Some(Err(e)) => {
-                        // Oversized frames end up here (the transport refuses them).
-                        tracing::warn!(error = %e, "websocket read error");
+                    Some(Err(e)) if refused_as_too_large(&e) => {
+                        tracing::warn!(error = %e, "websocket frame refused by the transport");
                         conn.refuse(ErrorCode::TooLarge, "frame refused by the transport", CLOSE_TOO_BIG).await;
+                        break End::Disconnected;
+                    }
+                    Some(Err(e)) => {
+                        // The peer went away without a close (a reset, a dead network): there
+                        // is nobody left to tell.
+                        tracing::debug!(error = %e, "websocket read error");
                         break End::Disconnected;
                     }
                     None => break End::Disconnected,
@@ -192,6 +197,12 @@ async fn recv<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// Whether a read error is the transport refusing a frame or message over its size limit
+/// (tungstenite's `CapacityError`, "Space limit exceeded: …"), rather than the peer going away.
+fn refused_as_too_large(e: &axum::Error) -> bool {
+    e.to_string().starts_with("Space limit exceeded")
 }
 
 impl<S: Sink<Message> + Unpin> Connection<S> {
@@ -516,5 +527,28 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             .leave(&joined.room.id, &joined.participant.id, reason)
             .await;
         tracing::info!(?reason, "participant left");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    // The same errors axum's websocket yields (it wraps tungstenite's; the wording is the
+    // same in the version axum uses).
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+
+    #[test]
+    fn an_oversized_frame_is_told_from_a_vanished_peer() {
+        let big = axum::Error::new(WsError::Capacity(CapacityError::MessageTooLong {
+            size: 10 << 20,
+            max_size: 2 << 20,
+        }));
+        assert!(refused_as_too_large(&big), "{big}");
+        let reset = axum::Error::new(WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake,
+        ));
+        assert!(!refused_as_too_large(&reset), "{reset}");
+        let io = axum::Error::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(!refused_as_too_large(&io));
     }
 }

@@ -216,16 +216,25 @@ async fn oversized_frames_and_vanishing_clients_do_not_disturb_a_running_meeting
     let mut huge = connect(hub.addr).await;
     let _ = huge.send(Message::text("x".repeat(10 * 1024 * 1024))).await;
     let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut said = None;
         while let Some(Ok(m)) = huge.next().await {
-            if matches!(m, Message::Close(_)) {
-                break;
+            match m {
+                Message::Text(t) => {
+                    if let Ok(ServerMessage::Error { code, .. }) = serde_json::from_str(&t) {
+                        said = Some(code);
+                    }
+                }
+                Message::Close(_) => break,
+                _ => {}
             }
         }
+        said
     })
     .await;
-    assert!(
-        ended.is_ok(),
-        "the hub ends a connection that sends a 10 MB frame"
+    assert_eq!(
+        ended.expect("the hub ends a connection that sends a 10 MB frame"),
+        Some(ErrorCode::TooLarge),
+        "and says why"
     );
 
     // A participant with media vanishes without closing anything.
