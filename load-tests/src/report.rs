@@ -126,6 +126,9 @@ pub struct Server {
     pub pps_in: f64,
     pub pps_out: f64,
     pub cpu_us_per_forwarded_packet: f64,
+    /// Datagrams the hub dropped on arrival in the window because its media task was behind
+    /// (`cau_sfu_datagrams_dropped_total`).
+    pub datagrams_dropped: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -153,15 +156,17 @@ pub struct ErrorCount {
 /// bytes" and "message of 66457 bytes" count as one error.
 fn shape(error: &str) -> String {
     let mut out = String::with_capacity(error.len());
-    let mut in_number = false;
+    // Within a number, or within a word (where a digit is part of a name, as in "str0m").
+    let (mut in_number, mut in_word) = (false, false);
     for c in error.chars() {
-        if c.is_ascii_digit() {
+        if c.is_ascii_digit() && !in_word {
             if !in_number {
                 out.push('#');
             }
             in_number = true;
         } else {
             out.push(c);
+            in_word = c.is_alphanumeric() && !in_number || (in_word && c.is_ascii_digit());
             in_number = false;
         }
     }
@@ -422,6 +427,13 @@ impl Report {
                     thousands(s.pps_in),
                     thousands(s.pps_out)
                 );
+                if s.datagrams_dropped > 0.0 {
+                    let _ = writeln!(
+                        t,
+                        "            DROPPED {} datagrams on arrival: its media task was behind",
+                        thousands(s.datagrams_dropped)
+                    );
+                }
                 let _ = writeln!(
                     t,
                     "            RSS peak {:.1} MB (baseline {:.1} MB; {:.2} MB per endpoint){}",
@@ -610,5 +622,43 @@ mod tests {
         assert_eq!(thousands(999.0), "999");
         assert_eq!(thousands(1_000.0), "1,000");
         assert_eq!(thousands(3_112_500.4), "3,112,500");
+    }
+
+    #[test]
+    fn errors_of_one_shape_are_counted_together() {
+        assert_eq!(
+            shape("hub error too_large: message of 66502 bytes exceeds the limit of 65536"),
+            "hub error too_large: message of # bytes exceeds the limit of #"
+        );
+        assert_eq!(
+            shape("str0m: DTLS error: timeout"),
+            "str0m: DTLS error: timeout"
+        );
+    }
+
+    #[test]
+    fn missed_targets_say_by_how_much() {
+        let r = Report {
+            endpoints_requested: 250,
+            endpoints_connected: 250,
+            join_ms: Percentiles {
+                p99: 6_000.0,
+                ..Percentiles::default()
+            },
+            server: Some(Server {
+                cpu_us_per_forwarded_packet: 4.0,
+                rss_mb_per_endpoint: 1.5,
+                ..Server::default()
+            }),
+            ..Report::default()
+        };
+        let targets = r.province_targets();
+        let find = |name: &str| targets.iter().find(|t| t.0.starts_with(name)).unwrap();
+        assert!(find("all endpoints").1);
+        let join = find("join p99");
+        assert!(!join.1);
+        assert_eq!(join.2, "6000.00, 2.0× the target");
+        assert!(find("hub CPU").1);
+        assert!(find("hub memory").1);
     }
 }

@@ -246,6 +246,7 @@ pub async fn run(
                     .map(|(end, rest)| (end - rest).max(0.0) / MIB / f64::from(connected.max(1))),
                 pps_in: received / window_s,
                 pps_out: forwarded / window_s,
+                datagrams_dropped: counter("cau_sfu_datagrams_dropped_total"),
                 cpu_us_per_forwarded_packet: if forwarded > 0.0 {
                     cpu * 1e6 / forwarded
                 } else {

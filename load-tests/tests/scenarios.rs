@@ -134,6 +134,7 @@ fn assert_clean_run(r: &Report) {
     );
     let server = r.server.as_ref().expect("the hub's process was sampled");
     assert!(server.pps_in > 0.0 && server.pps_out > 0.0, "{table}");
+    assert_eq!(server.datagrams_dropped, 0.0, "the hub kept up\n{table}");
 }
 
 /// Streams a receiver expects in a meeting of `n` endpoints, `video` of whom have their

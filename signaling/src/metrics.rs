@@ -81,6 +81,12 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         sfu.packets_received,
     );
     metric(
+        "cau_sfu_datagrams_dropped_total",
+        "counter",
+        "Datagrams dropped on arrival because the media task was behind.",
+        sfu.datagrams_dropped,
+    );
+    metric(
         "cau_sfu_packets_forwarded_total",
         "counter",
         "RTP packets written to subscribers.",

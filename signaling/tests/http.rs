@@ -68,6 +68,7 @@ async fn metrics_are_prometheus_text_without_a_login() {
         "cau_sfu_tracks",
         "cau_sfu_packets_received_total",
         "cau_sfu_packets_forwarded_total",
+        "cau_sfu_datagrams_dropped_total",
     ] {
         assert!(
             text.contains(&format!("# TYPE {name} ")),

@@ -105,6 +105,8 @@ pub struct SfuStats {
     pub packets_received: u64,
     /// RTP packets written to subscribers, since the start.
     pub packets_forwarded: u64,
+    /// Datagrams dropped on arrival because the media task was behind (its queue full).
+    pub datagrams_dropped: u64,
 }
 
 /// The quality of one endpoint's link, from str0m's statistics (refreshed every second);

@@ -160,6 +160,8 @@ impl Engine {
             tracks: self.sessions.values().map(|s| s.tracks().count()).sum(),
             packets_received: self.packets_received,
             packets_forwarded: self.packets_forwarded,
+            // Counted by the shell's socket readers, before the engine sees anything.
+            datagrams_dropped: 0,
         }
     }
 

@@ -24,6 +24,7 @@ mod tests;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
@@ -87,21 +88,40 @@ pub async fn start(config: SfuConfig) -> std::io::Result<SfuHandle> {
         sockets.insert(local, Arc::new(socket));
     }
     let (dg_tx, dg_rx) = mpsc::channel(DATAGRAM_QUEUE);
+    let dropped = Arc::new(AtomicU64::new(0));
     for (local, socket) in &sockets {
-        tokio::spawn(read_socket(socket.clone(), *local, dg_tx.clone()));
+        tokio::spawn(read_socket(
+            socket.clone(),
+            *local,
+            dg_tx.clone(),
+            dropped.clone(),
+        ));
     }
     let (tx, rx) = mpsc::unbounded_channel();
     let shell = Shell {
         engine: Engine::new(config, sockets.keys().copied().collect(), now()),
         sockets,
+        dropped,
     };
     tokio::spawn(shell.run(rx, dg_rx));
     tracing::info!(udp_port = port, "media plane started");
     Ok(SfuHandle { tx, udp_port: port })
 }
 
-async fn read_socket(socket: Arc<UdpSocket>, local: SocketAddr, out: mpsc::Sender<Datagram>) {
+/// How often, at most, a socket reader warns that datagrams are being dropped.
+const DROP_WARNING_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Read one socket into the run loop's queue. When the queue is full (the media task is behind)
+/// the datagram is dropped and counted in `dropped`; the warning says so at most once a second,
+/// so an overload does not become a flood of log lines too.
+async fn read_socket(
+    socket: Arc<UdpSocket>,
+    local: SocketAddr,
+    out: mpsc::Sender<Datagram>,
+    dropped: Arc<AtomicU64>,
+) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut warned: Option<Instant> = None;
     loop {
         match socket.recv_from(&mut buf).await {
             Ok((n, source)) => {
@@ -113,7 +133,15 @@ async fn read_socket(socket: Arc<UdpSocket>, local: SocketAddr, out: mpsc::Sende
                 match out.try_send(dg) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
-                        tracing::warn!("media loop overloaded: datagram dropped");
+                        let total = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                        let now = now();
+                        if warned.is_none_or(|at| now >= at + DROP_WARNING_EVERY) {
+                            warned = Some(now);
+                            tracing::warn!(
+                                dropped_total = total,
+                                "media loop overloaded: datagrams dropped"
+                            );
+                        }
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => return,
                 }
@@ -124,10 +152,12 @@ async fn read_socket(socket: Arc<UdpSocket>, local: SocketAddr, out: mpsc::Sende
     }
 }
 
-/// The media task: the engine, and the sockets it sends on.
+/// The media task: the engine, the sockets it sends on, and the readers' count of datagrams
+/// dropped because the task was behind.
 struct Shell {
     engine: Engine,
     sockets: HashMap<SocketAddr, Arc<UdpSocket>>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl Shell {
@@ -192,7 +222,10 @@ impl Shell {
                 let _ = reply.send(engine.link_stats());
             }
             Command::Stats { reply } => {
-                let _ = reply.send(engine.stats());
+                let _ = reply.send(SfuStats {
+                    datagrams_dropped: self.dropped.load(Ordering::Relaxed),
+                    ..engine.stats()
+                });
             }
         }
     }
