@@ -38,7 +38,7 @@ use crate::stats::{Receiver, Sent, Window};
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// How long an endpoint waits for the websocket, the welcome and the answer.
+/// How long an endpoint waits for the websocket and the welcome.
 const SIGNALING_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a leaving endpoint waits for the hub to close the websocket.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);

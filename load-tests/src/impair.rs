@@ -54,6 +54,18 @@ pub struct LinkCounters {
     pub reordered: u64,
 }
 
+impl LinkCounters {
+    /// Add another link's counters to these.
+    pub fn add(&mut self, o: &LinkCounters) {
+        self.offered += o.offered;
+        self.delivered += o.delivered;
+        self.lost += o.lost;
+        self.queue_drops += o.queue_drops;
+        self.outage_drops += o.outage_drops;
+        self.reordered += o.reordered;
+    }
+}
+
 #[derive(Debug)]
 struct InFlight<T> {
     release: Instant,

@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::endpoint::{EndpointPlan, EndpointStatus, Groups};
+use crate::impair::LinkCounters;
 use crate::payload::{StreamKey, StreamKind};
 use crate::stats::{Percentiles, new_histogram};
 
@@ -71,6 +72,14 @@ pub struct Report {
     pub sessions: u32,
     /// From opening the websocket to media connected (ICE and DTLS done).
     pub join_ms: Percentiles,
+    /// From opening the websocket to the hub's welcome (signalling alone).
+    pub welcome_ms: Percentiles,
+    /// Offers from the hub each endpoint answered (renegotiations), and keyframe requests the
+    /// publishers received.
+    pub offers_per_endpoint: Spread,
+    pub keyframe_requests: u64,
+    /// What the emulated bad links did, summed over the impaired endpoints (impaired only).
+    pub links: Option<Links>,
     pub media: Media,
     pub latency_ms: Percentiles,
     pub server: Option<Server>,
@@ -181,6 +190,20 @@ pub struct Group {
     /// What its members received, from everyone.
     pub media: Media,
     pub latency_ms: Percentiles,
+}
+
+/// The mean and the largest of a count over endpoints.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Spread {
+    pub mean: f64,
+    pub max: u64,
+}
+
+/// The emulated links' counters, summed: towards the hub and from it.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Links {
+    pub uplink: LinkCounters,
+    pub downlink: LinkCounters,
 }
 
 /// What the members of one group received from the members of another (or the same): in the
@@ -315,6 +338,37 @@ pub fn media_of(
     (media, Percentiles::of_us(&delay))
 }
 
+/// Signalling figures: welcome times, offers answered per endpoint, keyframe requests, and
+/// the emulated links' counters (when any endpoint had one).
+pub fn signalling_and_links(
+    all: &[(EndpointPlan, &EndpointStatus)],
+) -> (Percentiles, Spread, u64, Option<Links>) {
+    let mut welcome = new_histogram();
+    let mut offers = Spread::default();
+    let mut keyframe_requests = 0;
+    let mut links: Option<Links> = None;
+    for (plan, s) in all {
+        if let Some(w) = s.welcomed_after {
+            welcome.saturating_record(w.as_micros() as u64);
+        }
+        offers.mean += f64::from(s.offers);
+        offers.max = offers.max.max(u64::from(s.offers));
+        keyframe_requests += u64::from(s.keyframe_requests);
+        if plan.impairment.is_some() {
+            let l = links.get_or_insert_with(Links::default);
+            l.uplink.add(&s.uplink);
+            l.downlink.add(&s.downlink);
+        }
+    }
+    offers.mean /= all.len().max(1) as f64;
+    (
+        Percentiles::of_us(&welcome),
+        offers,
+        keyframe_requests,
+        links,
+    )
+}
+
 /// Join time percentiles and the error list.
 pub fn joins_and_errors(all: &[(EndpointPlan, &EndpointStatus)]) -> (Percentiles, Errors, u32) {
     let mut joins = new_histogram();
@@ -390,6 +444,7 @@ impl Report {
             "", "p50", "p95", "p99", "max"
         );
         for (name, p) in [
+            ("welcome (ms)", self.welcome_ms),
             ("join (ms)", self.join_ms),
             ("one-way delay (ms)", self.latency_ms),
         ] {
@@ -399,6 +454,11 @@ impl Report {
                 name, p.p50, p.p95, p.p99, p.max
             );
         }
+        let _ = writeln!(
+            t,
+            "  offers    {:.1} per endpoint answered (at most {}); {} keyframe requests to publishers",
+            self.offers_per_endpoint.mean, self.offers_per_endpoint.max, self.keyframe_requests
+        );
         let m = &self.media;
         let _ = writeln!(
             t,
@@ -511,6 +571,21 @@ impl Report {
                     p.media.loss_pct,
                     p.latency_ms.p99,
                     p.media.streams_missing
+                );
+            }
+        }
+        if let Some(l) = &self.links {
+            let _ = writeln!(t);
+            for (way, c) in [("uplinks", l.uplink), ("downlinks", l.downlink)] {
+                let _ = writeln!(
+                    t,
+                    "  {way:<9} of the impaired: {} datagrams offered, {} delivered; lost {}, over the cap {}, in outages {}; {} held back (reordered)",
+                    thousands(c.offered as f64),
+                    thousands(c.delivered as f64),
+                    thousands(c.lost as f64),
+                    thousands(c.queue_drops as f64),
+                    thousands(c.outage_drops as f64),
+                    thousands(c.reordered as f64)
                 );
             }
         }

@@ -179,6 +179,8 @@ pub async fn run(
     let window = (w0, w1);
     let (media, latency) = report::media_of(&all, groups, &everyone, |_| true, window);
     let (join_ms, errors, connected) = report::joins_and_errors(&all);
+    let (welcome_ms, offers_per_endpoint, keyframe_requests, links) =
+        report::signalling_and_links(&all);
     let members_of = |g: usize| -> Vec<usize> {
         everyone
             .iter()
@@ -275,6 +277,10 @@ pub async fn run(
         endpoints_failed: all.iter().filter(|(_, s)| s.phase == Phase::Failed).count() as u32,
         sessions: spec.sessions,
         join_ms,
+        welcome_ms,
+        offers_per_endpoint,
+        keyframe_requests,
+        links,
         media,
         latency_ms: latency,
         server,

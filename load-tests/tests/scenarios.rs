@@ -159,6 +159,9 @@ async fn province_small_everyone_receives_everyone() {
         r.table()
     );
     assert_eq!(r.media.duplicates, 0, "{}", r.table());
+    // Everyone renegotiated as others joined, and answered every offer.
+    assert!(r.offers_per_endpoint.max >= 1, "{}", r.table());
+    assert!(r.links.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,6 +298,11 @@ async fn impaired_small_bad_links_hurt_only_themselves() {
             "{from} → {to} lost nothing\n{}",
             r.table()
         );
+    }
+    // And the links did what they were told, both ways.
+    let links = r.links.expect("the impaired links' counters");
+    for c in [links.uplink, links.downlink] {
+        assert!(c.lost > 0 && c.outage_drops > 0 && c.reordered > 0, "{c:?}");
     }
     let impaired = r.groups.iter().find(|g| g.name == "impaired").unwrap();
     assert_eq!(impaired.endpoints, 4);
