@@ -7,9 +7,6 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 import {
   closeBrowser,
@@ -20,22 +17,20 @@ import {
   screenshot,
   waitFor,
 } from './lib/browsers.mjs';
-import { createUser, startHub } from './lib/hub.mjs';
-import { api, createMeeting, links, login } from './lib/api.mjs';
+import { startHubWithAccount } from './lib/setup.mjs';
+import { api, createMeeting, links } from './lib/api.mjs';
 
 const SCHEDULER = { username: 'lich-hop', name: 'Cán bộ lập lịch', roles: ['scheduler'], password: 'Mat-khau-thu-nghiem-2025' };
 
-let dataDir;
+let setup;
 let hub;
 let bearer;
 let chromium;
 let firefox;
 
 before(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cau-meeting-test-'));
-  await createUser({ dataDir, ...SCHEDULER });
-  hub = await startHub({ dataDir });
-  bearer = await login(hub.origin, SCHEDULER.username, SCHEDULER.password);
+  setup = await startHubWithAccount('meeting', SCHEDULER);
+  ({ hub, bearer } = setup);
   // The hub must exist first: its exact origin is what the browsers treat as secure.
   [chromium, firefox] = await Promise.all([
     launchChromium({ secureOrigins: [hub.url], logName: 'chromium-meeting' }),
@@ -45,8 +40,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([closeBrowser(chromium), closeBrowser(firefox)]);
-  await hub?.stop();
-  if (dataDir && !process.env.CAU_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+  await setup?.stop();
 });
 
 const view = (page) => page.evaluate(() => document.body.dataset.view);

@@ -26,14 +26,14 @@ import {
   waitFor,
   withTimeout,
 } from './lib/browsers.mjs';
-import { createUser, startHub } from './lib/hub.mjs';
-import { createMeeting, links, login } from './lib/api.mjs';
+import { startHubWithAccount } from './lib/setup.mjs';
+import { createMeeting, links } from './lib/api.mjs';
 
 const SCHEDULER = { username: 'lich-hop', name: 'Cán bộ lập lịch', roles: ['scheduler'], password: 'Mat-khau-thu-nghiem-2025' };
 /** The load tool, release build beside `cau`; CAU_LOAD_BIN overrides. */
 const LOAD_BIN = path.resolve(process.env.CAU_LOAD_BIN ?? path.join(REPO_ROOT, 'target', 'release', 'cau-load'));
 
-let dataDir;
+let setup;
 let hub;
 let bearer;
 let chromium;
@@ -41,10 +41,8 @@ let firefox;
 
 before(async () => {
   assert.ok(fs.existsSync(LOAD_BIN), `${LOAD_BIN} not found: cargo build --release --bin cau-load`);
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cau-replay-test-'));
-  await createUser({ dataDir, ...SCHEDULER });
-  hub = await startHub({ dataDir });
-  bearer = await login(hub.origin, SCHEDULER.username, SCHEDULER.password);
+  setup = await startHubWithAccount('replay', SCHEDULER);
+  ({ hub, bearer } = setup);
   [chromium, firefox] = await Promise.all([
     launchChromium({ secureOrigins: [hub.url], logName: 'chromium-replay' }),
     launchFirefox({ secureOrigins: [hub.url], logName: 'firefox-replay' }),
@@ -53,8 +51,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([closeBrowser(chromium), closeBrowser(firefox)]);
-  await hub?.stop();
-  if (dataDir && !process.env.CAU_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+  await setup?.stop();
 });
 
 const view = (page) => page.evaluate(() => document.body.dataset.view);

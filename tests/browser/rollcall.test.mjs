@@ -8,28 +8,23 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 import { closeBrowser, launchChromium, launchFirefox, newPage, screenshot, waitFor } from './lib/browsers.mjs';
-import { createUser, startHub } from './lib/hub.mjs';
-import { createMeeting, links, login } from './lib/api.mjs';
+import { startHubWithAccount } from './lib/setup.mjs';
+import { createMeeting, links } from './lib/api.mjs';
 
 const SCHEDULER = { username: 'lich-hop', name: 'Cán bộ lập lịch', roles: ['scheduler'], password: 'Mat-khau-thu-nghiem-2025' };
 const DASH = '—';
 
-let dataDir;
+let setup;
 let hub;
 let bearer;
 let chromium;
 let firefox;
 
 before(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cau-rollcall-test-'));
-  await createUser({ dataDir, ...SCHEDULER });
-  hub = await startHub({ dataDir });
-  bearer = await login(hub.origin, SCHEDULER.username, SCHEDULER.password);
+  setup = await startHubWithAccount('rollcall', SCHEDULER);
+  ({ hub, bearer } = setup);
   [chromium, firefox] = await Promise.all([
     launchChromium({ secureOrigins: [hub.url], logName: 'chromium-rollcall' }),
     launchFirefox({ secureOrigins: [hub.url], logName: 'firefox-rollcall' }),
@@ -38,8 +33,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([closeBrowser(chromium), closeBrowser(firefox)]);
-  await hub?.stop();
-  if (dataDir && !process.env.CAU_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+  await setup?.stop();
 });
 
 const view = (page) => page.evaluate(() => document.body.dataset.view);

@@ -10,12 +10,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { REPO_ROOT, closeBrowser, launchChromium, newPage, screenshot, waitFor } from './lib/browsers.mjs';
-import { createUser, startHub } from './lib/hub.mjs';
-import { api, createMeeting, links, login } from './lib/api.mjs';
+import { startHubWithAccount } from './lib/setup.mjs';
+import { api, createMeeting, links } from './lib/api.mjs';
 
 const SCHEDULER = { username: 'lan', name: 'Nguyễn Thị Lan', roles: ['scheduler'], password: 'Lich-hop-Thai-Nguyen-2025' };
 const TITLE = 'Giao ban trực tuyến các xã huyện Đại Từ';
@@ -36,23 +35,20 @@ const DAI_TU_COMMUNES = communesOf(DAI_TU);
 // is always invited on top of it.
 const EXPECTED_INVITED = DAI_TU_COMMUNES.length + 1;
 
-let dataDir;
+let setup;
 let hub;
 let bearer;
 let chromium;
 
 before(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cau-schedule-test-'));
-  await createUser({ dataDir, ...SCHEDULER });
-  hub = await startHub({ dataDir });
-  bearer = await login(hub.origin, SCHEDULER.username, SCHEDULER.password);
+  setup = await startHubWithAccount('schedule', SCHEDULER);
+  ({ hub, bearer } = setup);
   chromium = await launchChromium({ secureOrigins: [hub.url], logName: 'chromium-schedule' });
 });
 
 after(async () => {
   await closeBrowser(chromium);
-  await hub?.stop();
-  if (dataDir && !process.env.CAU_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+  await setup?.stop();
 });
 
 const view = (page) => page.evaluate(() => document.body.dataset.view);
