@@ -9,8 +9,8 @@
 //! creates a scheduler account with `cau admin create-user`, plans the meetings it needs
 //! through the API and uses their join links. `--url` targets a running hub instead (with
 //! `--user`/`--password`, or `--links FILE`); `--server-pid` says which process to sample.
-//! Exit status: 0 when every endpoint connected and left nothing behind, 1 otherwise, 2 when
-//! the run could not start.
+//! Exit status: 0 when every endpoint connected, none failed and the hub was left as found,
+//! 1 otherwise, 2 when the run could not start.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -444,7 +444,7 @@ fn finish(report: &Report, json: Option<&PathBuf>, province: bool) -> ExitCode {
         }
     }
     let clean = report.leftovers.as_ref().is_none_or(|l| l.is_clean());
-    if report.endpoints_connected == report.endpoints_requested && clean {
+    if report.all_stayed() && clean {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

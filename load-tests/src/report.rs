@@ -635,14 +635,21 @@ impl Report {
         t
     }
 
+    /// Whether every endpoint connected and none failed.
+    pub fn all_stayed(&self) -> bool {
+        self.endpoints_connected == self.endpoints_requested && self.endpoints_failed == 0
+    }
+
     /// The province targets of the load-test issue, each with whether it was met.
     pub fn province_targets(&self) -> Vec<(String, bool, String)> {
         let mut out = vec![];
-        let all = self.endpoints_connected == self.endpoints_requested;
         out.push((
-            "all endpoints connected".into(),
-            all,
-            format!("{}/{}", self.endpoints_connected, self.endpoints_requested),
+            "all endpoints connected, none failed".into(),
+            self.all_stayed(),
+            format!(
+                "{}/{} connected, {} failed",
+                self.endpoints_connected, self.endpoints_requested, self.endpoints_failed
+            ),
         ));
         let over = |value: f64, limit: f64| {
             if value <= limit {
@@ -730,6 +737,13 @@ mod tests {
         let targets = r.province_targets();
         let find = |name: &str| targets.iter().find(|t| t.0.starts_with(name)).unwrap();
         assert!(find("all endpoints").1);
+        let failed = Report {
+            endpoints_failed: 3,
+            ..r.clone()
+        };
+        let all = failed.province_targets();
+        assert!(!all[0].1, "connected, then failed, is not a met target");
+        assert_eq!(all[0].2, "250/250 connected, 3 failed");
         let join = find("join p99");
         assert!(!join.1);
         assert_eq!(join.2, "6000.00, 2.0× the target");
