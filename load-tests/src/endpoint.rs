@@ -164,7 +164,8 @@ pub struct EndpointStatus {
 }
 
 impl EndpointStatus {
-    fn fail(&mut self, why: String) {
+    /// It failed, for `why` (its phase becomes `Failed`).
+    pub fn fail(&mut self, why: String) {
         self.phase = Phase::Failed;
         self.errors.push(why);
         self.ended_at.get_or_insert_with(Instant::now);
@@ -195,6 +196,11 @@ impl Endpoint {
 
     pub fn phase(&self) -> Phase {
         lock(&self.status).phase
+    }
+
+    /// A handle to cancel the endpoint's task.
+    pub fn abort_handle(&self) -> tokio::task::AbortHandle {
+        self.task.abort_handle()
     }
 
     /// Wait for the task to end (after a stop or its lifetime).

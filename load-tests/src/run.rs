@@ -19,6 +19,8 @@ use crate::report::{self, Group, Leftovers, Loadgen, Machine, Path, Report, Serv
 
 /// How long every endpoint has to connect after the ramp.
 const JOIN_LIMIT: Duration = Duration::from_secs(30);
+/// How long an endpoint has to leave once told to.
+const STOP_LIMIT: Duration = Duration::from_secs(15);
 /// How long the hub has to forget everyone after the last endpoint went.
 const CLEANUP_LIMIT: Duration = Duration::from_secs(20);
 
@@ -155,12 +157,17 @@ pub async fn run(
     let mut finished = vec![];
     for e in endpoints {
         let plan = e.plan.clone();
-        let status = match tokio::time::timeout(Duration::from_secs(15), e.finished()).await {
+        let status = e.status.clone();
+        let abort = e.abort_handle();
+        let status = match tokio::time::timeout(STOP_LIMIT, e.finished()).await {
             Ok(s) => s,
             Err(_) => {
-                let s = Arc::new(std::sync::Mutex::new(EndpointStatus::default()));
-                lock(&s).errors.push("did not stop within 15 s".into());
-                s
+                abort.abort();
+                lock(&status).fail(format!(
+                    "did not stop within {} s of being told",
+                    STOP_LIMIT.as_secs()
+                ));
+                status
             }
         };
         finished.push((plan, status));
