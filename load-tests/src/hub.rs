@@ -208,12 +208,14 @@ impl Hub {
         Ok(())
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
+    /// Send a request (with our bearer token, if logged in); a refusal is an error that names
+    /// the call and carries the hub's answer.
+    async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<serde_json::Value>,
-    ) -> Result<T, HubError> {
+    ) -> Result<reqwest::Response, HubError> {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -232,7 +234,30 @@ impl Hub {
                 body: resp.text().await.unwrap_or_default(),
             });
         }
-        resp.json().await.map_err(HubError::from)
+        Ok(resp)
+    }
+
+    /// A JSON call.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, HubError> {
+        self.send(method, path, body)
+            .await?
+            .json()
+            .await
+            .map_err(HubError::from)
+    }
+
+    /// A GET whose answer is text.
+    async fn get_text(&self, path: &str) -> Result<String, HubError> {
+        Ok(self
+            .send(reqwest::Method::GET, path, None)
+            .await?
+            .text()
+            .await?)
     }
 
     pub async fn directory(&self) -> Result<DirectoryView, HubError> {
@@ -333,40 +358,13 @@ impl Hub {
 
     /// A meeting's links as the hub's CSV download (what a scheduler hands to `--links`).
     pub async fn links_csv(&self, meeting: i64) -> Result<String, HubError> {
-        let mut req = self
-            .http
-            .get(format!("{}/api/meetings/{meeting}/links.csv", self.base));
-        if let Some(b) = &self.bearer {
-            req = req.bearer_auth(b);
-        }
-        let resp = req.send().await?;
-        let status = resp.status();
-        let body = resp.text().await?;
-        if !status.is_success() {
-            return Err(HubError::Api {
-                call: format!("GET /api/meetings/{meeting}/links.csv"),
-                status: status.as_u16(),
-                body,
-            });
-        }
-        Ok(body)
+        self.get_text(&format!("/api/meetings/{meeting}/links.csv"))
+            .await
     }
 
     /// The hub's counters (`/metrics`, Prometheus text), by metric name.
     pub async fn metrics(&self) -> Result<HashMap<String, f64>, HubError> {
-        let resp = self
-            .http
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await?;
-        if !resp.status().is_success() {
-            return Err(HubError::Api {
-                call: "GET /metrics".into(),
-                status: resp.status().as_u16(),
-                body: String::new(),
-            });
-        }
-        Ok(parse_metrics(&resp.text().await?))
+        Ok(parse_metrics(&self.get_text("/metrics").await?))
     }
 
     /// Stop a hub we started (SIGTERM, then SIGKILL after 5 s); a hub we attached to stays.

@@ -58,13 +58,18 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let sfu = state
+/// The media plane's counts; `503` when it has stopped.
+pub(crate) async fn media_stats(state: &AppState) -> Result<sfu::SfuStats, ApiError> {
+    state
         .hub
         .sfu()
         .stats()
         .await
-        .map_err(|_| ApiError::Unavailable)?;
+        .map_err(|_| ApiError::Unavailable)
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let sfu = media_stats(&state).await?;
     Ok(Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),

@@ -24,12 +24,7 @@ pub fn count_heap_with(heap: fn() -> usize) {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let sfu = state
-        .hub
-        .sfu()
-        .stats()
-        .await
-        .map_err(|_| ApiError::Unavailable)?;
+    let sfu = crate::http::media_stats(&state).await?;
     let rooms = state.hub.rooms().await;
     let participants: usize = rooms.iter().map(|r| r.participants).sum();
     let mut out = String::new();
