@@ -129,6 +129,18 @@ enum Scenario {
     },
 }
 
+impl Scenario {
+    /// The flags every scenario shares.
+    fn args(&self) -> &CommonArgs {
+        match self {
+            Scenario::Province { common, .. }
+            | Scenario::Tiers { common, .. }
+            | Scenario::Churn { common, .. }
+            | Scenario::Impaired { common, .. } => common,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct CommonArgs {
     /// A running hub (`http://host:port`); default: start one.
@@ -257,12 +269,7 @@ fn main() -> ExitCode {
         }
         Command::Scenario(s) => *s,
     };
-    let args = match &scenario {
-        Scenario::Province { common, .. }
-        | Scenario::Tiers { common, .. }
-        | Scenario::Churn { common, .. }
-        | Scenario::Impaired { common, .. } => common,
-    };
+    let args = scenario.args();
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
         rt.worker_threads(n.max(1));
@@ -278,12 +285,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(scenario: Scenario) -> ExitCode {
-    let args = match &scenario {
-        Scenario::Province { common, .. }
-        | Scenario::Tiers { common, .. }
-        | Scenario::Churn { common, .. }
-        | Scenario::Impaired { common, .. } => common,
-    };
+    let args = scenario.args();
     let common = match args.common() {
         Ok(c) => c,
         Err(e) => {

@@ -228,10 +228,6 @@ impl Clock {
     pub fn us(&self, at: Instant) -> u64 {
         at.saturating_duration_since(self.epoch).as_micros() as u64
     }
-
-    pub fn at(&self, us: u64) -> Instant {
-        self.epoch + std::time::Duration::from_micros(us)
-    }
 }
 
 /// VP8 prefixes as browsers send them (RFC 7741): a payload descriptor with the extension

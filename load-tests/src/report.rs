@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::endpoint::{EndpointPlan, EndpointStatus, Groups};
 use crate::impair::LinkCounters;
-use crate::payload::{StreamKey, StreamKind};
+use crate::payload::StreamKey;
 use crate::stats::{Percentiles, new_histogram};
 
 /// Durations in the JSON report are seconds (a float).
@@ -311,7 +311,7 @@ pub fn media_of(
             }
             media.streams += 1;
             media.packets_expected += n;
-            let kind = &mut by_kind[usize::from(is_video(stream))];
+            let kind = &mut by_kind[usize::from(stream.kind.is_video())];
             kind.0 += n;
             match status.rx.streams.get(stream) {
                 Some(rx) => {
@@ -687,11 +687,6 @@ impl Report {
         }
         out
     }
-}
-
-/// Expected streams of a kind (for the tests' "every expected stream received").
-pub fn is_video(stream: &StreamKey) -> bool {
-    matches!(stream.kind, StreamKind::Video { .. })
 }
 
 #[cfg(test)]

@@ -36,11 +36,6 @@ impl Window {
         let start = self.start_us.load(Ordering::Acquire);
         start != 0 && us >= start && us < self.end_us.load(Ordering::Relaxed)
     }
-
-    pub fn bounds(&self) -> Option<(u64, u64)> {
-        let start = self.start_us.load(Ordering::Acquire);
-        (start != 0).then(|| (start, self.end_us.load(Ordering::Relaxed)))
-    }
 }
 
 /// How many packets back a receiver remembers to recognise a duplicate.
