@@ -147,7 +147,6 @@ pub struct EndpointStatus {
     pub phase: Phase,
     /// Why it failed, or anything else that went wrong (hub errors, unexpected goodbyes).
     pub errors: Vec<String>,
-    pub participant_id: Option<String>,
     /// From opening the websocket to the welcome, and to media connected.
     pub welcomed_after: Option<Duration>,
     pub connected_after: Option<Duration>,
@@ -255,6 +254,8 @@ struct Session {
     vp8: Option<Pt>,
     /// Whether the hub's answer asked for Opus DTX (`usedtx=1`).
     dtx_asked: bool,
+    /// When str0m next wants `Input::Timeout` (what the last drain returned).
+    rtc_due: Instant,
     started: Instant,
     uplink: Option<Link<Datagram>>,
     downlink: Option<Link<Datagram>>,
@@ -329,10 +330,9 @@ impl Session {
             .await?;
             loop {
                 match next_message(&mut ws).await? {
-                    ServerMessage::Welcome { participant_id, .. } => {
+                    ServerMessage::Welcome { .. } => {
                         let mut s = lock(status);
                         s.phase = Phase::Welcomed;
-                        s.participant_id = Some(participant_id);
                         s.welcomed_after = Some(started.elapsed());
                         return Ok(ws);
                     }
@@ -385,6 +385,7 @@ impl Session {
             opus: None,
             vp8: None,
             dtx_asked: false,
+            rtc_due: now,
             started,
             uplink: plan.impairment.map(|i| Link::new(i, seed, now)),
             downlink: plan.impairment.map(|i| Link::new(i, seed ^ 0x5eed, now)),
@@ -413,7 +414,7 @@ impl Session {
         };
 
         loop {
-            let rtc_timeout = self.drain(plan, ctx, status).await?;
+            self.drain(plan, ctx, status).await?;
             self.flush_uplink(Instant::now()).await;
 
             // Sleep until the first of: a datagram, a message, str0m's timeout, media due,
@@ -427,7 +428,7 @@ impl Session {
             ]
             .into_iter()
             .flatten()
-            .fold(rtc_timeout, Instant::min);
+            .fold(self.rtc_due, Instant::min);
             tokio::select! {
                 r = self.socket.recv_from(&mut buf) => {
                     if let Ok((n, source)) = r {
@@ -452,9 +453,12 @@ impl Session {
                 self.feed(now, &data, source)?;
                 self.drain(plan, ctx, status).await?;
             }
-            self.rtc
-                .handle_input(Input::Timeout(now))
-                .map_err(|e| format!("str0m: {e}"))?;
+            // Only when due: a datagram's wake-up needs no timeout pass (its drain said when).
+            if now >= self.rtc_due {
+                self.rtc
+                    .handle_input(Input::Timeout(now))
+                    .map_err(|e| format!("str0m: {e}"))?;
+            }
             packets.clear();
             if let Some(a) = &mut self.audio {
                 a.poll(now, &ctx.clock, talking, &mut packets);
@@ -465,27 +469,28 @@ impl Session {
             if !packets.is_empty() {
                 self.write_media(&mut packets, ctx, status);
             }
-            let mut s = lock(status);
-            if let Some(link) = &self.uplink {
-                s.uplink = link.counters;
-            }
-            if let Some(link) = &self.downlink {
-                s.downlink = link.counters;
+            if let (Some(up), Some(down)) = (&self.uplink, &self.downlink) {
+                let mut s = lock(status);
+                s.uplink = up.counters;
+                s.downlink = down.counters;
             }
         }
     }
 
     /// Poll str0m until it asks for a timeout: transmits go out (through the uplink when
-    /// impaired), events are handled. Returns when str0m next wants `Input::Timeout`.
+    /// impaired), events are handled. Notes when str0m next wants `Input::Timeout`.
     async fn drain(
         &mut self,
         plan: &EndpointPlan,
         ctx: &RunContext,
         status: &Mutex<EndpointStatus>,
-    ) -> Result<Instant, String> {
+    ) -> Result<(), String> {
         loop {
             match self.rtc.poll_output() {
-                Ok(Output::Timeout(t)) => return Ok(t),
+                Ok(Output::Timeout(t)) => {
+                    self.rtc_due = t;
+                    return Ok(());
+                }
                 Ok(Output::Transmit(t)) => match &mut self.uplink {
                     Some(link) => {
                         let len = t.contents.len();
