@@ -5,6 +5,7 @@
 //! seeded impaired network.
 
 pub mod codec;
+pub mod policy;
 pub mod rewrite;
 pub mod session;
 pub mod speaking;
@@ -14,5 +15,6 @@ pub mod throttle;
 mod tests;
 
 pub use codec::Codec;
+pub use policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason};
 pub use rewrite::DropReason;
 pub use session::{CoreConfig, CoreStats, Decision, Removal, RtpIn, SessionCore, SpeakingChange};

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::codec::Codec;
+use super::policy::{ReceivePrefs, SessionPolicy};
 use super::rewrite::{DropReason, Rewriter, SourcePacket};
 use super::speaking::{VoiceActivity, VoiceConfig};
 use super::throttle::Throttle;
@@ -108,6 +109,8 @@ pub struct SessionCore {
     endpoints: BTreeSet<EndpointId>,
     tracks: BTreeMap<TrackId, Published>,
     stats: CoreStats,
+    policy: SessionPolicy,
+    prefs: BTreeMap<EndpointId, ReceivePrefs>,
 }
 
 impl SessionCore {
@@ -128,6 +131,18 @@ impl SessionCore {
 
     pub fn endpoints(&self) -> impl Iterator<Item = EndpointId> + '_ {
         self.endpoints.iter().copied()
+    }
+
+    /// The session's priorities (floor, chairs, mutes), replacing the previous ones.
+    pub fn set_policy(&mut self, policy: SessionPolicy) {
+        self.policy = policy;
+    }
+
+    /// What `endpoint` wants to receive.
+    pub fn set_receive(&mut self, endpoint: EndpointId, prefs: ReceivePrefs) {
+        if self.endpoints.contains(&endpoint) {
+            self.prefs.insert(endpoint, prefs);
+        }
     }
 
     pub fn add_endpoint(&mut self, endpoint: EndpointId) {
@@ -291,6 +306,7 @@ impl SessionCore {
     /// returned m-lines of other endpoints carried its tracks and must be stopped.
     pub fn remove_endpoint(&mut self, endpoint: EndpointId) -> Removal {
         self.endpoints.remove(&endpoint);
+        self.prefs.remove(&endpoint);
         let mut removal = Removal::default();
         let gone: Vec<TrackId> = self
             .tracks

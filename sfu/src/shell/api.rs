@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::core::CoreConfig;
+use crate::core::{CoreConfig, Layer, ReceivePrefs, SessionPolicy, SlotInfo};
 use crate::ids::{EndpointId, MediaKind, SessionId};
 
 /// How the media plane is reached.
@@ -91,6 +91,13 @@ pub enum EndpointEvent {
         endpoint: EndpointId,
         speaking: bool,
     },
+    /// The session's dominant speaker changed (`None`: nobody has spoken for a while).
+    DominantSpeaker(Option<EndpointId>),
+    /// What this endpoint's receive slots carry now (every slot, on every change).
+    Slots(Vec<SlotInfo>),
+    /// The simulcast layers of this endpoint's video that anyone receives; the client may
+    /// pause the others.
+    Layers(Vec<Layer>),
     /// The endpoint's media is gone; no more events follow.
     Closed(CloseReason),
 }
@@ -117,6 +124,8 @@ pub struct LinkStats {
     pub rtt_ms: Option<f64>,
     /// Fraction (0–1) of the endpoint's media lost on its way to the hub.
     pub loss: Option<f64>,
+    /// Interarrival jitter of the endpoint's media at the hub, in milliseconds.
+    pub jitter_ms: Option<f64>,
     /// What the endpoint sends the hub, in kbit/s.
     pub bitrate_kbps: Option<f64>,
 }
@@ -140,6 +149,14 @@ pub(crate) enum Command {
     },
     Close {
         endpoint: EndpointId,
+    },
+    Policy {
+        session: SessionId,
+        policy: SessionPolicy,
+    },
+    Receive {
+        endpoint: EndpointId,
+        prefs: ReceivePrefs,
     },
     Stats {
         reply: oneshot::Sender<SfuStats>,
@@ -169,6 +186,8 @@ impl std::fmt::Debug for Command {
             Command::Answer { .. } => "Answer",
             Command::Candidate { .. } => "Candidate",
             Command::Close { .. } => "Close",
+            Command::Policy { .. } => "Policy",
+            Command::Receive { .. } => "Receive",
             Command::Stats { .. } => "Stats",
             Command::LinkStats { .. } => "LinkStats",
             #[cfg(test)]
@@ -226,6 +245,17 @@ impl SfuHandle {
     /// End the endpoint's media (idempotent).
     pub fn close(&self, endpoint: EndpointId) {
         let _ = self.send(Command::Close { endpoint });
+    }
+
+    /// The session's forwarding priorities (floor, chairs, who the chair muted), replacing
+    /// the previous ones.
+    pub fn set_policy(&self, session: SessionId, policy: SessionPolicy) {
+        let _ = self.send(Command::Policy { session, policy });
+    }
+
+    /// What `endpoint` wants to receive, replacing its previous wishes.
+    pub fn set_receive(&self, endpoint: EndpointId, prefs: ReceivePrefs) {
+        let _ = self.send(Command::Receive { endpoint, prefs });
     }
 
     pub async fn stats(&self) -> Result<SfuStats, SfuError> {

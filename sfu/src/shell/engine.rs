@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::api::{CloseReason, EndpointEvent, LinkStats, SfuConfig, SfuError, SfuStats};
 use super::endpoint::{Endpoint, SlotState};
 use super::parse_untrusted;
-use crate::core::{Decision, RtpIn, SessionCore};
+use crate::core::{Decision, ReceivePrefs, RtpIn, SessionCore, SessionPolicy};
 use crate::ids::{EndpointId, SessionId, TrackId};
 
 /// How often str0m reports each endpoint's statistics (for the roll call).
@@ -126,6 +126,23 @@ impl Engine {
                 }
             }
             Err(e) => tracing::debug!(%endpoint, error = %e, "ignored remote candidate"),
+        }
+    }
+
+    /// The session's forwarding priorities (floor, chairs, who the chair muted).
+    pub fn set_policy(&mut self, _now: Instant, session: SessionId, policy: SessionPolicy) {
+        if let Some(core) = self.sessions.get_mut(&session) {
+            core.set_policy(policy);
+        }
+    }
+
+    /// What `endpoint` wants to receive.
+    pub fn set_receive(&mut self, _now: Instant, endpoint: EndpointId, prefs: ReceivePrefs) {
+        let Some(session) = self.endpoints.get(&endpoint).map(|e| e.session) else {
+            return;
+        };
+        if let Some(core) = self.sessions.get_mut(&session) {
+            core.set_receive(endpoint, prefs);
         }
     }
 

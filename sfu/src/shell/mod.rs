@@ -216,6 +216,8 @@ impl Shell {
                 candidate,
             } => engine.candidate(endpoint, &candidate),
             Command::Close { endpoint } => engine.close(endpoint),
+            Command::Policy { session, policy } => engine.set_policy(now, session, policy),
+            Command::Receive { endpoint, prefs } => engine.set_receive(now, endpoint, prefs),
             #[cfg(test)]
             Command::InjectPanic { endpoint } => engine.inject_panic(endpoint),
             Command::LinkStats { reply } => {
