@@ -105,6 +105,7 @@ impl SimNet {
             5_000,
         );
         let mut rtc = Rtc::builder().set_rtp_mode(true).build(self.now);
+        rtc.direct_api().enable_twcc_feedback();
         rtc.add_local_candidate(Candidate::host(addr, "udp").expect("a host candidate"));
         let mut api = rtc.sdp_api();
         let sending: Vec<(MediaKind, Mid)> = media
@@ -193,11 +194,18 @@ impl SimNet {
     /// Advance time by `dt`: everyone's timers run, then everything due is exchanged.
     pub fn advance(&mut self, dt: Duration) {
         self.now += dt;
-        self.engine.handle_timeout(self.now);
         for c in &mut self.clients {
             let _ = c.rtc.handle_input(Input::Timeout(self.now));
         }
-        self.pump();
+        // As the shell's run loop does: timeouts again while any is due (str0m's pacer
+        // releases what it queued over several of them).
+        for _ in 0..MAX_TIMEOUT_ROUNDS {
+            self.engine.handle_timeout(self.now);
+            self.pump();
+            if self.engine.next_deadline() > self.now {
+                break;
+            }
+        }
     }
 
     /// Advance in steps of `dt` until `done` holds (true) or `limit` of simulated time passed.
@@ -257,6 +265,9 @@ impl SimNet {
         }
     }
 }
+
+/// Timeout rounds given to the engine per [`SimNet::advance`], at most.
+const MAX_TIMEOUT_ROUNDS: usize = 64;
 
 /// Poll a client until it waits: its datagrams go to the engine. True if any did.
 fn drain_client(c: &mut SimClient, now: Instant, engine: &mut Engine) -> bool {

@@ -5,8 +5,10 @@
 //! seeded impaired network.
 
 pub mod codec;
+pub mod dominant;
 pub mod policy;
 pub mod rewrite;
+pub mod select;
 pub mod session;
 pub mod speaking;
 pub mod throttle;
@@ -17,4 +19,4 @@ mod tests;
 pub use codec::Codec;
 pub use policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason};
 pub use rewrite::DropReason;
-pub use session::{CoreConfig, CoreStats, Decision, Removal, RtpIn, SessionCore, SpeakingChange};
+pub use session::{CoreConfig, CoreStats, Decision, Notice, Removal, RtpIn, SessionCore};

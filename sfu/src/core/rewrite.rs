@@ -77,6 +77,13 @@ impl Rewriter {
         }
     }
 
+    /// The caller switches this output to another source on purpose (a receive slot now
+    /// carries another publisher or layer): any SSRC may start the next epoch, including one
+    /// this output carried before.
+    pub fn switch_source(&mut self) {
+        self.retired_ssrc = None;
+    }
+
     pub fn rewrite(&mut self, now: Instant, pkt: SourcePacket) -> Result<Rewritten, DropReason> {
         let mut epoch_start = false;
         let epoch = match self.epoch {

@@ -1,14 +1,22 @@
-//! The forwarding core of one session: who publishes which track, who receives it on which
-//! m-line, and — per packet — what goes to whom. Sans-IO: time is an argument, results are
-//! values ([`Decision`]) that the shell applies to str0m. Nothing here reads a clock, touches a
-//! socket or knows what a person or a unit is.
+//! The forwarding core of one session: who publishes what, which publisher each subscriber's
+//! receive slots carry and at which simulcast layer, and — per packet — what goes to whom.
+//! Sans-IO: time is an argument, results are values ([`Decision`], [`Notice`]) that the shell
+//! applies to str0m. Nothing here reads a clock, touches a socket or knows what a person or a
+//! unit is.
+//!
+//! Every subscriber has a fixed set of receive slots (m-lines negotiated once). Who fills them
+//! is re-evaluated by [`SessionCore::evaluate`] (see [`super::select`] for the rules); a slot
+//! that changes publisher or layer switches at the new stream's next keyframe, with sequence
+//! numbers and timestamps kept continuous by the slot's [`Rewriter`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::codec::Codec;
-use super::policy::{ReceivePrefs, SessionPolicy};
+use super::dominant::DominantSpeaker;
+use super::policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason};
 use super::rewrite::{DropReason, Rewriter, SourcePacket};
+use super::select::{self, Ranking, VideoDemand};
 use super::speaking::{VoiceActivity, VoiceConfig};
 use super::throttle::Throttle;
 use crate::ids::{EndpointId, MediaKind, Mid, TrackId};
@@ -16,9 +24,20 @@ use crate::ids::{EndpointId, MediaKind, Mid, TrackId};
 /// Tunables of the core.
 #[derive(Debug, Clone, Copy)]
 pub struct CoreConfig {
-    /// At most one keyframe request per published video track per interval.
+    /// At most one keyframe request per published layer per interval.
     pub keyframe_interval: Duration,
     pub voice: VoiceConfig,
+    /// Audio receive slots per subscriber (the floor, the chair and the loudest few).
+    pub audio_slots: usize,
+    /// Video receive slots per subscriber (the floor, the chair, the speaker and the last-N).
+    pub video_slots: usize,
+    /// How many of the loudest speakers every subscriber hears (besides floor and chair).
+    pub audio_top_k: usize,
+    /// How long someone must speak, while the dominant speaker is quiet, to take its place.
+    pub dominant_takeover: Duration,
+    /// Bandwidth kept for audio when sharing a subscriber's estimate between videos, per
+    /// audio slot, in bit/s.
+    pub audio_reserve_bps: u64,
 }
 
 impl Default for CoreConfig {
@@ -26,6 +45,11 @@ impl Default for CoreConfig {
         CoreConfig {
             keyframe_interval: Duration::from_millis(500),
             voice: VoiceConfig::default(),
+            audio_slots: 5,
+            video_slots: 11,
+            audio_top_k: 3,
+            dominant_takeover: Duration::from_millis(1000),
+            audio_reserve_bps: 40_000,
         }
     }
 }
@@ -43,7 +67,7 @@ pub struct RtpIn<'a> {
     pub audio_level: Option<i8>,
 }
 
-/// What to do, decided by the core, applied by the shell.
+/// What to do with a packet or a request, decided by the core, applied by the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Send this packet to `to` on its m-line `mid` with the rewritten sequence number (extended)
@@ -56,21 +80,35 @@ pub enum Decision {
     },
     /// Not sent to `to`, and why.
     Drop { to: EndpointId, reason: DropReason },
-    /// Ask the publisher of `track` for a keyframe (already throttled).
-    RequestKeyframe { track: TrackId },
+    /// Ask the publisher of `track` for a keyframe of `layer` (already throttled).
+    RequestKeyframe { track: TrackId, layer: Layer },
 }
 
-/// A change in someone's speaking state, for the participants' indicators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpeakingChange {
-    pub endpoint: EndpointId,
-    pub speaking: bool,
+/// A change the signaling side should hear about, from [`SessionCore::evaluate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Someone started or stopped speaking.
+    Speaking {
+        endpoint: EndpointId,
+        speaking: bool,
+    },
+    /// The dominant speaker changed.
+    Dominant(Option<EndpointId>),
+    /// What `endpoint`'s receive slots carry now.
+    Slots {
+        endpoint: EndpointId,
+        slots: Vec<SlotInfo>,
+    },
+    /// The simulcast layers of `endpoint`'s video anyone receives or is about to.
+    Layers {
+        endpoint: EndpointId,
+        layers: Vec<Layer>,
+    },
 }
 
-/// What removing an endpoint undoes: the m-lines other subscribers must stop.
+/// What removing an endpoint undoes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Removal {
-    pub stopped: Vec<(EndpointId, Mid)>,
     pub tracks: Vec<TrackId>,
 }
 
@@ -84,41 +122,129 @@ pub struct CoreStats {
     pub before_epoch: u64,
     pub stale_source: u64,
     pub keyframe_requests: u64,
+    /// Slots that switched to another publisher or layer (at a keyframe).
+    pub layer_switches: u64,
 }
 
-#[derive(Debug)]
-struct Subscription {
-    subscriber: EndpointId,
-    mid: Mid,
-    rewriter: Rewriter,
+/// How long a layer may be silent and still count as arriving.
+const LAYER_FRESH: Duration = Duration::from_millis(1500);
+/// The window over which a layer's bitrate is measured.
+const BITRATE_WINDOW: Duration = Duration::from_millis(1000);
+/// Recent speakers remembered (for the `recent` video slots).
+const RECENT_SPEAKERS: usize = 32;
+
+/// One simulcast layer as it arrives from its publisher.
+#[derive(Debug, Clone)]
+struct LayerIn {
+    last_packet: Instant,
+    window_start: Instant,
+    window_bytes: u64,
+    /// Bit/s over the last complete window (0 until one completed).
+    bps: u64,
 }
 
 #[derive(Debug)]
 struct Published {
     kind: MediaKind,
-    subscriptions: Vec<Subscription>,
-    keyframes: Throttle,
+    simulcast: bool,
+    layers: BTreeMap<Layer, LayerIn>,
+    keyframes: BTreeMap<Layer, Throttle>,
     voice: Option<VoiceActivity>,
-    /// The speaking state last reported by `poll_speaking`.
+    /// The speaking state last reported.
     reported_speaking: bool,
+    /// The layers last reported as needed.
+    reported_layers: Option<Vec<Layer>>,
+    /// (subscriber, slot index) of every slot carrying this track.
+    routes: Vec<(EndpointId, usize)>,
+}
+
+impl Published {
+    fn available(&self, now: Instant) -> Vec<(Layer, u64)> {
+        self.layers
+            .iter()
+            .filter(|(_, l)| now.saturating_duration_since(l.last_packet) < LAYER_FRESH)
+            .map(|(layer, l)| (*layer, l.bps))
+            .collect()
+    }
+
+    fn keyframe_allowed(&mut self, now: Instant, layer: Layer, interval: Duration) -> bool {
+        self.keyframes
+            .entry(layer)
+            .or_insert_with(|| Throttle::new(interval))
+            .allow(now)
+    }
+}
+
+/// One receive slot of a subscriber.
+#[derive(Debug)]
+struct OutSlot {
+    mid: Mid,
+    kind: MediaKind,
+    source: Option<(TrackId, SlotReason)>,
+    /// The layer being forwarded.
+    current: Option<Layer>,
+    /// The layer to switch to at its next keyframe (`None`: pause).
+    target: Option<Layer>,
+    rewriter: Rewriter,
+}
+
+impl OutSlot {
+    fn info(&self) -> SlotInfo {
+        SlotInfo {
+            mid: self.mid,
+            kind: self.kind,
+            publisher: self.source.map(|(t, _)| t.endpoint),
+            reason: self.source.map(|(_, r)| r),
+            layer: if self.kind == MediaKind::Video {
+                self.current
+            } else {
+                None
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Subscriber {
+    slots: Vec<OutSlot>,
+    prefs: ReceivePrefs,
+    /// The bandwidth estimate towards this subscriber, in bit/s.
+    estimate: Option<u64>,
+    reported: Vec<SlotInfo>,
 }
 
 #[derive(Debug, Default)]
 pub struct SessionCore {
     config: CoreConfig,
-    endpoints: BTreeSet<EndpointId>,
+    /// Endpoints with the order they joined in.
+    endpoints: BTreeMap<EndpointId, u64>,
+    next_order: u64,
     tracks: BTreeMap<TrackId, Published>,
-    stats: CoreStats,
+    /// (publisher, is video) → its track (the first published of that kind).
+    by_endpoint: BTreeMap<(EndpointId, bool), TrackId>,
+    subscribers: BTreeMap<EndpointId, Subscriber>,
     policy: SessionPolicy,
-    prefs: BTreeMap<EndpointId, ReceivePrefs>,
+    dominant: Option<DominantSpeaker>,
+    recent: Vec<EndpointId>,
+    stats: CoreStats,
+    /// Notices produced outside `evaluate`, delivered by the next one.
+    pending: Vec<Notice>,
+    /// Something changed that needs [`SessionCore::evaluate`] to re-run the selection.
+    dirty: bool,
 }
 
 impl SessionCore {
     pub fn new(config: CoreConfig) -> Self {
         SessionCore {
             config,
+            dominant: Some(DominantSpeaker::new(config.dominant_takeover)),
+            dirty: true,
             ..Default::default()
         }
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
     }
 
     pub fn stats(&self) -> CoreStats {
@@ -130,23 +256,7 @@ impl SessionCore {
     }
 
     pub fn endpoints(&self) -> impl Iterator<Item = EndpointId> + '_ {
-        self.endpoints.iter().copied()
-    }
-
-    /// The session's priorities (floor, chairs, mutes), replacing the previous ones.
-    pub fn set_policy(&mut self, policy: SessionPolicy) {
-        self.policy = policy;
-    }
-
-    /// What `endpoint` wants to receive.
-    pub fn set_receive(&mut self, endpoint: EndpointId, prefs: ReceivePrefs) {
-        if self.endpoints.contains(&endpoint) {
-            self.prefs.insert(endpoint, prefs);
-        }
-    }
-
-    pub fn add_endpoint(&mut self, endpoint: EndpointId) {
-        self.endpoints.insert(endpoint);
+        self.endpoints.keys().copied()
     }
 
     /// Every published track with its kind.
@@ -154,62 +264,95 @@ impl SessionCore {
         self.tracks.iter().map(|(id, p)| (*id, p.kind))
     }
 
-    /// The tracks `endpoint` should receive: everyone else's.
-    pub fn tracks_for(&self, endpoint: EndpointId) -> Vec<(TrackId, MediaKind)> {
-        self.tracks()
-            .filter(|(t, _)| t.endpoint != endpoint)
-            .collect()
+    pub fn dominant_speaker(&self) -> Option<EndpointId> {
+        self.dominant.as_ref().and_then(|d| d.current())
     }
 
-    /// `track` is now published; returns the endpoints that should receive it.
-    pub fn publish(&mut self, track: TrackId, kind: MediaKind) -> Vec<EndpointId> {
+    pub fn add_endpoint(&mut self, endpoint: EndpointId) {
+        if !self.endpoints.contains_key(&endpoint) {
+            self.endpoints.insert(endpoint, self.next_order);
+            self.next_order += 1;
+        }
+    }
+
+    /// The session's priorities (floor, chairs, mutes), replacing the previous ones.
+    pub fn set_policy(&mut self, policy: SessionPolicy) {
+        if self.policy != policy {
+            self.policy = policy;
+            self.dirty = true;
+        }
+    }
+
+    /// What `endpoint` wants to receive.
+    pub fn set_receive(&mut self, endpoint: EndpointId, prefs: ReceivePrefs) {
+        if !self.endpoints.contains_key(&endpoint) {
+            return;
+        }
+        let sub = self.subscribers.entry(endpoint).or_default();
+        if sub.prefs != prefs {
+            sub.prefs = prefs;
+            self.dirty = true;
+        }
+    }
+
+    /// The bandwidth estimate towards `endpoint` (bit/s), from the shell's congestion control.
+    pub fn set_estimate(&mut self, endpoint: EndpointId, bps: u64) {
+        if let Some(sub) = self.subscribers.get_mut(&endpoint)
+            && sub.estimate != Some(bps)
+        {
+            sub.estimate = Some(bps);
+            self.dirty = true;
+        }
+    }
+
+    /// `endpoint`'s receive slots are negotiated: the m-lines the hub sends on, with their kind.
+    pub fn add_slots(&mut self, endpoint: EndpointId, slots: &[(Mid, MediaKind)]) {
+        if !self.endpoints.contains_key(&endpoint) {
+            return;
+        }
+        let sub = self.subscribers.entry(endpoint).or_default();
+        for (mid, kind) in slots {
+            if sub.slots.iter().any(|s| s.mid == *mid) {
+                continue;
+            }
+            let video = *kind == MediaKind::Video;
+            sub.slots.push(OutSlot {
+                mid: *mid,
+                kind: *kind,
+                source: None,
+                current: None,
+                target: None,
+                rewriter: Rewriter::new(if video { 90_000 } else { 48_000 }, video),
+            });
+        }
+        self.dirty = true;
+    }
+
+    /// `track` is now published (`simulcast`: it arrives in RID-named layers).
+    pub fn publish(&mut self, track: TrackId, kind: MediaKind, simulcast: bool) {
         let voice = (kind == MediaKind::Audio).then(|| VoiceActivity::new(self.config.voice));
         self.tracks.entry(track).or_insert_with(|| Published {
             kind,
-            subscriptions: vec![],
-            keyframes: Throttle::new(self.config.keyframe_interval),
+            simulcast: simulcast && kind == MediaKind::Video,
+            layers: BTreeMap::new(),
+            keyframes: BTreeMap::new(),
             voice,
             reported_speaking: false,
+            reported_layers: None,
+            routes: vec![],
         });
-        self.endpoints
-            .iter()
-            .copied()
-            .filter(|e| *e != track.endpoint)
-            .collect()
+        self.by_endpoint
+            .entry((track.endpoint, kind == MediaKind::Video))
+            .or_insert(track);
+        self.dirty = true;
     }
 
-    /// `subscriber` now receives `track` on its m-line `mid` (negotiation completed).
-    /// Video subscribers need a keyframe to start: the (throttled) request is returned.
-    pub fn subscribe(
-        &mut self,
-        now: Instant,
-        track: TrackId,
-        subscriber: EndpointId,
-        mid: Mid,
-    ) -> Option<Decision> {
-        let published = self.tracks.get_mut(&track)?;
-        published
-            .subscriptions
-            .retain(|s| s.subscriber != subscriber);
-        let video = published.kind == MediaKind::Video;
-        let clock_rate = if video { 90_000 } else { 48_000 };
-        published.subscriptions.push(Subscription {
-            subscriber,
-            mid,
-            rewriter: Rewriter::new(clock_rate, video),
-        });
-        if video && published.keyframes.allow(now) {
-            self.stats.keyframe_requests += 1;
-            return Some(Decision::RequestKeyframe { track });
-        }
-        None
-    }
-
-    /// One incoming packet of `track`: the decisions are appended to `out`.
+    /// One incoming packet of `track`'s `layer`: the decisions are appended to `out`.
     pub fn handle_rtp(
         &mut self,
         now: Instant,
         track: TrackId,
+        layer: Layer,
         pkt: &RtpIn,
         out: &mut Vec<Decision>,
     ) {
@@ -219,23 +362,77 @@ impl SessionCore {
             return;
         };
         if let Some(voice) = &mut published.voice {
-            // The speaking change itself is collected by `poll_speaking` via the state.
+            // The speaking change itself is collected by `evaluate` via the state.
             voice.on_level(now, pkt.audio_level);
         }
+        let arrived = published.layers.entry(layer).or_insert(LayerIn {
+            last_packet: now,
+            window_start: now,
+            window_bytes: 0,
+            bps: 0,
+        });
+        if now.saturating_duration_since(arrived.last_packet) >= LAYER_FRESH {
+            // The layer resumes: its old rate says nothing, and availability changed.
+            *arrived = LayerIn {
+                last_packet: now,
+                window_start: now,
+                window_bytes: 0,
+                bps: 0,
+            };
+            self.dirty = true;
+        }
+        arrived.last_packet = now;
+        arrived.window_bytes += pkt.payload.len() as u64 + 40;
+        let elapsed = now.saturating_duration_since(arrived.window_start);
+        if elapsed >= BITRATE_WINDOW {
+            arrived.bps = (arrived.window_bytes as f64 * 8.0 / elapsed.as_secs_f64()) as u64;
+            arrived.window_start = now;
+            arrived.window_bytes = 0;
+        }
+        let video = published.kind == MediaKind::Video;
         let source = SourcePacket {
             ssrc: pkt.ssrc,
             seq: pkt.seq,
             ts: pkt.ts,
-            keyframe_start: pkt.codec.is_keyframe_start(pkt.payload),
+            keyframe_start: video && pkt.codec.is_keyframe_start(pkt.payload),
         };
         let mut wants_keyframe = false;
-        for sub in &mut published.subscriptions {
-            match sub.rewriter.rewrite(now, source) {
+        for (to, index) in &published.routes {
+            let Some(slot) = self
+                .subscribers
+                .get_mut(to)
+                .and_then(|s| s.slots.get_mut(*index))
+            else {
+                continue;
+            };
+            if slot.source.map(|(t, _)| t) != Some(track) {
+                continue;
+            }
+            if video && slot.current != Some(layer) {
+                if slot.target != Some(layer) {
+                    continue;
+                }
+                if !source.keyframe_start {
+                    wants_keyframe = true;
+                    self.stats.waiting_for_keyframe += 1;
+                    out.push(Decision::Drop {
+                        to: *to,
+                        reason: DropReason::WaitingForKeyframe,
+                    });
+                    continue;
+                }
+                // The switch: this keyframe starts the new layer in the slot.
+                slot.current = Some(layer);
+                slot.rewriter.switch_source();
+                self.stats.layer_switches += 1;
+                self.dirty = true;
+            }
+            match slot.rewriter.rewrite(now, source) {
                 Ok(r) => {
                     self.stats.packets_forwarded += 1;
                     out.push(Decision::Forward {
-                        to: sub.subscriber,
-                        mid: sub.mid,
+                        to: *to,
+                        mid: slot.mid,
                         seq: r.seq,
                         ts: r.ts,
                     });
@@ -249,82 +446,363 @@ impl SessionCore {
                         DropReason::BeforeEpoch => self.stats.before_epoch += 1,
                         DropReason::StaleSource => self.stats.stale_source += 1,
                     }
-                    out.push(Decision::Drop {
-                        to: sub.subscriber,
-                        reason,
-                    });
+                    out.push(Decision::Drop { to: *to, reason });
                 }
             }
         }
-        if wants_keyframe && published.keyframes.allow(now) {
+        if wants_keyframe && published.keyframe_allowed(now, layer, self.config.keyframe_interval) {
             self.stats.keyframe_requests += 1;
-            out.push(Decision::RequestKeyframe { track });
+            out.push(Decision::RequestKeyframe { track, layer });
         }
     }
 
     /// A subscriber asked (PLI/FIR) for a keyframe on its m-line `mid`. Returns the publisher's
-    /// track to ask, unless the request is throttled or the m-line carries nothing.
+    /// track and layer to ask, unless the request is throttled or the slot carries no video.
     pub fn handle_keyframe_request(
         &mut self,
         now: Instant,
         subscriber: EndpointId,
         mid: Mid,
-    ) -> Option<TrackId> {
-        let (track, published) = self.tracks.iter_mut().find(|(_, p)| {
-            p.subscriptions
-                .iter()
-                .any(|s| s.subscriber == subscriber && s.mid == mid)
-        })?;
-        if published.kind != MediaKind::Video || !published.keyframes.allow(now) {
+    ) -> Option<(TrackId, Layer)> {
+        let slot = self
+            .subscribers
+            .get(&subscriber)?
+            .slots
+            .iter()
+            .find(|s| s.mid == mid && s.kind == MediaKind::Video)?;
+        let (track, _) = slot.source?;
+        let layer = slot.current.or(slot.target)?;
+        let published = self.tracks.get_mut(&track)?;
+        if !published.keyframe_allowed(now, layer, self.config.keyframe_interval) {
             return None;
         }
         self.stats.keyframe_requests += 1;
-        Some(*track)
+        Some((track, layer))
     }
 
-    /// The speaking changes due at `now` (including ends of speech by silence).
-    pub fn poll_speaking(&mut self, now: Instant) -> Vec<SpeakingChange> {
-        let mut changes = vec![];
+    /// Re-evaluate speaking, the dominant speaker, who fills every slot and which layers
+    /// publishers must send. Cheap when nothing changed; the shell calls it every 100 ms and
+    /// after every change it makes. Keyframe requests for slots that must switch go to `out`.
+    pub fn evaluate(&mut self, now: Instant, out: &mut Vec<Decision>) -> Vec<Notice> {
+        let mut notices = std::mem::take(&mut self.pending);
+        notices.extend(self.poll_speaking(now));
+        if !self.dirty {
+            return notices;
+        }
+        self.dirty = false;
+        let ranking = self.ranking();
+        let audio_publishing: BTreeSet<EndpointId> = self
+            .tracks
+            .iter()
+            .filter(|(_, p)| p.kind == MediaKind::Audio)
+            .map(|(t, _)| t.endpoint)
+            .collect();
+        let config = self.config;
+        let ids: Vec<EndpointId> = self.subscribers.keys().copied().collect();
+        for id in ids {
+            self.assign(now, id, &ranking, &audio_publishing, &config, out);
+        }
+        self.rebuild_routes();
+        for (id, sub) in &mut self.subscribers {
+            let infos: Vec<SlotInfo> = sub.slots.iter().map(OutSlot::info).collect();
+            if infos != sub.reported {
+                sub.reported.clone_from(&infos);
+                notices.push(Notice::Slots {
+                    endpoint: *id,
+                    slots: infos,
+                });
+            }
+        }
+        notices.extend(self.needed_layers());
+        notices
+    }
+
+    /// Speaking changes (including ends of speech by silence) and the dominant speaker.
+    fn poll_speaking(&mut self, now: Instant) -> Vec<Notice> {
+        let mut notices = vec![];
+        let mut speaking: BTreeMap<EndpointId, Instant> = BTreeMap::new();
         for (track, published) in &mut self.tracks {
             let Some(voice) = &mut published.voice else {
                 continue;
             };
             voice.poll(now);
             let now_speaking = voice.is_speaking();
+            if let Some(since) = voice.speaking_since() {
+                speaking.insert(track.endpoint, since);
+            }
             if published.reported_speaking != now_speaking {
                 published.reported_speaking = now_speaking;
-                changes.push(SpeakingChange {
+                // Loudness ranks the audio slots: a change re-runs the selection.
+                self.dirty = true;
+                if now_speaking {
+                    self.recent.retain(|e| *e != track.endpoint);
+                    self.recent.insert(0, track.endpoint);
+                    self.recent.truncate(RECENT_SPEAKERS);
+                }
+                notices.push(Notice::Speaking {
                     endpoint: track.endpoint,
                     speaking: now_speaking,
                 });
             }
         }
-        changes
+        if let Some(change) = self
+            .dominant
+            .as_mut()
+            .and_then(|d| d.update(now, &speaking))
+        {
+            self.dirty = true;
+            notices.push(Notice::Dominant(change));
+        }
+        notices
     }
 
-    /// `endpoint` is gone: its tracks are unpublished and its subscriptions dropped. The
-    /// returned m-lines of other endpoints carried its tracks and must be stopped.
+    fn ranking(&self) -> Ranking {
+        let order = |e: &EndpointId| self.endpoints.get(e).copied().unwrap_or(u64::MAX);
+        let mut video_publishers: Vec<EndpointId> = self
+            .tracks
+            .iter()
+            .filter(|(t, p)| {
+                p.kind == MediaKind::Video && !self.policy.silenced_video.contains(&t.endpoint)
+            })
+            .map(|(t, _)| t.endpoint)
+            .collect();
+        video_publishers.sort_by_key(order);
+        video_publishers.dedup();
+        let mut voices: Vec<(EndpointId, bool, f32)> = self
+            .tracks
+            .iter()
+            .filter_map(|(t, p)| {
+                p.voice
+                    .as_ref()
+                    .map(|v| (t.endpoint, v.is_speaking(), v.activity()))
+            })
+            .collect();
+        voices.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then(b.2.total_cmp(&a.2))
+                .then(order(&a.0).cmp(&order(&b.0)))
+        });
+        Ranking {
+            video_publishers,
+            speaking: voices.iter().filter(|v| v.1).map(|v| v.0).collect(),
+            loudest: voices.into_iter().map(|v| v.0).collect(),
+            recent: self.recent.clone(),
+            dominant: self.dominant_speaker(),
+        }
+    }
+
+    fn track_of(&self, endpoint: EndpointId, kind: MediaKind) -> Option<TrackId> {
+        self.by_endpoint
+            .get(&(endpoint, kind == MediaKind::Video))
+            .copied()
+    }
+
+    /// Fill one subscriber's slots and choose its layers.
+    fn assign(
+        &mut self,
+        now: Instant,
+        id: EndpointId,
+        ranking: &Ranking,
+        audio_publishing: &BTreeSet<EndpointId>,
+        config: &CoreConfig,
+        out: &mut Vec<Decision>,
+    ) {
+        let Some(sub) = self.subscribers.get(&id) else {
+            return;
+        };
+        let video_slots: Vec<usize> = (0..sub.slots.len())
+            .filter(|i| sub.slots[*i].kind == MediaKind::Video)
+            .collect();
+        let audio_slots: Vec<usize> = (0..sub.slots.len())
+            .filter(|i| sub.slots[*i].kind == MediaKind::Audio)
+            .collect();
+        let wanted_video =
+            select::choose_video(id, &self.policy, &sub.prefs, ranking, video_slots.len());
+        let wanted_audio = select::choose_audio(
+            id,
+            &self.policy,
+            ranking,
+            config.audio_top_k,
+            audio_slots.len(),
+            audio_publishing,
+        );
+        let placed_video = select::place(
+            &video_slots
+                .iter()
+                .map(|i| sub.slots[*i].source.map(|(t, _)| t.endpoint))
+                .collect::<Vec<_>>(),
+            &wanted_video,
+        );
+        let placed_audio = select::place(
+            &audio_slots
+                .iter()
+                .map(|i| sub.slots[*i].source.map(|(t, _)| t.endpoint))
+                .collect::<Vec<_>>(),
+            &wanted_audio,
+        );
+        let mut sources: Vec<(usize, Option<(TrackId, SlotReason)>)> = vec![];
+        for (i, placed) in video_slots.iter().zip(placed_video) {
+            let track =
+                placed.and_then(|(e, r)| self.track_of(e, MediaKind::Video).map(|t| (t, r)));
+            sources.push((*i, track));
+        }
+        for (i, placed) in audio_slots.iter().zip(placed_audio) {
+            let track =
+                placed.and_then(|(e, r)| self.track_of(e, MediaKind::Audio).map(|t| (t, r)));
+            sources.push((*i, track));
+        }
+
+        // Layers: the visible videos in precedence order share the estimate.
+        let prefs = sub.prefs.clone();
+        let audio_in_use = sources
+            .iter()
+            .filter(|(i, s)| s.is_some() && audio_slots.contains(i))
+            .count() as u64;
+        let budget = sub
+            .estimate
+            .map(|e| e.saturating_sub(audio_in_use * config.audio_reserve_bps));
+        let mut visible: Vec<(usize, TrackId, SlotReason)> = sources
+            .iter()
+            .filter(|(i, _)| video_slots.contains(i))
+            .filter_map(|(i, s)| s.map(|(t, r)| (*i, t, r)))
+            .collect();
+        visible.sort_by_key(|(_, _, r)| *r);
+        let demands: Vec<VideoDemand> = visible
+            .iter()
+            .map(|(_, track, reason)| {
+                let height = if reason.is_large() {
+                    prefs.large_height
+                } else {
+                    prefs.small_height
+                };
+                let published = self.tracks.get(track);
+                VideoDemand {
+                    wanted: if prefs.mode == ReceiveMode::Low {
+                        Layer::Low
+                    } else {
+                        select::layer_for_height(height)
+                    },
+                    available: published.map(|p| p.available(now)).unwrap_or_default(),
+                    simulcast: published.is_some_and(|p| p.simulcast),
+                }
+            })
+            .collect();
+        let layers = select::allocate(budget, &demands);
+        let targets: BTreeMap<usize, Option<Layer>> = visible
+            .iter()
+            .zip(&layers)
+            .map(|((i, _, _), l)| (*i, *l))
+            .collect();
+
+        let mut asks: Vec<(TrackId, Layer)> = vec![];
+        let Some(sub) = self.subscribers.get_mut(&id) else {
+            return;
+        };
+        for (i, source) in sources {
+            let slot = &mut sub.slots[i];
+            let same_track = slot.source.map(|(t, _)| t) == source.map(|(t, _)| t);
+            if !same_track {
+                // Another publisher (or none): the slot starts over at its first keyframe.
+                slot.current = None;
+                slot.rewriter.switch_source();
+            }
+            slot.source = source;
+            if slot.kind == MediaKind::Audio {
+                continue;
+            }
+            slot.target = targets.get(&i).copied().flatten();
+            if slot.target.is_none() {
+                // Paused at once: there is nothing to switch to.
+                slot.current = None;
+            }
+            if let (Some((track, _)), Some(target)) = (slot.source, slot.target)
+                && slot.current != Some(target)
+            {
+                asks.push((track, target));
+            }
+        }
+        for (track, layer) in asks {
+            if let Some(p) = self.tracks.get_mut(&track)
+                && p.layers.contains_key(&layer)
+                && p.keyframe_allowed(now, layer, config.keyframe_interval)
+            {
+                self.stats.keyframe_requests += 1;
+                out.push(Decision::RequestKeyframe { track, layer });
+            }
+        }
+    }
+
+    fn rebuild_routes(&mut self) {
+        for p in self.tracks.values_mut() {
+            p.routes.clear();
+        }
+        for (id, sub) in &self.subscribers {
+            for (i, slot) in sub.slots.iter().enumerate() {
+                if let Some((track, _)) = slot.source
+                    && let Some(p) = self.tracks.get_mut(&track)
+                {
+                    p.routes.push((*id, i));
+                }
+            }
+        }
+    }
+
+    /// Per simulcast publisher, the layers some slot forwards or waits for, when that changed.
+    fn needed_layers(&mut self) -> Vec<Notice> {
+        let mut notices = vec![];
+        for (track, p) in &mut self.tracks {
+            if !p.simulcast {
+                continue;
+            }
+            let mut needed: BTreeSet<Layer> = BTreeSet::new();
+            for (sub, i) in &p.routes {
+                if let Some(slot) = self.subscribers.get(sub).and_then(|s| s.slots.get(*i)) {
+                    needed.extend(slot.current);
+                    needed.extend(slot.target);
+                }
+            }
+            let needed: Vec<Layer> = needed.into_iter().collect();
+            if p.reported_layers.as_ref() != Some(&needed) {
+                p.reported_layers = Some(needed.clone());
+                notices.push(Notice::Layers {
+                    endpoint: track.endpoint,
+                    layers: needed,
+                });
+            }
+        }
+        notices
+    }
+
+    /// `endpoint` is gone: its tracks are unpublished, its slots dropped, and every slot that
+    /// carried it is refilled by the next [`SessionCore::evaluate`].
     pub fn remove_endpoint(&mut self, endpoint: EndpointId) -> Removal {
         self.endpoints.remove(&endpoint);
-        self.prefs.remove(&endpoint);
-        let mut removal = Removal::default();
+        self.subscribers.remove(&endpoint);
+        self.recent.retain(|e| *e != endpoint);
         let gone: Vec<TrackId> = self
             .tracks
             .keys()
             .filter(|t| t.endpoint == endpoint)
             .copied()
             .collect();
-        for track in gone {
-            if let Some(p) = self.tracks.remove(&track) {
-                removal
-                    .stopped
-                    .extend(p.subscriptions.iter().map(|s| (s.subscriber, s.mid)));
-                removal.tracks.push(track);
+        for track in &gone {
+            self.tracks.remove(track);
+        }
+        self.by_endpoint.retain(|(e, _), _| *e != endpoint);
+        for sub in self.subscribers.values_mut() {
+            for slot in &mut sub.slots {
+                if slot.source.is_some_and(|(t, _)| t.endpoint == endpoint) {
+                    slot.source = None;
+                    slot.current = None;
+                    slot.target = None;
+                    slot.rewriter.switch_source();
+                }
             }
         }
-        for p in self.tracks.values_mut() {
-            p.subscriptions.retain(|s| s.subscriber != endpoint);
+        self.dirty = true;
+        if let Some(change) = self.dominant.as_mut().and_then(|d| d.remove(endpoint)) {
+            self.pending.push(Notice::Dominant(change));
         }
-        removal
+        Removal { tracks: gone }
     }
 }

@@ -56,6 +56,16 @@ impl VoiceActivity {
         self.speaking_since.is_some()
     }
 
+    /// When the current speech started, if speaking.
+    pub fn speaking_since(&self) -> Option<Instant> {
+        self.speaking_since
+    }
+
+    /// Smoothed voice activity, 0 (silence) to 1 (voice all the time).
+    pub fn activity(&self) -> f32 {
+        self.activity
+    }
+
     /// Feed one packet's level (`None`: the packet carried no level). Returns the new speaking
     /// state if it changed.
     pub fn on_level(&mut self, now: Instant, level_dbov: Option<i8>) -> Option<bool> {

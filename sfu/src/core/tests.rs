@@ -1,5 +1,9 @@
-//! Session-core tests with simulated endpoints, simulated time and a seeded impaired link.
+//! Session-core tests: simulated simulcast publishers and subscribers with receive slots,
+//! simulated time, and a seeded impaired link. They assert on the core's decisions: who fills
+//! which slot as the speaker, the floor and the policy change, the layer chosen under a given
+//! estimate, switches only at keyframes, and continuous sequence numbers and timestamps.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -8,45 +12,70 @@ use rand::{Rng, SeedableRng};
 use super::*;
 use crate::ids::{EndpointId, MediaKind, Mid, TrackId};
 
-const A: EndpointId = EndpointId(1);
-const B: EndpointId = EndpointId(2);
-const C: EndpointId = EndpointId(3);
-
-fn mid(s: &str) -> Mid {
-    Mid::from(s)
-}
-
-/// A simulated VP8 publisher: 30 fps, a keyframe every `gop` frames, 3 packets per frame.
-struct VideoSource {
-    seq: u64,
-    ts: u32,
-    frame: u32,
-    gop: u32,
-}
-
 const VP8_KEY: [u8; 3] = [0x10, 0x00, 0x9d];
 const VP8_DELTA: [u8; 3] = [0x10, 0x01, 0x00];
 const VP8_CONT: [u8; 3] = [0x00, 0x00, 0x00];
 
-impl VideoSource {
-    fn new(seq: u64, ts: u32, gop: u32) -> Self {
-        VideoSource {
-            seq,
-            ts,
-            frame: 0,
+fn e(n: u64) -> EndpointId {
+    EndpointId(n)
+}
+
+fn video_track(n: u64) -> TrackId {
+    TrackId {
+        endpoint: e(n),
+        mid: Mid::from("v"),
+    }
+}
+
+fn audio_track(n: u64) -> TrackId {
+    TrackId {
+        endpoint: e(n),
+        mid: Mid::from("a"),
+    }
+}
+
+/// One simulcast layer of a simulated VP8 publisher: 3 packets a frame, a keyframe every
+/// `gop` frames or when asked, packets sized so that 25 fps make the layer's nominal bitrate.
+#[derive(Debug)]
+struct LayerSource {
+    ssrc: u32,
+    packet_bytes: usize,
+    seq: u64,
+    ts: u32,
+    frame: u32,
+    gop: u32,
+    key_asked: bool,
+}
+
+impl LayerSource {
+    fn new(ssrc: u32, gop: u32, layer: Layer) -> Self {
+        // 3 packets a frame, 25 frames a second, 40 bytes of headers counted per packet.
+        let packet_bytes = (select::nominal_bitrate(layer) / 8 / 25 / 3) as usize - 40;
+        LayerSource {
+            ssrc,
+            packet_bytes,
+            seq: u64::from(ssrc) * 7 % 50_000,
+            ts: ssrc.wrapping_mul(2_654_435_761),
+            frame: 1, // the first frame is a delta: keyframes come from requests or the gop
             gop,
+            key_asked: false,
         }
     }
 
-    /// Packets of the next frame: (seq, ts, payload).
-    fn next_frame(&mut self) -> Vec<(u64, u32, &'static [u8])> {
-        let key = self.frame.is_multiple_of(self.gop);
+    fn next_frame(&mut self) -> Vec<(u64, u32, Vec<u8>, bool)> {
+        let key = self.key_asked || self.frame.is_multiple_of(self.gop);
+        self.key_asked = false;
         self.frame += 1;
-        let first: &'static [u8] = if key { &VP8_KEY } else { &VP8_DELTA };
+        let sized = |head: &[u8]| {
+            let mut p = head.to_vec();
+            p.resize(self.packet_bytes, 0);
+            p
+        };
+        let first = if key { &VP8_KEY } else { &VP8_DELTA };
         let out = vec![
-            (self.seq, self.ts, first),
-            (self.seq + 1, self.ts, &VP8_CONT[..]),
-            (self.seq + 2, self.ts, &VP8_CONT[..]),
+            (self.seq, self.ts, sized(first), key),
+            (self.seq + 1, self.ts, sized(&VP8_CONT), false),
+            (self.seq + 2, self.ts, sized(&VP8_CONT), false),
         ];
         self.seq += 3;
         self.ts = self.ts.wrapping_add(3000);
@@ -54,312 +83,622 @@ impl VideoSource {
     }
 }
 
-fn video(ssrc: u32, seq: u64, ts: u32, payload: &[u8]) -> RtpIn<'_> {
-    RtpIn {
-        ssrc,
-        seq,
-        ts,
-        codec: Codec::Vp8,
-        payload,
-        audio_level: None,
-    }
+/// What a subscriber got on one slot: (publisher, layer, out seq, out ts, keyframe start).
+type Received = Vec<(EndpointId, Layer, u64, u32, bool)>;
+
+/// A session of `n` endpoints, each publishing Opus audio and 3-layer VP8 simulcast and each
+/// with the default receive slots, driven in simulated time.
+struct Meeting {
+    core: SessionCore,
+    now: Instant,
+    layers: BTreeMap<(EndpointId, Layer), LayerSource>,
+    audio_seq: u64,
+    /// Everything forwarded, per (subscriber, slot mid).
+    received: BTreeMap<(EndpointId, Mid), Received>,
+    /// The latest slot list reported per subscriber.
+    slots: BTreeMap<EndpointId, Vec<SlotInfo>>,
+    layers_needed: BTreeMap<EndpointId, Vec<Layer>>,
+    dominant: Option<EndpointId>,
+    keyframe_asks: Vec<(TrackId, Layer)>,
+    speaking: Vec<(EndpointId, bool)>,
+    /// Publishers whose video is sent (the others are silent on video).
+    sending_video: BTreeSet<EndpointId>,
 }
 
-fn audio(ssrc: u32, seq: u64, ts: u32, level: i8) -> RtpIn<'static> {
-    RtpIn {
-        ssrc,
-        seq,
-        ts,
-        codec: Codec::Opus,
-        payload: &[0xfc, 0xff],
-        audio_level: Some(level),
+impl Meeting {
+    fn new(n: u64) -> Self {
+        Self::with(n, CoreConfig::default())
     }
-}
 
-fn forwards_to(out: &[Decision], who: EndpointId) -> Vec<(Mid, u64, u32)> {
-    out.iter()
-        .filter_map(|d| match *d {
-            Decision::Forward { to, mid, seq, ts } if to == who => Some((mid, seq, ts)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// A, B, C in a session; A publishes video on mid "v", B and C subscribe on their own mids.
-fn three_party(t0: Instant) -> (SessionCore, TrackId) {
-    let mut core = SessionCore::new(CoreConfig::default());
-    for e in [A, B, C] {
-        core.add_endpoint(e);
-    }
-    let track = TrackId {
-        endpoint: A,
-        mid: mid("v"),
-    };
-    let mut receivers = core.publish(track, MediaKind::Video);
-    receivers.sort();
-    assert_eq!(receivers, vec![B, C]);
-    core.subscribe(t0, track, B, mid("b0"));
-    core.subscribe(t0, track, C, mid("c3"));
-    (core, track)
-}
-
-#[test]
-fn every_other_endpoint_receives_a_published_track_on_its_own_mline() {
-    let t0 = Instant::now();
-    let (mut core, track) = three_party(t0);
-    let mut src = VideoSource::new(5000, 90_000, 30);
-    let mut out = vec![];
-    for (seq, ts, payload) in src.next_frame() {
-        core.handle_rtp(t0, track, &video(0x1234, seq, ts, payload), &mut out);
-    }
-    assert_eq!(
-        forwards_to(&out, B),
-        vec![
-            (mid("b0"), 1, 90_000),
-            (mid("b0"), 2, 90_000),
-            (mid("b0"), 3, 90_000)
-        ]
-    );
-    assert_eq!(forwards_to(&out, C).len(), 3);
-    assert!(
-        forwards_to(&out, A).is_empty(),
-        "never back to the publisher"
-    );
-    assert_eq!(core.stats().packets_forwarded, 6);
-}
-
-#[test]
-fn sequence_and_timestamp_continue_across_a_publisher_restart() {
-    let t0 = Instant::now();
-    let (mut core, track) = three_party(t0);
-    let mut out = vec![];
-    let mut src = VideoSource::new(65_000, 4_294_000_000, 30);
-    let mut t = t0;
-    for _ in 0..10 {
-        for (seq, ts, p) in src.next_frame() {
-            core.handle_rtp(t, track, &video(0xAAAA, seq, ts, p), &mut out);
-        }
-        t += Duration::from_millis(33);
-    }
-    let before = forwards_to(&out, B);
-    let (_, last_seq, last_ts) = *before.last().unwrap();
-    assert_eq!(last_seq, 30);
-
-    // The browser restarts its encoder (camera switched): new SSRC and bases, 1 s later.
-    out.clear();
-    t += Duration::from_secs(1);
-    let mut restarted = VideoSource::new(12, 777, 30);
-    for _ in 0..2 {
-        for (seq, ts, p) in restarted.next_frame() {
-            core.handle_rtp(t, track, &video(0xBBBB, seq, ts, p), &mut out);
-        }
-        t += Duration::from_millis(33);
-    }
-    let after = forwards_to(&out, B);
-    assert_eq!(after[0].1, last_seq + 1, "no sequence gap at the restart");
-    let advance = after[0].2.wrapping_sub(last_ts);
-    // 33 ms after the last packet's send time plus the 1 s pause, at 90 kHz.
-    assert!(
-        (92_900..=93_100).contains(&advance),
-        "timestamp advanced by {advance}"
-    );
-    let seqs: Vec<u64> = after.iter().map(|f| f.1).collect();
-    assert_eq!(seqs, (31..37).collect::<Vec<_>>());
-}
-
-#[test]
-fn a_late_subscriber_waits_for_a_keyframe_and_asks_for_one_throttled() {
-    let t0 = Instant::now();
-    let mut core = SessionCore::new(CoreConfig::default());
-    core.add_endpoint(A);
-    let track = TrackId {
-        endpoint: A,
-        mid: mid("v"),
-    };
-    core.publish(track, MediaKind::Video);
-    let mut src = VideoSource::new(100, 0, 1000);
-    let mut out = vec![];
-    for (seq, ts, p) in src.next_frame() {
-        core.handle_rtp(t0, track, &video(1, seq, ts, p), &mut out);
-    }
-    assert!(out.is_empty(), "nobody subscribed yet");
-
-    // 50 subscribers join within 100 ms: one keyframe request reaches the publisher.
-    let mut requests = 0;
-    for i in 0..50 {
-        let e = EndpointId(100 + i);
-        core.add_endpoint(e);
-        let t = t0 + Duration::from_millis(2 * i);
-        requests += core.subscribe(t, track, e, mid("x")).is_some() as u32;
-    }
-    assert_eq!(requests, 1);
-    out.clear();
-    let t1 = t0 + Duration::from_millis(100);
-    for (seq, ts, p) in src.next_frame() {
-        core.handle_rtp(t1, track, &video(1, seq, ts, p), &mut out);
-    }
-    assert!(
-        out.iter().all(|d| !matches!(d, Decision::Forward { .. })),
-        "delta frames are held back"
-    );
-    assert_eq!(
-        out.iter()
-            .filter(|d| matches!(
-                d,
-                Decision::Drop {
-                    reason: DropReason::WaitingForKeyframe,
-                    ..
-                }
-            ))
-            .count(),
-        150
-    );
-    assert!(
-        !out.contains(&Decision::RequestKeyframe { track }),
-        "still throttled"
-    );
-
-    // After the interval the next waiting packet asks again.
-    out.clear();
-    let t2 = t0 + Duration::from_millis(600);
-    for (seq, ts, p) in src.next_frame() {
-        core.handle_rtp(t2, track, &video(1, seq, ts, p), &mut out);
-    }
-    assert_eq!(
-        out.iter()
-            .filter(|d| **d == Decision::RequestKeyframe { track })
-            .count(),
-        1
-    );
-
-    // Subscribers' own PLIs are throttled the same way.
-    let t3 = t2 + Duration::from_millis(100);
-    assert_eq!(
-        core.handle_keyframe_request(t3, EndpointId(100), mid("x")),
-        None
-    );
-    let t4 = t2 + Duration::from_millis(500);
-    assert_eq!(
-        core.handle_keyframe_request(t4, EndpointId(101), mid("x")),
-        Some(track)
-    );
-    assert_eq!(
-        core.handle_keyframe_request(t4, EndpointId(101), mid("nope")),
-        None
-    );
-}
-
-#[test]
-fn removing_an_endpoint_mid_stream_stops_its_tracks_and_its_subscriptions() {
-    let t0 = Instant::now();
-    let (mut core, track_a) = three_party(t0);
-    let track_b = TrackId {
-        endpoint: B,
-        mid: mid("a"),
-    };
-    core.publish(track_b, MediaKind::Audio);
-    core.subscribe(t0, track_b, A, mid("m1"));
-    core.subscribe(t0, track_b, C, mid("m9"));
-
-    let mut out = vec![];
-    core.handle_rtp(t0, track_b, &audio(9, 1, 0, -30), &mut out);
-    assert_eq!(forwards_to(&out, A).len(), 1);
-    assert_eq!(forwards_to(&out, C).len(), 1);
-
-    // C vanishes mid-stream: nothing more is decided for it, A and B carry on.
-    let removal = core.remove_endpoint(C);
-    assert_eq!(
-        removal,
-        Removal::default(),
-        "C published nothing, so nobody stops an m-line"
-    );
-    out.clear();
-    core.handle_rtp(t0, track_b, &audio(9, 2, 960, -30), &mut out);
-    core.handle_rtp(t0, track_a, &video(5, 1, 0, &VP8_KEY), &mut out);
-    assert!(forwards_to(&out, C).is_empty());
-    assert_eq!(forwards_to(&out, A), vec![(mid("m1"), 2, 960)]);
-    assert_eq!(forwards_to(&out, B).len(), 1);
-
-    // A leaves: its video track is unpublished and B's m-line for it must stop.
-    let removal = core.remove_endpoint(A);
-    assert_eq!(removal.tracks, vec![track_a]);
-    assert_eq!(removal.stopped, vec![(B, mid("b0"))]);
-    out.clear();
-    core.handle_rtp(t0, track_a, &video(5, 2, 0, &VP8_DELTA), &mut out);
-    assert!(out.is_empty());
-    assert_eq!(core.stats().unknown_track, 1);
-    core.remove_endpoint(B);
-    assert!(core.is_empty());
-    assert_eq!(core.tracks().count(), 0);
-}
-
-#[test]
-fn speaking_changes_are_reported_once_per_change() {
-    let t0 = Instant::now();
-    let mut core = SessionCore::new(CoreConfig::default());
-    core.add_endpoint(A);
-    core.add_endpoint(B);
-    let track = TrackId {
-        endpoint: A,
-        mid: mid("0"),
-    };
-    core.publish(track, MediaKind::Audio);
-    let mut out = vec![];
-    let mut t = t0;
-    let mut changes = vec![];
-    for i in 0..100u64 {
-        t += Duration::from_millis(20);
-        let level = if (20..60).contains(&i) { -20 } else { -100 };
-        core.handle_rtp(t, track, &audio(1, i, (i * 960) as u32, level), &mut out);
-        changes.extend(core.poll_speaking(t));
-    }
-    assert_eq!(
-        changes,
-        vec![
-            SpeakingChange {
-                endpoint: A,
-                speaking: true
-            },
-            SpeakingChange {
-                endpoint: A,
-                speaking: false
+    fn with(n: u64, config: CoreConfig) -> Self {
+        let mut core = SessionCore::new(config);
+        let mut layers = BTreeMap::new();
+        for i in 1..=n {
+            core.add_endpoint(e(i));
+            core.publish(audio_track(i), MediaKind::Audio, false);
+            core.publish(video_track(i), MediaKind::Video, true);
+            for (k, layer) in Layer::SIMULCAST.iter().enumerate() {
+                let ssrc = (i * 10 + k as u64) as u32;
+                layers.insert((e(i), *layer), LayerSource::new(ssrc, 90, *layer));
             }
-        ]
+            let mut slots = vec![];
+            for a in 0..config.audio_slots {
+                slots.push((Mid::from(format!("a{a}").as_str()), MediaKind::Audio));
+            }
+            for v in 0..config.video_slots {
+                slots.push((Mid::from(format!("v{v}").as_str()), MediaKind::Video));
+            }
+            core.add_slots(e(i), &slots);
+        }
+        let mut m = Meeting {
+            core,
+            now: Instant::now(),
+            layers,
+            audio_seq: 1,
+            received: BTreeMap::new(),
+            slots: BTreeMap::new(),
+            layers_needed: BTreeMap::new(),
+            dominant: None,
+            keyframe_asks: vec![],
+            speaking: vec![],
+            sending_video: (1..=n).map(e).collect(),
+        };
+        m.evaluate();
+        m
+    }
+
+    fn evaluate(&mut self) {
+        let mut out = vec![];
+        let notices = self.core.evaluate(self.now, &mut out);
+        self.apply(&out);
+        for n in notices {
+            match n {
+                Notice::Slots { endpoint, slots } => {
+                    self.slots.insert(endpoint, slots);
+                }
+                Notice::Layers { endpoint, layers } => {
+                    self.layers_needed.insert(endpoint, layers);
+                }
+                Notice::Dominant(d) => self.dominant = d,
+                Notice::Speaking { endpoint, speaking } => self.speaking.push((endpoint, speaking)),
+            }
+        }
+    }
+
+    fn apply(&mut self, out: &[Decision]) {
+        for d in out {
+            if let Decision::RequestKeyframe { track, layer } = *d {
+                self.keyframe_asks.push((track, layer));
+                if let Some(l) = self.layers.get_mut(&(track.endpoint, layer)) {
+                    l.key_asked = true;
+                }
+            }
+        }
+    }
+
+    /// Run `ms` of meeting: every publisher sends audio every 20 ms (voice if it is in
+    /// `speaking`) and every layer of its video at 25 fps; the core is evaluated every 100 ms.
+    fn run(&mut self, ms: u64, speaking: &[EndpointId]) {
+        let publishers: Vec<EndpointId> = self.core.endpoints().collect();
+        for tick in 0..ms / 20 {
+            self.now += Duration::from_millis(20);
+            for p in &publishers {
+                let level = if speaking.contains(p) { -20 } else { -110 };
+                let seq = self.audio_seq;
+                let pkt = RtpIn {
+                    ssrc: p.0 as u32,
+                    seq,
+                    ts: (seq * 960) as u32,
+                    codec: Codec::Opus,
+                    payload: &[0xfc, 0xff],
+                    audio_level: Some(level),
+                };
+                let mut out = vec![];
+                self.core.handle_rtp(
+                    self.now,
+                    TrackId {
+                        endpoint: *p,
+                        mid: Mid::from("a"),
+                    },
+                    Layer::Single,
+                    &pkt,
+                    &mut out,
+                );
+                self.record(*p, Layer::Single, &out, false);
+                if tick % 2 == 0 && self.sending_video.contains(p) {
+                    for layer in Layer::SIMULCAST {
+                        let frame = self.layers.get_mut(&(*p, layer)).unwrap().next_frame();
+                        let ssrc = self.layers[&(*p, layer)].ssrc;
+                        for (seq, ts, payload, key) in frame {
+                            self.send_video(*p, layer, ssrc, seq, ts, &payload, key);
+                        }
+                    }
+                }
+            }
+            self.audio_seq += 1;
+            if tick % 5 == 4 {
+                self.evaluate();
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_video(
+        &mut self,
+        p: EndpointId,
+        layer: Layer,
+        ssrc: u32,
+        seq: u64,
+        ts: u32,
+        payload: &[u8],
+        key: bool,
+    ) {
+        let pkt = RtpIn {
+            ssrc,
+            seq,
+            ts,
+            codec: Codec::Vp8,
+            payload,
+            audio_level: None,
+        };
+        let mut out = vec![];
+        self.core.handle_rtp(
+            self.now,
+            TrackId {
+                endpoint: p,
+                mid: Mid::from("v"),
+            },
+            layer,
+            &pkt,
+            &mut out,
+        );
+        self.record(p, layer, &out, key);
+    }
+
+    fn record(&mut self, from: EndpointId, layer: Layer, out: &[Decision], key: bool) {
+        self.apply(out);
+        for d in out {
+            if let Decision::Forward { to, mid, seq, ts } = *d {
+                self.received
+                    .entry((to, mid))
+                    .or_default()
+                    .push((from, layer, seq, ts, key));
+            }
+        }
+    }
+
+    /// Who `sub`'s slots of `kind` carry, by the latest `slots` notice.
+    fn carried(&self, sub: EndpointId, kind: MediaKind) -> BTreeSet<EndpointId> {
+        self.slots[&sub]
+            .iter()
+            .filter(|s| s.kind == kind)
+            .filter_map(|s| s.publisher)
+            .collect()
+    }
+
+    fn slot_of(&self, sub: EndpointId, publisher: EndpointId) -> SlotInfo {
+        *self.slots[&sub]
+            .iter()
+            .find(|s| s.kind == MediaKind::Video && s.publisher == Some(publisher))
+            .unwrap_or_else(|| panic!("{sub} does not see {publisher}"))
+    }
+
+    /// Publishers whose media reached `sub` (of `kind`) since the last `clear`.
+    fn heard_from(&self, sub: EndpointId, kind: MediaKind) -> BTreeSet<EndpointId> {
+        let prefix = if kind == MediaKind::Audio { 'a' } else { 'v' };
+        self.received
+            .iter()
+            .filter(|((to, mid), _)| *to == sub && mid.to_string().starts_with(prefix))
+            .flat_map(|(_, r)| r.iter().map(|x| x.0))
+            .collect()
+    }
+
+    fn clear(&mut self) {
+        self.received.clear();
+        self.keyframe_asks.clear();
+    }
+
+    /// Every slot's output: sequence numbers 1, 2, 3… without a gap or a repeat whatever it
+    /// carried, timestamps never going back, and every change of source starting on a
+    /// keyframe. (The simulated links here lose nothing.)
+    fn assert_continuous(&self) {
+        for ((sub, mid), got) in &self.received {
+            for w in got.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                assert_eq!(b.2, a.2 + 1, "{sub} {mid}: sequence continues");
+                assert!(
+                    b.3.wrapping_sub(a.3) < u32::MAX / 2,
+                    "{sub} {mid}: timestamp never goes back"
+                );
+                if (a.0, a.1) != (b.0, b.1) && mid.to_string().starts_with('v') {
+                    assert!(b.4, "{sub} {mid}: a switch starts at a keyframe");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn slots_are_filled_floor_chair_speaker_then_the_others_and_never_oneself() {
+    let mut m = Meeting::new(20);
+    m.core.set_policy(SessionPolicy {
+        floor: Some(e(9)),
+        chairs: vec![e(1)],
+        ..Default::default()
+    });
+    m.run(3000, &[e(14)]);
+    assert_eq!(m.dominant, Some(e(14)));
+    for sub in 1..=20 {
+        let video = m.carried(e(sub), MediaKind::Video);
+        assert_eq!(video.len(), 11, "{sub}: last-N fills the 11 video slots");
+        assert!(!video.contains(&e(sub)), "{sub} never receives itself");
+        for must in [9, 1, 14] {
+            assert!(sub == must || video.contains(&e(must)), "{sub} sees {must}");
+        }
+    }
+    assert_eq!(m.slot_of(e(5), e(9)).reason, Some(SlotReason::Floor));
+    assert_eq!(m.slot_of(e(5), e(1)).reason, Some(SlotReason::Chair));
+    assert_eq!(m.slot_of(e(5), e(14)).reason, Some(SlotReason::Speaker));
+    // Others fill the rest in the order they joined: 2, 3, 4, 5 (not for 5 itself)…
+    assert_eq!(m.slot_of(e(5), e(2)).reason, Some(SlotReason::Other));
+    assert!(!m.carried(e(5), MediaKind::Video).contains(&e(20)));
+    m.assert_continuous();
+}
+
+#[test]
+fn a_subscriber_receives_only_its_last_n_video_and_the_top_k_audio() {
+    let mut m = Meeting::new(30);
+    m.core.set_policy(SessionPolicy {
+        chairs: vec![e(1)],
+        ..Default::default()
+    });
+    m.run(2000, &[e(7), e(8)]);
+    m.clear();
+    m.run(1000, &[e(7), e(8)]);
+    for sub in [2u64, 15, 30] {
+        let video = m.heard_from(e(sub), MediaKind::Video);
+        assert_eq!(video, m.carried(e(sub), MediaKind::Video));
+        assert_eq!(video.len(), 11, "{sub}: never the 19 others");
+        let audio = m.heard_from(e(sub), MediaKind::Audio);
+        // The chair, the two speakers, and the loudest of the silent to fill the top 3.
+        assert!(audio.len() <= 4, "{sub} hears {audio:?}");
+        for must in [1, 7, 8] {
+            assert!(audio.contains(&e(must)), "{sub} hears {must}: {audio:?}");
+        }
+    }
+}
+
+#[test]
+fn the_speaker_slot_follows_the_dominant_speaker_with_hysteresis() {
+    let mut m = Meeting::new(25);
+    m.run(2000, &[e(20)]);
+    assert_eq!(m.dominant, Some(e(20)));
+    assert_eq!(m.slot_of(e(3), e(20)).reason, Some(SlotReason::Speaker));
+    // 21 interrupts briefly while 20 goes on: nothing changes.
+    m.run(600, &[e(20), e(21)]);
+    assert_eq!(m.dominant, Some(e(20)));
+    // 20 stops and 22 speaks for a while: 22 becomes the speaker, 20 stays visible as recent.
+    m.run(3000, &[e(22)]);
+    assert_eq!(m.dominant, Some(e(22)));
+    assert_eq!(m.slot_of(e(3), e(22)).reason, Some(SlotReason::Speaker));
+    assert_eq!(m.slot_of(e(3), e(20)).reason, Some(SlotReason::Recent));
+    let heard = {
+        m.clear();
+        m.run(1000, &[e(22)]);
+        m.heard_from(e(3), MediaKind::Video)
+    };
+    assert!(heard.contains(&e(22)) && heard.contains(&e(20)));
+    m.assert_continuous();
+}
+
+#[test]
+fn the_floor_is_seen_and_heard_by_everyone_and_shown_large() {
+    let mut m = Meeting::new(30);
+    m.run(1000, &[]);
+    assert!(!m.carried(e(2), MediaKind::Video).contains(&e(27)));
+    m.core.set_policy(SessionPolicy {
+        floor: Some(e(27)),
+        chairs: vec![e(1)],
+        ..Default::default()
+    });
+    m.evaluate();
+    m.clear();
+    m.run(2000, &[]);
+    for sub in (1..=30).filter(|s| *s != 27) {
+        assert!(m.heard_from(e(sub), MediaKind::Video).contains(&e(27)));
+        assert!(m.heard_from(e(sub), MediaKind::Audio).contains(&e(27)));
+        let slot = m.slot_of(e(sub), e(27));
+        assert_eq!(slot.reason, Some(SlotReason::Floor));
+        // A large tile (720 px by default) with an unlimited link: the full layer.
+        assert_eq!(slot.layer, Some(Layer::High), "{sub}");
+    }
+    m.assert_continuous();
+}
+
+#[test]
+fn the_layer_follows_the_estimate_switching_up_only_at_a_keyframe_and_down_promptly() {
+    let mut m = Meeting::new(4);
+    m.core.set_policy(SessionPolicy {
+        chairs: vec![e(1)],
+        ..Default::default()
+    });
+    let sub = e(2);
+    // 700 kbit/s: after 3 × 40 kbit/s of audio, 580 for video: every tile at q (3 × 150),
+    // and not enough left to raise the chair's large tile to h (+350).
+    m.core.set_estimate(sub, 700_000);
+    m.run(3000, &[]);
+    assert_eq!(m.slot_of(sub, e(1)).layer, Some(Layer::Low));
+    for other in [3, 4] {
+        assert_eq!(m.slot_of(sub, e(other)).layer, Some(Layer::Low));
+    }
+
+    // The link improves: the chair's tile goes to the full layer, at its next keyframe only.
+    m.clear();
+    m.core.set_estimate(sub, 5_000_000);
+    m.evaluate();
+    assert!(
+        m.keyframe_asks.contains(&(video_track(1), Layer::High)),
+        "a keyframe of the target layer is asked at once: {:?}",
+        m.keyframe_asks
+    );
+    m.run(2000, &[]);
+    assert_eq!(m.slot_of(sub, e(1)).layer, Some(Layer::High));
+    let chair_mid = m.slot_of(sub, e(1)).mid;
+    let got = &m.received[&(sub, chair_mid)];
+    let first_high = got.iter().position(|r| r.1 == Layer::High).unwrap();
+    assert!(got[first_high].4, "the switch up happens at a keyframe");
+    assert!(got[..first_high].iter().all(|r| r.1 == Layer::Low));
+
+    // The link collapses (400 kbit/s: 280 for video, the chair at q and one thumbnail): the
+    // next evaluation asks for the low layer's keyframe at once, and the slot keeps the high
+    // layer only until it comes.
+    m.clear();
+    m.core.set_estimate(sub, 400_000);
+    m.evaluate();
+    assert!(m.keyframe_asks.contains(&(video_track(1), Layer::Low)));
+    m.run(200, &[]);
+    assert_eq!(m.slot_of(sub, e(1)).layer, Some(Layer::Low));
+    m.assert_continuous();
+}
+
+#[test]
+fn a_starved_link_pauses_thumbnails_before_the_chair() {
+    let mut m = Meeting::new(6);
+    m.core.set_policy(SessionPolicy {
+        chairs: vec![e(1)],
+        ..Default::default()
+    });
+    m.run(2000, &[]);
+    // 500 kbit/s, 5 × 40 for audio: 300 for video, two tiles at q.
+    m.core.set_estimate(e(2), 500_000);
+    m.run(2000, &[]);
+    let slots = &m.slots[&e(2)];
+    let sending: Vec<_> = slots
+        .iter()
+        .filter(|s| s.kind == MediaKind::Video && s.layer.is_some())
+        .map(|s| s.publisher.unwrap())
+        .collect();
+    assert!(sending.contains(&e(1)), "the chair is kept: {sending:?}");
+    assert_eq!(
+        sending.len(),
+        2,
+        "the other thumbnails are paused: {sending:?}"
+    );
+    m.clear();
+    m.run(1000, &[]);
+    let video = m.heard_from(e(2), MediaKind::Video);
+    assert_eq!(video, sending.iter().copied().collect());
+}
+
+#[test]
+fn layers_nobody_receives_are_reported_unneeded() {
+    let mut m = Meeting::with(
+        15,
+        CoreConfig {
+            video_slots: 3,
+            ..CoreConfig::default()
+        },
+    );
+    m.core.set_policy(SessionPolicy {
+        chairs: vec![e(1)],
+        ..Default::default()
+    });
+    m.run(2000, &[]);
+    // With 3 slots: everyone sees the chair (large: f), 2 and 3 (thumbnails: q); the chair
+    // sees 2, 3, 4. Nobody sees 5 to 15, whose publishers may pause everything.
+    assert_eq!(m.layers_needed[&e(1)], vec![Layer::High]);
+    assert_eq!(m.layers_needed[&e(2)], vec![Layer::Low]);
+    for quiet in 5..=15 {
+        assert_eq!(m.layers_needed[&e(quiet)], vec![], "{quiet}");
+    }
+    // Receiving "low" everywhere: nobody needs the chair's full layer any more.
+    for sub in 2..=15 {
+        m.core.set_receive(
+            e(sub),
+            ReceivePrefs {
+                mode: ReceiveMode::Low,
+                ..Default::default()
+            },
+        );
+    }
+    m.run(1000, &[]);
+    assert_eq!(m.layers_needed[&e(1)], vec![Layer::Low]);
+}
+
+#[test]
+fn a_layer_that_stops_arriving_is_resumed_on_request() {
+    let mut m = Meeting::new(3);
+    m.run(1000, &[]);
+    // Publisher 3 sends nothing for a while (paused by its client), then comes back.
+    m.sending_video.remove(&e(3));
+    m.run(3000, &[]);
+    m.sending_video.insert(e(3));
+    m.clear();
+    m.run(2000, &[]);
+    assert!(m.heard_from(e(2), MediaKind::Video).contains(&e(3)));
+    m.assert_continuous();
+}
+
+#[test]
+fn the_chair_muting_someone_stops_its_audio_everywhere() {
+    let mut m = Meeting::new(8);
+    m.run(2000, &[e(5)]);
+    assert!(m.heard_from(e(2), MediaKind::Audio).contains(&e(5)));
+    m.core.set_policy(SessionPolicy {
+        silenced_audio: [e(5)].into(),
+        silenced_video: [e(6)].into(),
+        ..Default::default()
+    });
+    m.evaluate();
+    m.clear();
+    m.run(2000, &[e(5)]);
+    for sub in (1..=8).filter(|s| *s != 5 && *s != 6) {
+        assert!(!m.heard_from(e(sub), MediaKind::Audio).contains(&e(5)));
+        assert!(!m.heard_from(e(sub), MediaKind::Video).contains(&e(6)));
+        assert!(m.heard_from(e(sub), MediaKind::Video).contains(&e(5)));
+    }
+}
+
+#[test]
+fn audio_only_receives_no_video_and_pinned_publishers_are_seen() {
+    let mut m = Meeting::with(
+        12,
+        CoreConfig {
+            video_slots: 4,
+            ..CoreConfig::default()
+        },
+    );
+    m.core.set_receive(
+        e(2),
+        ReceivePrefs {
+            mode: ReceiveMode::AudioOnly,
+            ..Default::default()
+        },
+    );
+    m.core.set_receive(
+        e(3),
+        ReceivePrefs {
+            pinned: vec![e(12), e(11)],
+            ..Default::default()
+        },
+    );
+    m.run(2000, &[]);
+    m.clear();
+    m.run(1000, &[]);
+    assert!(m.heard_from(e(2), MediaKind::Video).is_empty());
+    assert!(!m.heard_from(e(2), MediaKind::Audio).is_empty());
+    let seen = m.heard_from(e(3), MediaKind::Video);
+    assert!(seen.contains(&e(12)) && seen.contains(&e(11)), "{seen:?}");
+    assert_eq!(m.slot_of(e(3), e(12)).reason, Some(SlotReason::Pinned));
+}
+
+#[test]
+fn a_leaver_is_replaced_in_the_slot_continuously() {
+    let mut m = Meeting::with(
+        6,
+        CoreConfig {
+            video_slots: 2,
+            ..CoreConfig::default()
+        },
+    );
+    m.run(2000, &[]);
+    assert_eq!(
+        m.carried(e(1), MediaKind::Video),
+        [e(2), e(3)].into_iter().collect()
+    );
+    let mid_of_2 = m.slot_of(e(1), e(2)).mid;
+    m.core.remove_endpoint(e(2));
+    m.layers.retain(|(p, _), _| *p != e(2));
+    m.evaluate();
+    m.run(3000, &[]);
+    assert_eq!(m.slot_of(e(1), e(4)).mid, mid_of_2, "4 takes 2's slot");
+    m.assert_continuous();
+    let got = &m.received[&(e(1), mid_of_2)];
+    assert!(got.iter().any(|r| r.0 == e(2)) && got.iter().any(|r| r.0 == e(4)));
+}
+
+#[test]
+fn a_subscribers_keyframe_request_reaches_the_layer_it_receives_throttled() {
+    let mut m = Meeting::new(3);
+    m.run(2000, &[]);
+    let slot = m.slot_of(e(2), e(1));
+    let t = m.now + Duration::from_secs(1);
+    assert_eq!(
+        m.core.handle_keyframe_request(t, e(2), slot.mid),
+        Some((video_track(1), slot.layer.unwrap()))
+    );
+    assert_eq!(m.core.handle_keyframe_request(t, e(3), slot.mid), None);
+    let other = m.slot_of(e(3), e(1));
+    assert_eq!(
+        m.core.handle_keyframe_request(t, e(3), other.mid),
+        None,
+        "throttled per publisher layer"
+    );
+    assert_eq!(
+        m.core
+            .handle_keyframe_request(t + Duration::from_millis(600), e(3), other.mid),
+        Some((video_track(1), other.layer.unwrap()))
     );
 }
 
-/// A seeded impaired link (loss, jitter, reordering) between a publisher and the core: every
-/// packet that arrives is forwarded exactly once to each subscriber, with the sequence-number
-/// differences of the input preserved, so NACKs downstream name the right packets.
+/// A seeded impaired link (loss, jitter, reordering) between publishers and the core: every
+/// packet that arrives is forwarded at most once, within a slot's epoch the sequence-number
+/// differences of the input are preserved (so NACKs downstream name the right packets), and
+/// no slot ever starts a source except at a keyframe.
 #[test]
-fn impaired_upstream_link_is_passed_through_faithfully() {
+fn an_impaired_upstream_link_is_passed_through_faithfully() {
     for seed in [1u64, 7, 42, 1234] {
         let mut rng = StdRng::seed_from_u64(seed);
+        let mut core = SessionCore::new(CoreConfig::default());
+        for i in 1..=3 {
+            core.add_endpoint(e(i));
+            core.publish(video_track(i), MediaKind::Video, false);
+            core.add_slots(e(i), &[(Mid::from("v0"), MediaKind::Video)]);
+        }
         let t0 = Instant::now();
-        let (mut core, track) = three_party(t0);
-        let mut src = VideoSource::new(60_000, 1000, 15);
-        // (arrival time, seq, ts, payload)
+        let mut out = vec![];
+        core.evaluate(t0, &mut out);
+        let mut src = LayerSource::new(0xC0, 15, Layer::Low);
         let mut in_flight = vec![];
         for f in 0..300u64 {
             let sent = t0 + Duration::from_millis(33 * f);
-            for (seq, ts, p) in src.next_frame() {
+            for (seq, ts, p, key) in src.next_frame() {
                 if rng.random_bool(0.05) {
                     continue; // lost
                 }
                 let jitter = Duration::from_millis(rng.random_range(0..80));
-                in_flight.push((sent + jitter, seq, ts, p));
+                in_flight.push((sent + jitter, seq, ts, p, key));
             }
         }
         in_flight.sort_by_key(|p| p.0);
         let mut delivered = vec![];
-        let mut out = vec![];
-        for (at, seq, ts, p) in &in_flight {
+        for (at, seq, ts, p, key) in &in_flight {
             out.clear();
-            core.handle_rtp(*at, track, &video(0xC0FFEE, *seq, *ts, p), &mut out);
-            for (_, out_seq, out_ts) in forwards_to(&out, B) {
+            let pkt = RtpIn {
+                ssrc: 0xC0,
+                seq: *seq,
+                ts: *ts,
+                codec: Codec::Vp8,
+                payload: &p[..],
+                audio_level: None,
+            };
+            core.handle_rtp(*at, video_track(1), Layer::Single, &pkt, &mut out);
+            let to_2: Vec<_> = out
+                .iter()
+                .filter_map(|d| match *d {
+                    Decision::Forward { to, seq, ts, .. } if to == e(2) => Some((seq, ts)),
+                    _ => None,
+                })
+                .collect();
+            if delivered.is_empty() && !to_2.is_empty() {
+                assert!(
+                    key,
+                    "the first packet forwarded starts a keyframe (seed {seed})"
+                );
+            }
+            for (out_seq, out_ts) in to_2 {
                 delivered.push((*seq, *ts, out_seq, out_ts));
             }
-            assert_eq!(forwards_to(&out, B).len(), forwards_to(&out, C).len());
         }
         assert!(!delivered.is_empty());
         let (first_in, first_ts, first_out, first_out_ts) = delivered[0];
@@ -371,7 +710,21 @@ fn impaired_upstream_link_is_passed_through_faithfully() {
                 "seed {seed}"
             );
         }
-        let unique: std::collections::BTreeSet<_> = delivered.iter().map(|d| d.2).collect();
+        let unique: BTreeSet<_> = delivered.iter().map(|d| d.2).collect();
         assert_eq!(unique.len(), delivered.len(), "no duplicates (seed {seed})");
     }
+}
+
+#[test]
+fn speaking_changes_are_reported_once_per_change() {
+    let mut m = Meeting::new(2);
+    m.run(400, &[]);
+    m.run(800, &[e(1)]);
+    m.run(1500, &[]);
+    assert_eq!(m.speaking, vec![(e(1), true), (e(1), false)]);
+    assert_eq!(
+        m.dominant,
+        Some(e(1)),
+        "the speaker stays dominant in the silence"
+    );
 }

@@ -58,11 +58,10 @@ pub enum SfuError {
     Stopped,
 }
 
-/// A track the hub sends to an endpoint, as listed in an offer.
+/// A receive slot (an m-line the hub sends on), as listed in an offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackInfo {
     pub mid: String,
-    pub publisher: EndpointId,
     pub kind: MediaKind,
 }
 

@@ -1,7 +1,7 @@
 //! One endpoint's str0m instance and its negotiation state, behind a panic guard: a panic
 //! inside str0m or our handling of one endpoint fails that endpoint, never the process.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
@@ -13,8 +13,8 @@ use str0m::{Rtc, RtcError};
 use tokio::sync::mpsc;
 
 use super::api::{CloseReason, EndpointEvent, LinkStats, SfuError, TrackInfo};
-use crate::core::Codec;
-use crate::ids::{EndpointId, SessionId, TrackId};
+use crate::core::{Codec, Layer};
+use crate::ids::{EndpointId, SessionId};
 
 /// State of an m-line the hub sends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,14 +22,12 @@ pub(crate) enum SlotState {
     /// In an offer that awaits its answer.
     Negotiating,
     Open,
-    /// Being stopped by the offer that awaits its answer.
-    Stopping,
 }
 
+/// One receive slot: an m-line the hub sends on, whatever publisher it carries.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot {
     pub mid: Mid,
-    pub track: TrackId,
     pub kind: MediaKind,
     pub state: SlotState,
 }
@@ -47,8 +45,8 @@ pub(crate) struct Endpoint {
     /// When the pending offer was sent (answers are due within the offer timeout).
     pub offered_at: Option<Instant>,
     pub slots: Vec<Slot>,
-    /// Receive-side caches: SSRC → mid, payload type → codec.
-    ssrc_mid: HashMap<Ssrc, Mid>,
+    /// Receive-side caches: SSRC → (mid, simulcast layer), payload type → codec.
+    ssrc_source: HashMap<Ssrc, (Mid, Layer)>,
     codecs: HashMap<Pt, (PayloadParams, Codec)>,
     /// Link quality, from str0m's statistics.
     pub link: LinkStats,
@@ -85,7 +83,7 @@ impl Endpoint {
             pending: None,
             offered_at: None,
             slots: vec![],
-            ssrc_mid: HashMap::new(),
+            ssrc_source: HashMap::new(),
             codecs: HashMap::new(),
             link: LinkStats::default(),
             last_rx: None,
@@ -138,14 +136,30 @@ impl Endpoint {
         let _ = self.events.send(event);
     }
 
-    /// The m-line a received SSRC belongs to.
-    pub fn mid_for(&mut self, ssrc: Ssrc) -> Option<Mid> {
-        if let Some(mid) = self.ssrc_mid.get(&ssrc) {
-            return Some(*mid);
+    /// The m-line and simulcast layer a received SSRC belongs to (`None` for a RID that is
+    /// not one of ours).
+    pub fn source_for(&mut self, ssrc: Ssrc) -> Option<(Mid, Layer)> {
+        if let Some(source) = self.ssrc_source.get(&ssrc) {
+            return Some(*source);
         }
-        let mid = self.rtc.direct_api().stream_rx(&ssrc)?.mid();
-        self.ssrc_mid.insert(ssrc, mid);
-        Some(mid)
+        let mut api = self.rtc.direct_api();
+        let stream = api.stream_rx(&ssrc)?;
+        let (mid, rid) = (stream.mid(), stream.rid());
+        let source = (mid, Layer::from_rid(rid.as_deref())?);
+        self.ssrc_source.insert(ssrc, source);
+        Some(source)
+    }
+
+    /// Fold str0m's per-stream receive statistics into [`Endpoint::link`] (the jitter of the
+    /// endpoint's audio, in milliseconds).
+    pub fn ingress_stats(&mut self, s: &str0m::stats::MediaIngressStats) {
+        let audio = self
+            .rtc
+            .media(s.mid)
+            .is_some_and(|m| m.kind() == MediaKind::Audio);
+        if audio {
+            self.link.jitter_ms = Some(f64::from(s.jitter) / 48.0);
+        }
     }
 
     /// The codec of a received payload type.
@@ -169,61 +183,43 @@ impl Endpoint {
         self.rtc.codec_config().match_params(params).map(|p| p.pt())
     }
 
-    /// The track sent on `mid`, if the m-line is open.
-    pub fn open_slot(&self, mid: Mid) -> Option<&Slot> {
+    /// Whether the receive slot `mid` is negotiated and open.
+    pub fn is_open(&self, mid: Mid) -> bool {
         self.slots
             .iter()
-            .find(|s| s.mid == mid && s.state == SlotState::Open)
+            .any(|s| s.mid == mid && s.state == SlotState::Open)
     }
 
-    /// Bring the m-lines we send on in line with `wanted` (every track of the session that is
-    /// not this endpoint's). Makes at most one offer; none while one is pending.
-    pub fn negotiate(&mut self, now: Instant, wanted: &[(TrackId, MediaKind)]) {
-        if self.pending.is_some() || self.closing.is_some() {
+    /// Offer the receive slots — `audio` audio and `video` video m-lines the hub sends on —
+    /// once, when the endpoint has none yet. Who fills them later changes inside the hub,
+    /// never by renegotiating.
+    pub fn negotiate_slots(&mut self, now: Instant, audio: usize, video: usize) {
+        if self.pending.is_some() || self.closing.is_some() || !self.slots.is_empty() {
             return;
         }
-        let have: BTreeSet<TrackId> = self
-            .slots
-            .iter()
-            .filter(|s| s.state != SlotState::Stopping)
-            .map(|s| s.track)
+        let kinds: Vec<MediaKind> = std::iter::repeat_n(MediaKind::Audio, audio)
+            .chain(std::iter::repeat_n(MediaKind::Video, video))
             .collect();
-        let want: BTreeSet<TrackId> = wanted.iter().map(|(t, _)| *t).collect();
-        let to_add: Vec<(TrackId, MediaKind)> = wanted
-            .iter()
-            .filter(|(t, _)| !have.contains(t))
-            .copied()
-            .collect();
-        let to_stop: Vec<Mid> = self
-            .slots
-            .iter()
-            .filter(|s| s.state == SlotState::Open && !want.contains(&s.track))
-            .map(|s| s.mid)
-            .collect();
-        if to_add.is_empty() && to_stop.is_empty() {
+        if kinds.is_empty() {
             return;
         }
         let id = self.id;
         let result = self.guard(|rtc| {
             let mut change = rtc.sdp_api();
             let mut added = vec![];
-            for (track, kind) in &to_add {
+            for (n, kind) in kinds.iter().enumerate() {
                 let mid = change.add_media(
                     *kind,
                     Direction::SendOnly,
-                    Some(track.endpoint.to_string()),
-                    Some(track.to_string()),
+                    Some("cau".to_string()),
+                    Some(format!("slot{n}")),
                     None,
                 );
                 added.push(Slot {
                     mid,
-                    track: *track,
                     kind: *kind,
                     state: SlotState::Negotiating,
                 });
-            }
-            for mid in &to_stop {
-                change.stop_media(*mid);
             }
             Ok(change
                 .apply()
@@ -232,25 +228,18 @@ impl Endpoint {
         let Some(Some((offer, pending, added))) = result else {
             return;
         };
-        for slot in &mut self.slots {
-            if to_stop.contains(&slot.mid) {
-                slot.state = SlotState::Stopping;
-            }
-        }
-        self.slots.extend(added);
+        self.slots = added;
         self.pending = Some(pending);
         self.offered_at = Some(now);
         let tracks = self
             .slots
             .iter()
-            .filter(|s| s.state != SlotState::Stopping)
             .map(|s| TrackInfo {
                 mid: s.mid.to_string(),
-                publisher: s.track.endpoint,
                 kind: s.kind,
             })
             .collect();
-        tracing::debug!(endpoint = %id, added = to_add.len(), stopped = to_stop.len(), "offer");
+        tracing::debug!(endpoint = %id, audio, video, "slots offered");
         self.notify(EndpointEvent::Offer {
             sdp: offer.to_sdp_string(),
             tracks,
@@ -266,15 +255,12 @@ impl Endpoint {
         self.guard(|rtc| rtc.sdp_api().accept_answer(pending, answer))
             .ok_or_else(|| SfuError::BadSdp("answer not accepted".into()))?;
         let mut opened = vec![];
-        self.slots.retain_mut(|s| match s.state {
-            SlotState::Negotiating => {
+        for s in &mut self.slots {
+            if s.state == SlotState::Negotiating {
                 s.state = SlotState::Open;
                 opened.push(*s);
-                true
             }
-            SlotState::Stopping => false,
-            SlotState::Open => true,
-        });
+        }
         Ok(opened)
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
 use str0m::format::{Codec, FormatParams};
 use str0m::media::Frequency;
@@ -15,9 +16,9 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
 use super::api::{CloseReason, EndpointEvent, LinkStats, SfuConfig, SfuError, SfuStats};
-use super::endpoint::{Endpoint, SlotState};
+use super::endpoint::Endpoint;
 use super::parse_untrusted;
-use crate::core::{Decision, ReceivePrefs, RtpIn, SessionCore, SessionPolicy};
+use crate::core::{Decision, Layer, Notice, ReceivePrefs, RtpIn, SessionCore, SessionPolicy};
 use crate::ids::{EndpointId, SessionId, TrackId};
 
 /// How often str0m reports each endpoint's statistics (for the roll call).
@@ -39,6 +40,18 @@ fn opus_format() -> FormatParams {
         ..FormatParams::default()
     }
 }
+
+/// The bandwidth estimate towards a new endpoint before congestion control has measured
+/// anything: room for the large tiles at half resolution and a row of thumbnails.
+const INITIAL_ESTIMATE_KBPS: u64 = 1_000;
+/// What the estimator probes for: two large tiles at full resolution and the thumbnails.
+const DESIRED_KBPS: u64 = 4_500;
+/// Packets kept per sent video stream for retransmission on NACK (str0m's default is 1000,
+/// three seconds of a 720p stream; an SFU repairs losses within a few round trips, and
+/// with eleven video slots per subscriber the cache is most of an endpoint's memory).
+const SEND_BUFFER_VIDEO: usize = 300;
+/// The same for audio (repaired by Opus FEC rather than retransmission, mostly).
+const SEND_BUFFER_AUDIO: usize = 50;
 
 /// How often speaking state is re-evaluated when no packet arrives.
 const SPEAKING_POLL: Duration = Duration::from_millis(100);
@@ -130,19 +143,21 @@ impl Engine {
     }
 
     /// The session's forwarding priorities (floor, chairs, who the chair muted).
-    pub fn set_policy(&mut self, _now: Instant, session: SessionId, policy: SessionPolicy) {
+    pub fn set_policy(&mut self, now: Instant, session: SessionId, policy: SessionPolicy) {
         if let Some(core) = self.sessions.get_mut(&session) {
             core.set_policy(policy);
+            self.evaluate(now, session);
         }
     }
 
     /// What `endpoint` wants to receive.
-    pub fn set_receive(&mut self, _now: Instant, endpoint: EndpointId, prefs: ReceivePrefs) {
+    pub fn set_receive(&mut self, now: Instant, endpoint: EndpointId, prefs: ReceivePrefs) {
         let Some(session) = self.endpoints.get(&endpoint).map(|e| e.session) else {
             return;
         };
         if let Some(core) = self.sessions.get_mut(&session) {
             core.set_receive(endpoint, prefs);
+            self.evaluate(now, session);
         }
     }
 
@@ -210,7 +225,18 @@ impl Engine {
             Some(2),
             opus_format(),
         );
-        let mut rtc = config.enable_vp8(true).enable_h264(true).build(now);
+        let mut rtc = config
+            .enable_vp8(true)
+            .enable_h264(true)
+            .enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
+            .set_send_buffer_video(SEND_BUFFER_VIDEO)
+            .set_send_buffer_audio(SEND_BUFFER_AUDIO)
+            .build(now);
+        // Probe towards what a full speaker layout needs, so layers can rise.
+        rtc.bwe().set_bitrate(
+            Bitrate::kbps(INITIAL_ESTIMATE_KBPS),
+            Bitrate::kbps(DESIRED_KBPS),
+        );
         for addr in &self.local {
             if let Ok(c) = Candidate::host(*addr, "udp") {
                 rtc.add_local_candidate(c);
@@ -242,14 +268,10 @@ impl Engine {
         let Some(core) = self.sessions.get_mut(&session) else {
             return Ok(());
         };
-        let mut asks = vec![];
-        for slot in opened {
-            asks.extend(core.subscribe(now, slot.track, id, slot.mid));
-        }
-        for d in asks {
-            if let Decision::RequestKeyframe { track } = d {
-                self.request_keyframe(track);
-            }
+        let slots: Vec<_> = opened.iter().map(|s| (s.mid, s.kind)).collect();
+        if !slots.is_empty() {
+            core.add_slots(id, &slots);
+            self.evaluate(now, session);
         }
         Ok(())
     }
@@ -307,25 +329,60 @@ impl Engine {
         }
         if now >= self.next_speaking_poll {
             self.next_speaking_poll = now + SPEAKING_POLL;
-            self.poll_speaking(now);
+            let sessions: Vec<SessionId> = self.sessions.keys().copied().collect();
+            for session in sessions {
+                self.evaluate(now, session);
+            }
         }
     }
 
-    fn poll_speaking(&mut self, now: Instant) {
-        for core in self.sessions.values_mut() {
-            let changes = core.poll_speaking(now);
-            if changes.is_empty() {
-                continue;
+    /// Let the session's core re-evaluate who receives what; apply its keyframe requests and
+    /// tell the endpoints what changed.
+    fn evaluate(&mut self, now: Instant, session: SessionId) {
+        let Some(core) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let mut decisions = std::mem::take(&mut self.decisions);
+        decisions.clear();
+        let notices = core.evaluate(now, &mut decisions);
+        for d in decisions.drain(..) {
+            if let Decision::RequestKeyframe { track, layer } = d {
+                self.request_keyframe(track, layer);
             }
-            for member in core.endpoints() {
-                if let Some(ep) = self.endpoints.get(&member) {
-                    for c in &changes {
-                        ep.notify(EndpointEvent::Speaking {
-                            endpoint: c.endpoint,
-                            speaking: c.speaking,
-                        });
+        }
+        self.decisions = decisions;
+        if notices.is_empty() {
+            return;
+        }
+        let members: Vec<EndpointId> = self
+            .sessions
+            .get(&session)
+            .map(|c| c.endpoints().collect())
+            .unwrap_or_default();
+        for notice in notices {
+            match notice {
+                Notice::Speaking { endpoint, speaking } => {
+                    self.broadcast(&members, EndpointEvent::Speaking { endpoint, speaking })
+                }
+                Notice::Dominant(d) => self.broadcast(&members, EndpointEvent::DominantSpeaker(d)),
+                Notice::Slots { endpoint, slots } => {
+                    if let Some(ep) = self.endpoints.get(&endpoint) {
+                        ep.notify(EndpointEvent::Slots(slots));
                     }
                 }
+                Notice::Layers { endpoint, layers } => {
+                    if let Some(ep) = self.endpoints.get(&endpoint) {
+                        ep.notify(EndpointEvent::Layers(layers));
+                    }
+                }
+            }
+        }
+    }
+
+    fn broadcast(&self, members: &[EndpointId], event: EndpointEvent) {
+        for m in members {
+            if let Some(ep) = self.endpoints.get(m) {
+                ep.notify(event.clone());
             }
         }
     }
@@ -337,20 +394,13 @@ impl Engine {
             while let Some(id) = self.dirty.pop_first() {
                 self.drain(now, id);
             }
-            self.reap();
+            self.reap(now);
             let pending: Vec<EndpointId> =
                 std::mem::take(&mut self.renegotiate).into_iter().collect();
+            let (audio, video) = (self.config.core.audio_slots, self.config.core.video_slots);
             for id in pending {
-                let Some(session) = self.endpoints.get(&id).map(|e| e.session) else {
-                    continue;
-                };
-                let wanted = self
-                    .sessions
-                    .get(&session)
-                    .map(|c| c.tracks_for(id))
-                    .unwrap_or_default();
                 if let Some(ep) = self.endpoints.get_mut(&id) {
-                    ep.negotiate(now, &wanted);
+                    ep.negotiate_slots(now, audio, video);
                     self.dirty.insert(id);
                 }
             }
@@ -406,8 +456,8 @@ impl Engine {
                     .sessions
                     .get_mut(&session)
                     .and_then(|core| core.handle_keyframe_request(now, id, req.mid));
-                if let Some(track) = track {
-                    self.request_keyframe(track);
+                if let Some((track, layer)) = track {
+                    self.request_keyframe(track, layer);
                 }
             }
             Event::MediaAdded(added) if added.direction.is_receiving() => {
@@ -418,13 +468,33 @@ impl Engine {
                     endpoint: id,
                     mid: added.mid,
                 };
-                if let Some(core) = self.sessions.get_mut(&ep.session) {
-                    tracing::debug!(%track, kind = ?added.kind, "track published");
-                    self.renegotiate.extend(core.publish(track, added.kind));
+                let session = ep.session;
+                if let Some(core) = self.sessions.get_mut(&session) {
+                    let simulcast = added.simulcast.is_some();
+                    tracing::debug!(%track, kind = ?added.kind, simulcast, "track published");
+                    core.publish(track, added.kind, simulcast);
                     ep.notify(EndpointEvent::Published {
                         mid: added.mid.to_string(),
                         kind: added.kind,
                     });
+                    self.evaluate(now, session);
+                }
+            }
+            Event::EgressBitrateEstimate(kind) => {
+                let estimate = match kind {
+                    BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. } => estimate,
+                    _ => return,
+                };
+                let Some(session) = self.endpoints.get(&id).map(|e| e.session) else {
+                    return;
+                };
+                if let Some(core) = self.sessions.get_mut(&session) {
+                    core.set_estimate(id, estimate.as_u64());
+                }
+            }
+            Event::MediaIngressStats(s) => {
+                if let Some(ep) = self.endpoints.get_mut(&id) {
+                    ep.ingress_stats(&s);
                 }
             }
             Event::IceConnectionStateChange(state) => {
@@ -469,8 +539,8 @@ impl Engine {
         let Some(ep) = self.endpoints.get_mut(&from) else {
             return;
         };
-        let (Some(mid), Some((params, codec))) = (
-            ep.mid_for(pkt.header.ssrc),
+        let (Some((mid, layer)), Some((params, codec))) = (
+            ep.source_for(pkt.header.ssrc),
             ep.codec_for(pkt.header.payload_type),
         ) else {
             return;
@@ -494,6 +564,7 @@ impl Engine {
                 endpoint: from,
                 mid,
             },
+            layer,
             &rtp,
             &mut decisions,
         );
@@ -511,7 +582,7 @@ impl Engine {
                     let Some(sub) = self.endpoints.get_mut(&to) else {
                         continue;
                     };
-                    if sub.open_slot(mid).is_none() {
+                    if !sub.is_open(mid) {
                         continue;
                     }
                     let Some(pt) = sub.local_pt(params) else {
@@ -533,18 +604,22 @@ impl Engine {
                         self.dirty.insert(to);
                     }
                 }
-                Decision::RequestKeyframe { track } => self.request_keyframe(track),
+                Decision::RequestKeyframe { track, layer } => self.request_keyframe(track, layer),
                 Decision::Drop { .. } => {}
             }
         }
         self.decisions = decisions;
     }
 
-    /// Ask the publisher of `track` for a keyframe (the core has throttled it already).
-    fn request_keyframe(&mut self, track: TrackId) {
+    /// Ask the publisher of `track` for a keyframe of `layer` (the core has throttled it).
+    fn request_keyframe(&mut self, track: TrackId, layer: Layer) {
+        let rid = match layer {
+            Layer::Single => None,
+            simulcast => Some(simulcast.as_str().into()),
+        };
         if let Some(publisher) = self.endpoints.get_mut(&track.endpoint) {
             publisher.guard(|rtc| {
-                if let Some(stream) = rtc.direct_api().stream_rx_by_mid(track.mid, None) {
+                if let Some(stream) = rtc.direct_api().stream_rx_by_mid(track.mid, rid) {
                     stream.request_keyframe(KeyframeRequestKind::Pli);
                 }
                 Ok(())
@@ -555,12 +630,13 @@ impl Engine {
 
     /// Remove endpoints that closed, failed or panicked; their tracks leave the session and the
     /// others renegotiate.
-    fn reap(&mut self) {
+    fn reap(&mut self, now: Instant) {
         let closing: Vec<(EndpointId, CloseReason)> = self
             .endpoints
             .values()
             .filter_map(|e| e.closing.map(|r| (e.id, r)))
             .collect();
+        let mut reevaluate = BTreeSet::new();
         for (id, reason) in closing {
             let Some(mut ep) = self.endpoints.remove(&id) else {
                 continue;
@@ -571,27 +647,18 @@ impl Engine {
             self.dirty.remove(&id);
             self.renegotiate.remove(&id);
             if let Some(core) = self.sessions.get_mut(&ep.session) {
-                let removal = core.remove_endpoint(id);
-                for (sub, _) in removal.stopped {
-                    self.renegotiate.insert(sub);
-                }
-                // Subscribers whose m-lines for this endpoint are still being negotiated.
-                for other in self.endpoints.values() {
-                    if other.session == ep.session
-                        && other
-                            .slots
-                            .iter()
-                            .any(|s| s.track.endpoint == id && s.state != SlotState::Stopping)
-                    {
-                        self.renegotiate.insert(other.id);
-                    }
-                }
+                let _ = core.remove_endpoint(id);
                 if core.is_empty() {
                     self.sessions.remove(&ep.session);
+                } else {
+                    reevaluate.insert(ep.session);
                 }
             }
             tracing::info!(endpoint = %id, ?reason, "endpoint left media");
             ep.notify(EndpointEvent::Closed(reason));
+        }
+        for session in reevaluate {
+            self.evaluate(now, session);
         }
     }
 

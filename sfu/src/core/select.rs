@@ -1,0 +1,405 @@
+//! Who fills a subscriber's receive slots, and at which simulcast layer: pure functions over
+//! the session's state, so every rule is tested by asserting on its answer.
+//!
+//! Video slots are filled in order of precedence — the floor, the chairs, the dominant
+//! speaker, what the subscriber pinned, the most recent speakers, then everyone else in the
+//! order they joined — and a publisher already in a slot stays in that slot (a change of
+//! who is visible costs one keyframe, not a reshuffle of every tile). Audio slots carry the
+//! floor, the chairs and the loudest few. Layers then share the subscriber's bandwidth
+//! estimate: every visible video first gets its lowest layer, in precedence order, then the
+//! large tiles and then the thumbnails are raised towards what their tile size asks for.
+
+use std::collections::BTreeSet;
+
+use super::policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotReason};
+use crate::ids::EndpointId;
+
+/// The session-wide facts a selection needs, computed once per evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Ranking {
+    /// Endpoints publishing video (not silenced), in the order they joined.
+    pub video_publishers: Vec<EndpointId>,
+    /// Endpoints publishing audio (not silenced), loudest first (speaking before silent,
+    /// then by smoothed voice activity).
+    pub loudest: Vec<EndpointId>,
+    /// The endpoints speaking now (among `loudest`).
+    pub speaking: BTreeSet<EndpointId>,
+    /// Most recent speakers first.
+    pub recent: Vec<EndpointId>,
+    pub dominant: Option<EndpointId>,
+}
+
+/// The publishers a subscriber should see, in precedence order, with the reason, at most
+/// `slots` of them.
+pub fn choose_video(
+    me: EndpointId,
+    policy: &SessionPolicy,
+    prefs: &ReceivePrefs,
+    ranking: &Ranking,
+    slots: usize,
+) -> Vec<(EndpointId, SlotReason)> {
+    if prefs.mode == ReceiveMode::AudioOnly {
+        return vec![];
+    }
+    let publishing: BTreeSet<EndpointId> = ranking.video_publishers.iter().copied().collect();
+    let mut chosen: Vec<(EndpointId, SlotReason)> = Vec::with_capacity(slots);
+    let push = |e: EndpointId, reason: SlotReason, chosen: &mut Vec<_>| {
+        if chosen.len() < slots
+            && e != me
+            && publishing.contains(&e)
+            && !chosen.iter().any(|(c, _)| *c == e)
+        {
+            chosen.push((e, reason));
+        }
+    };
+    if let Some(f) = policy.floor {
+        push(f, SlotReason::Floor, &mut chosen);
+    }
+    for c in &policy.chairs {
+        push(*c, SlotReason::Chair, &mut chosen);
+    }
+    if let Some(d) = ranking.dominant {
+        push(d, SlotReason::Speaker, &mut chosen);
+    }
+    for p in &prefs.pinned {
+        push(*p, SlotReason::Pinned, &mut chosen);
+    }
+    for r in &ranking.recent {
+        push(*r, SlotReason::Recent, &mut chosen);
+    }
+    for o in &ranking.video_publishers {
+        push(*o, SlotReason::Other, &mut chosen);
+    }
+    chosen
+}
+
+/// The publishers a subscriber should hear: the floor, the chairs, then the `top_k` loudest,
+/// at most `slots` in all.
+pub fn choose_audio(
+    me: EndpointId,
+    policy: &SessionPolicy,
+    ranking: &Ranking,
+    top_k: usize,
+    slots: usize,
+    publishing: &BTreeSet<EndpointId>,
+) -> Vec<(EndpointId, SlotReason)> {
+    let mut chosen: Vec<(EndpointId, SlotReason)> = Vec::with_capacity(slots);
+    let ok = |e: EndpointId, chosen: &Vec<(EndpointId, SlotReason)>| {
+        chosen.len() < slots
+            && e != me
+            && publishing.contains(&e)
+            && !policy.silenced_audio.contains(&e)
+            && !chosen.iter().any(|(c, _)| *c == e)
+    };
+    if let Some(f) = policy.floor
+        && ok(f, &chosen)
+    {
+        chosen.push((f, SlotReason::Floor));
+    }
+    for c in &policy.chairs {
+        if ok(*c, &chosen) {
+            chosen.push((*c, SlotReason::Chair));
+        }
+    }
+    let mut loud = 0;
+    for e in &ranking.loudest {
+        if loud == top_k {
+            break;
+        }
+        if ok(*e, &chosen) {
+            let reason = if ranking.dominant == Some(*e) {
+                SlotReason::Speaker
+            } else {
+                SlotReason::Recent
+            };
+            chosen.push((*e, reason));
+            loud += 1;
+        }
+    }
+    chosen
+}
+
+/// Put `wanted` publishers into slots, keeping each one already in a slot where it is.
+/// `current[i]` is what slot `i` carries now; the answer is what each slot should carry.
+pub fn place<T: Copy>(
+    current: &[Option<EndpointId>],
+    wanted: &[(EndpointId, T)],
+) -> Vec<Option<(EndpointId, T)>> {
+    let mut out: Vec<Option<(EndpointId, T)>> = current
+        .iter()
+        .map(|c| c.and_then(|e| wanted.iter().find(|(w, _)| *w == e).copied()))
+        .collect();
+    for w in wanted {
+        if out.iter().flatten().any(|(e, _)| *e == w.0) {
+            continue;
+        }
+        if let Some(free) = out.iter_mut().find(|s| s.is_none()) {
+            *free = Some(*w);
+        }
+    }
+    out
+}
+
+/// The layer a tile of `height` pixels asks for (the web client's layers are a quarter, a
+/// half and all of a 720p camera).
+pub fn layer_for_height(height: u32) -> Layer {
+    match height {
+        0..=200 => Layer::Low,
+        201..=400 => Layer::Mid,
+        _ => Layer::High,
+    }
+}
+
+/// One visible video as the allocation sees it.
+#[derive(Debug, Clone)]
+pub struct VideoDemand {
+    /// The layer the tile asks for.
+    pub wanted: Layer,
+    /// The layers arriving from the publisher, lowest first, with their bitrate in bit/s.
+    pub available: Vec<(Layer, u64)>,
+    /// Whether the publisher sends simulcast at all (else its one stream is all there is).
+    pub simulcast: bool,
+}
+
+/// Nominal bitrates of the web client's layers (its `maxBitrate`s), used for a layer that is
+/// not arriving yet.
+pub fn nominal_bitrate(layer: Layer) -> u64 {
+    match layer {
+        Layer::Low => 150_000,
+        Layer::Mid => 500_000,
+        Layer::High => 1_500_000,
+        Layer::Single => 800_000,
+    }
+}
+
+/// Share `budget` bit/s between the visible videos (given in precedence order): the answer
+/// is, per video, the layer to send (`None`: paused, the link cannot carry even its lowest
+/// layer). Every video first gets its lowest layer in order, then each is raised towards
+/// what it wants, in order, while the budget lasts. A layer that is not arriving is chosen
+/// only by what it would cost nominally — the caller asks the publisher to resume it.
+pub fn allocate(budget: Option<u64>, demands: &[VideoDemand]) -> Vec<Option<Layer>> {
+    let mut left = budget.unwrap_or(u64::MAX);
+    let cost = |d: &VideoDemand, l: Layer| -> u64 {
+        d.available
+            .iter()
+            .find(|(a, _)| *a == l)
+            .map(|(_, b)| *b)
+            .filter(|b| *b > 0)
+            .unwrap_or_else(|| nominal_bitrate(l))
+    };
+    let ladder = |d: &VideoDemand| -> Vec<Layer> {
+        if d.simulcast {
+            Layer::SIMULCAST
+                .iter()
+                .copied()
+                .filter(|l| *l <= d.wanted)
+                .collect()
+        } else {
+            vec![Layer::Single]
+        }
+    };
+    let mut out: Vec<Option<Layer>> = vec![None; demands.len()];
+    for (i, d) in demands.iter().enumerate() {
+        let Some(first) = ladder(d).first().copied() else {
+            continue;
+        };
+        let c = cost(d, first);
+        if c <= left {
+            left -= c;
+            out[i] = Some(first);
+        }
+    }
+    for (i, d) in demands.iter().enumerate() {
+        let Some(mut at) = out[i] else {
+            continue;
+        };
+        let start = at;
+        for next in ladder(d).into_iter().filter(|l| *l > start) {
+            let delta = cost(d, next).saturating_sub(cost(d, at));
+            if delta > left {
+                break;
+            }
+            left -= delta;
+            at = next;
+        }
+        out[i] = Some(at);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(n: u64) -> EndpointId {
+        EndpointId(n)
+    }
+
+    fn ranking(publishers: &[u64]) -> Ranking {
+        Ranking {
+            video_publishers: publishers.iter().map(|n| e(*n)).collect(),
+            loudest: publishers.iter().map(|n| e(*n)).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn video_precedence_is_floor_chair_speaker_pinned_recent_then_join_order() {
+        let policy = SessionPolicy {
+            floor: Some(e(7)),
+            chairs: vec![e(1)],
+            ..Default::default()
+        };
+        let prefs = ReceivePrefs {
+            pinned: vec![e(9)],
+            ..Default::default()
+        };
+        let mut r = ranking(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        r.dominant = Some(e(5));
+        r.recent = vec![e(5), e(8)];
+        let chosen = choose_video(e(2), &policy, &prefs, &r, 6);
+        assert_eq!(
+            chosen,
+            vec![
+                (e(7), SlotReason::Floor),
+                (e(1), SlotReason::Chair),
+                (e(5), SlotReason::Speaker),
+                (e(9), SlotReason::Pinned),
+                (e(8), SlotReason::Recent),
+                (e(3), SlotReason::Other),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_subscriber_never_receives_itself_nor_what_is_not_published() {
+        let policy = SessionPolicy {
+            floor: Some(e(2)),
+            chairs: vec![e(42)],
+            ..Default::default()
+        };
+        let chosen = choose_video(
+            e(2),
+            &policy,
+            &ReceivePrefs::default(),
+            &ranking(&[1, 2]),
+            5,
+        );
+        assert_eq!(chosen, vec![(e(1), SlotReason::Other)]);
+    }
+
+    #[test]
+    fn audio_only_receives_no_video() {
+        let prefs = ReceivePrefs {
+            mode: ReceiveMode::AudioOnly,
+            ..Default::default()
+        };
+        let chosen = choose_video(e(9), &SessionPolicy::default(), &prefs, &ranking(&[1]), 5);
+        assert!(chosen.is_empty());
+    }
+
+    #[test]
+    fn audio_is_floor_chair_and_the_loudest_few_never_the_silenced() {
+        let policy = SessionPolicy {
+            floor: Some(e(7)),
+            chairs: vec![e(1)],
+            silenced_audio: [e(4)].into(),
+            ..Default::default()
+        };
+        let mut r = Ranking {
+            loudest: [4, 3, 1, 5, 6, 2].into_iter().map(e).collect(),
+            ..Default::default()
+        };
+        r.dominant = Some(e(3));
+        let publishing: BTreeSet<_> = (1..=9).map(e).collect();
+        let chosen = choose_audio(e(2), &policy, &r, 3, 5, &publishing);
+        assert_eq!(
+            chosen,
+            vec![
+                (e(7), SlotReason::Floor),
+                (e(1), SlotReason::Chair),
+                (e(3), SlotReason::Speaker),
+                (e(5), SlotReason::Recent),
+                (e(6), SlotReason::Recent),
+            ]
+        );
+    }
+
+    #[test]
+    fn placing_keeps_who_stays_in_its_slot() {
+        let current = [Some(e(1)), Some(e(2)), None, Some(e(3))];
+        let wanted = [(e(3), 'a'), (e(4), 'b'), (e(1), 'c')];
+        assert_eq!(
+            place(&current, &wanted),
+            vec![
+                Some((e(1), 'c')),
+                Some((e(4), 'b')),
+                None,
+                Some((e(3), 'a'))
+            ]
+        );
+    }
+
+    fn demand(wanted: Layer) -> VideoDemand {
+        VideoDemand {
+            wanted,
+            available: vec![
+                (Layer::Low, 150_000),
+                (Layer::Mid, 500_000),
+                (Layer::High, 1_500_000),
+            ],
+            simulcast: true,
+        }
+    }
+
+    #[test]
+    fn an_unlimited_link_gets_what_each_tile_asks_for() {
+        let got = allocate(None, &[demand(Layer::High), demand(Layer::Low)]);
+        assert_eq!(got, vec![Some(Layer::High), Some(Layer::Low)]);
+    }
+
+    #[test]
+    fn a_capped_link_raises_the_first_tiles_first() {
+        let d = [demand(Layer::High), demand(Layer::Mid), demand(Layer::Low)];
+        // 800 kbit/s: three lows (450), then the large tile to mid (+350 = 800).
+        assert_eq!(
+            allocate(Some(800_000), &d),
+            vec![Some(Layer::Mid), Some(Layer::Low), Some(Layer::Low)]
+        );
+        // 2.5 Mbit/s: the large tile to high (+1000 more), the second to mid (+350 = 2150).
+        assert_eq!(
+            allocate(Some(2_500_000), &d),
+            vec![Some(Layer::High), Some(Layer::Mid), Some(Layer::Low)]
+        );
+    }
+
+    #[test]
+    fn a_starved_link_pauses_the_last_tiles_not_the_first() {
+        let d = [demand(Layer::High), demand(Layer::Low), demand(Layer::Low)];
+        assert_eq!(
+            allocate(Some(320_000), &d),
+            vec![Some(Layer::Low), Some(Layer::Low), None]
+        );
+    }
+
+    #[test]
+    fn a_publisher_without_simulcast_is_all_or_nothing() {
+        let single = VideoDemand {
+            wanted: Layer::High,
+            available: vec![(Layer::Single, 600_000)],
+            simulcast: false,
+        };
+        assert_eq!(
+            allocate(Some(700_000), std::slice::from_ref(&single)),
+            vec![Some(Layer::Single)]
+        );
+        assert_eq!(allocate(Some(500_000), &[single]), vec![None]);
+    }
+
+    #[test]
+    fn tile_heights_map_to_layers() {
+        assert_eq!(layer_for_height(180), Layer::Low);
+        assert_eq!(layer_for_height(360), Layer::Mid);
+        assert_eq!(layer_for_height(720), Layer::High);
+    }
+}
