@@ -5,18 +5,19 @@
 //! A client behaves as the web client does towards the hub: it offers its own send-only
 //! m-lines once, answers every offer the hub makes, and counts the RTP it receives.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::media::{Direction, MediaKind, Mid, Pt, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::rtp::{ExtensionValues, RtpWrite, SeqNo};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
+use crate::core::{Layer, SlotInfo};
 use crate::ids::{EndpointId, SessionId};
 use crate::shell::{EndpointEvent, Engine, SfuConfig};
 
@@ -35,8 +36,33 @@ pub struct SimClient {
     pub connected: bool,
     /// RTP packets received, by the m-line they arrived on.
     pub received: HashMap<Mid, u64>,
+    /// RTP payload bytes received, by the m-line they arrived on.
+    pub received_bytes: HashMap<Mid, u64>,
     /// Offers from the hub it answered.
     pub offers: u32,
+    /// What its receive slots carry, by the hub's latest word.
+    pub slots: Vec<SlotInfo>,
+    /// The layers of its video the hub last said anyone needs.
+    pub layers_needed: Option<Vec<Layer>>,
+    /// The dominant speaker, by the hub's latest word.
+    pub dominant: Option<EndpointId>,
+    /// Keyframe requests from the hub not yet served, by RID (None: the m-line's one stream).
+    pub keyframes_asked: Vec<Option<String>>,
+    /// Its downlink, when capped: datagrams wait here for their delivery time.
+    downlink: Option<Link>,
+}
+
+/// A capped link: a FIFO drained at `bps`; a datagram that finds more than `queue_bytes`
+/// waiting is dropped (a router's tail drop).
+#[derive(Debug)]
+struct Link {
+    bps: u64,
+    queue_bytes: usize,
+    queued: VecDeque<(Instant, SocketAddr, Vec<u8>)>,
+    bytes: usize,
+    /// When the link is free to start the next datagram.
+    free_at: Instant,
+    dropped: u64,
 }
 
 impl SimClient {
@@ -59,6 +85,19 @@ impl SimClient {
     /// Every RTP packet it received.
     pub fn received_total(&self) -> u64 {
         self.received.values().sum()
+    }
+
+    /// The slot that carries `publisher`'s media of `kind` now.
+    pub fn slot_of(&self, publisher: EndpointId, kind: MediaKind) -> Option<SlotInfo> {
+        self.slots
+            .iter()
+            .find(|s| s.kind == kind && s.publisher == Some(publisher))
+            .copied()
+    }
+
+    /// Datagrams its capped downlink dropped.
+    pub fn downlink_drops(&self) -> u64 {
+        self.downlink.as_ref().map_or(0, |l| l.dropped)
     }
 }
 
@@ -88,16 +127,46 @@ impl SimNet {
     pub fn join(&mut self, session: SessionId, kinds: &[MediaKind]) -> usize {
         let media: Vec<(MediaKind, Direction)> =
             kinds.iter().map(|k| (*k, Direction::SendOnly)).collect();
-        self.join_with(session, &media)
+        self.join_with(session, &media, false)
+    }
+
+    /// A client joins `session` as the web client does by default: a microphone, and a
+    /// camera in three simulcast layers (RIDs `q`, `h`, `f`).
+    pub fn join_simulcast(&mut self, session: SessionId) -> usize {
+        self.join_with(
+            session,
+            &[
+                (MediaKind::Audio, Direction::SendOnly),
+                (MediaKind::Video, Direction::SendOnly),
+            ],
+            true,
+        )
+    }
+
+    /// Cap client `i`'s downlink (hub → client) at `bps`, with a queue of `queue_bytes`.
+    pub fn cap_downlink(&mut self, i: usize, bps: u64, queue_bytes: usize) {
+        self.clients[i].downlink = Some(Link {
+            bps,
+            queue_bytes,
+            queued: VecDeque::new(),
+            bytes: 0,
+            free_at: self.now,
+            dropped: 0,
+        });
     }
 
     /// A client that publishes nothing joins `session`: it offers one receive-only audio
     /// m-line (a peer connection needs one), so the hub only ever sends to it.
     pub fn join_viewer(&mut self, session: SessionId) -> usize {
-        self.join_with(session, &[(MediaKind::Audio, Direction::RecvOnly)])
+        self.join_with(session, &[(MediaKind::Audio, Direction::RecvOnly)], false)
     }
 
-    fn join_with(&mut self, session: SessionId, media: &[(MediaKind, Direction)]) -> usize {
+    fn join_with(
+        &mut self,
+        session: SessionId,
+        media: &[(MediaKind, Direction)],
+        simulcast: bool,
+    ) -> usize {
         let index = self.clients.len();
         let n = u32::try_from(index).expect("fewer than 2^32 clients");
         let addr = SocketAddr::new(
@@ -110,7 +179,16 @@ impl SimNet {
         let mut api = rtc.sdp_api();
         let sending: Vec<(MediaKind, Mid)> = media
             .iter()
-            .map(|(k, dir)| (*k, api.add_media(*k, *dir, None, None, None), *dir))
+            .map(|(k, dir)| {
+                let layers = (simulcast && *k == MediaKind::Video).then(|| {
+                    let mut s = Simulcast::new();
+                    for layer in Layer::SIMULCAST {
+                        s.add_send_layer(SimulcastLayer::new(layer.as_str()));
+                    }
+                    s
+                });
+                (*k, api.add_media(*k, *dir, None, None, layers), *dir)
+            })
             .filter(|(_, _, dir)| dir.is_sending())
             .map(|(k, mid, _)| (k, mid))
             .collect();
@@ -133,7 +211,13 @@ impl SimNet {
             sending,
             connected: false,
             received: HashMap::new(),
+            received_bytes: HashMap::new(),
             offers: 0,
+            slots: vec![],
+            layers_needed: None,
+            dominant: None,
+            keyframes_asked: vec![],
+            downlink: None,
         });
         self.by_addr.insert(addr, index);
         index
@@ -150,12 +234,20 @@ impl SimNet {
                 moved = true;
                 if let Some(&i) = self.by_addr.get(&t.destination) {
                     let c = &mut self.clients[i];
-                    if let Ok(r) = Receive::new(Protocol::Udp, t.source, t.destination, &t.contents)
-                    {
-                        // A client error is that client's problem: it simply stops answering.
-                        let _ = c.rtc.handle_input(Input::Receive(self.now, r));
-                        moved |= drain_client(c, self.now, &mut self.engine);
+                    if let Some(link) = &mut c.downlink {
+                        link.enqueue(self.now, t.source, t.contents.into());
+                        continue;
                     }
+                    deliver(c, self.now, t.source, &t.contents, &mut self.engine);
+                    moved = true;
+                }
+            }
+            for i in 0..self.clients.len() {
+                let now = self.now;
+                let c = &mut self.clients[i];
+                while let Some((from, data)) = c.downlink.as_mut().and_then(|l| l.due(now)) {
+                    deliver(c, now, from, &data, &mut self.engine);
+                    moved = true;
                 }
             }
             for i in 0..self.clients.len() {
@@ -168,12 +260,26 @@ impl SimNet {
         }
     }
 
-    /// Answer whatever the hub offered client `i`; true if it did.
+    /// Answer whatever the hub offered client `i` and note what it said; true if it
+    /// answered.
     fn answer_offers(&mut self, i: usize) -> bool {
         let mut answered = false;
         while let Ok(event) = self.clients[i].events.try_recv() {
-            let EndpointEvent::Offer { sdp, .. } = event else {
-                continue;
+            let sdp = match event {
+                EndpointEvent::Offer { sdp, .. } => sdp,
+                EndpointEvent::Slots(slots) => {
+                    self.clients[i].slots = slots;
+                    continue;
+                }
+                EndpointEvent::Layers(layers) => {
+                    self.clients[i].layers_needed = Some(layers);
+                    continue;
+                }
+                EndpointEvent::DominantSpeaker(d) => {
+                    self.clients[i].dominant = d;
+                    continue;
+                }
+                _ => continue,
             };
             let c = &mut self.clients[i];
             let offer = SdpOffer::from_sdp_string(&sdp).expect("the engine's offer parses");
@@ -236,6 +342,23 @@ impl SimNet {
         payload: Vec<u8>,
         marker: bool,
     ) -> Vec<(SocketAddr, Vec<u8>)> {
+        self.write_layer(i, kind, None, seq, rtp_time, payload, marker, None)
+    }
+
+    /// As [`SimNet::write`], on the simulcast layer `rid` (None: the m-line's one stream)
+    /// and with an RFC 6464 audio level.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_layer(
+        &mut self,
+        i: usize,
+        kind: MediaKind,
+        rid: Option<&str>,
+        seq: u64,
+        rtp_time: u32,
+        payload: Vec<u8>,
+        marker: bool,
+        audio_level: Option<i8>,
+    ) -> Vec<(SocketAddr, Vec<u8>)> {
         let now = self.now;
         let c = &mut self.clients[i];
         let codec = if kind == MediaKind::Video {
@@ -246,10 +369,17 @@ impl SimNet {
         let (Some(mid), Some(pt)) = (c.mid(kind), c.pt(codec)) else {
             return vec![];
         };
-        if let Some(stream) = c.rtc.direct_api().stream_tx_by_mid(mid, None) {
+        let rid = rid.map(Rid::from);
+        if let Some(stream) = c.rtc.direct_api().stream_tx_by_mid(mid, rid) {
+            let exts = ExtensionValues {
+                audio_level,
+                voice_activity: audio_level.map(|l| l > -50),
+                ..Default::default()
+            };
             stream.write_rtp(
                 RtpWrite::new(pt, SeqNo::from(seq), rtp_time, now, payload)
                     .marker(marker)
+                    .ext_vals(exts)
                     .nackable(kind == MediaKind::Video),
             );
         }
@@ -263,6 +393,38 @@ impl SimNet {
                 Ok(Output::Timeout(_)) | Err(_) => return out,
             }
         }
+    }
+}
+
+impl Link {
+    fn enqueue(&mut self, now: Instant, from: SocketAddr, data: Vec<u8>) {
+        if self.bytes + data.len() > self.queue_bytes {
+            self.dropped += 1;
+            return;
+        }
+        let start = self.free_at.max(now);
+        let wire = Duration::from_secs_f64((data.len() as f64 + 28.0) * 8.0 / self.bps as f64);
+        self.free_at = start + wire;
+        self.bytes += data.len();
+        self.queued.push_back((self.free_at, from, data));
+    }
+
+    fn due(&mut self, now: Instant) -> Option<(SocketAddr, Vec<u8>)> {
+        if self.queued.front().is_some_and(|(at, _, _)| *at <= now) {
+            let (_, from, data) = self.queued.pop_front()?;
+            self.bytes -= data.len();
+            return Some((from, data));
+        }
+        None
+    }
+}
+
+/// A datagram from the hub reaches client `c`.
+fn deliver(c: &mut SimClient, now: Instant, from: SocketAddr, data: &[u8], engine: &mut Engine) {
+    if let Ok(r) = Receive::new(Protocol::Udp, from, c.addr, data) {
+        // A client error is that client's problem: it simply stops answering.
+        let _ = c.rtc.handle_input(Input::Receive(now, r));
+        drain_client(c, now, engine);
     }
 }
 
@@ -287,6 +449,7 @@ fn drain_client(c: &mut SimClient, now: Instant, engine: &mut Engine) -> bool {
 fn note_event(c: &mut SimClient, e: Event) {
     match e {
         Event::Connected => c.connected = true,
+        Event::KeyframeRequest(req) => c.keyframes_asked.push(req.rid.map(|r| r.to_string())),
         Event::RtpPacket(p) => {
             let mid = c
                 .rtc
@@ -295,6 +458,7 @@ fn note_event(c: &mut SimClient, e: Event) {
                 .map(|s| s.mid());
             if let Some(mid) = mid {
                 *c.received.entry(mid).or_default() += 1;
+                *c.received_bytes.entry(mid).or_default() += p.payload.len() as u64;
             }
         }
         _ => {}
