@@ -45,6 +45,7 @@ struct Meeting {
 }
 
 impl Meeting {
+    #[allow(clippy::too_many_arguments)]
     fn publish(
         &mut self,
         i: usize,
