@@ -48,6 +48,12 @@ pub struct SimClient {
     pub dominant: Option<EndpointId>,
     /// Keyframe requests from the hub not yet served, by RID (None: the m-line's one stream).
     pub keyframes_asked: Vec<Option<String>>,
+    /// `Connected` events from the hub (the first connection, then each restored one).
+    pub hub_connected: u32,
+    /// How the hub closed its media, if it did.
+    pub closed: Option<crate::shell::CloseReason>,
+    /// Cut off: nothing it sends or is sent arrives.
+    pub cut: bool,
     /// Its downlink, when capped: datagrams wait here for their delivery time.
     downlink: Option<Link>,
 }
@@ -217,6 +223,9 @@ impl SimNet {
             layers_needed: None,
             dominant: None,
             keyframes_asked: vec![],
+            hub_connected: 0,
+            closed: None,
+            cut: false,
             downlink: None,
         });
         self.by_addr.insert(addr, index);
@@ -234,6 +243,9 @@ impl SimNet {
                 moved = true;
                 if let Some(&i) = self.by_addr.get(&t.destination) {
                     let c = &mut self.clients[i];
+                    if c.cut {
+                        continue;
+                    }
                     if let Some(link) = &mut c.downlink {
                         link.enqueue(self.now, t.source, t.contents.into());
                         continue;
@@ -277,6 +289,14 @@ impl SimNet {
                 }
                 EndpointEvent::DominantSpeaker(d) => {
                     self.clients[i].dominant = d;
+                    continue;
+                }
+                EndpointEvent::Connected => {
+                    self.clients[i].hub_connected += 1;
+                    continue;
+                }
+                EndpointEvent::Closed(reason) => {
+                    self.clients[i].closed = Some(reason);
                     continue;
                 }
                 _ => continue,
@@ -438,7 +458,9 @@ fn drain_client(c: &mut SimClient, now: Instant, engine: &mut Engine) -> bool {
         match c.rtc.poll_output() {
             Ok(Output::Transmit(t)) => {
                 moved = true;
-                engine.handle_datagram(now, t.source, t.destination, &t.contents);
+                if !c.cut {
+                    engine.handle_datagram(now, t.source, t.destination, &t.contents);
+                }
             }
             Ok(Output::Event(e)) => note_event(c, e),
             Ok(Output::Timeout(_)) | Err(_) => return moved,

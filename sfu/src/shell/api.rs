@@ -21,7 +21,13 @@ pub struct SfuConfig {
     /// (a browser answers in milliseconds; one that never does would otherwise be stuck
     /// without the tracks of anyone who joins later).
     pub offer_timeout: Duration,
+    /// How long an endpoint whose ICE connection was lost (no consent checks from the peer)
+    /// is kept for an ICE restart (`restart_ice`) before its media is closed.
+    pub ice_grace: Duration,
 }
+
+/// The default time an endpoint that lost its ICE connection is kept for a restart.
+pub const DEFAULT_ICE_GRACE: Duration = Duration::from_secs(20);
 
 /// The default time a client has to answer an offer.
 pub const DEFAULT_OFFER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +40,7 @@ impl Default for SfuConfig {
             udp_port: 0,
             core: CoreConfig::default(),
             offer_timeout: DEFAULT_OFFER_TIMEOUT,
+            ice_grace: DEFAULT_ICE_GRACE,
         }
     }
 }
@@ -81,7 +88,7 @@ pub enum CloseReason {
 pub enum EndpointEvent {
     /// A renegotiation: send this offer to the client; `tracks` lists every m-line we send on.
     Offer { sdp: String, tracks: Vec<TrackInfo> },
-    /// ICE and DTLS are up.
+    /// ICE and DTLS are up (also after an ICE restart reconnected).
     Connected,
     /// This endpoint now publishes a track on its m-line `mid`.
     Published { mid: String, kind: MediaKind },
@@ -149,6 +156,9 @@ pub(crate) enum Command {
     Close {
         endpoint: EndpointId,
     },
+    RestartIce {
+        endpoint: EndpointId,
+    },
     Policy {
         session: SessionId,
         policy: SessionPolicy,
@@ -185,6 +195,7 @@ impl std::fmt::Debug for Command {
             Command::Answer { .. } => "Answer",
             Command::Candidate { .. } => "Candidate",
             Command::Close { .. } => "Close",
+            Command::RestartIce { .. } => "RestartIce",
             Command::Policy { .. } => "Policy",
             Command::Receive { .. } => "Receive",
             Command::Stats { .. } => "Stats",
@@ -244,6 +255,13 @@ impl SfuHandle {
     /// End the endpoint's media (idempotent).
     pub fn close(&self, endpoint: EndpointId) {
         let _ = self.send(Command::Close { endpoint });
+    }
+
+    /// The client lost its connection to the hub (its ICE failed or disconnected): the hub
+    /// makes an offer with new ICE credentials (an ICE restart), as soon as no other offer
+    /// is pending. Media resumes when the client's answer lets ICE reconnect.
+    pub fn restart_ice(&self, endpoint: EndpointId) {
+        let _ = self.send(Command::RestartIce { endpoint });
     }
 
     /// The session's forwarding priorities (floor, chairs, who the chair muted), replacing

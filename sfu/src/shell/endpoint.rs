@@ -44,6 +44,10 @@ pub(crate) struct Endpoint {
     pub pending: Option<SdpPendingOffer>,
     /// When the pending offer was sent (answers are due within the offer timeout).
     pub offered_at: Option<Instant>,
+    /// When ICE lost the peer, if it has not come back (closed after the ICE grace).
+    pub ice_lost_at: Option<Instant>,
+    /// An ICE restart asked for while another offer was pending.
+    pub restart_wanted: bool,
     pub slots: Vec<Slot>,
     /// Receive-side caches: SSRC → (mid, simulcast layer), payload type → codec.
     ssrc_source: HashMap<Ssrc, (Mid, Layer)>,
@@ -82,6 +86,8 @@ impl Endpoint {
             closing: None,
             pending: None,
             offered_at: None,
+            ice_lost_at: None,
+            restart_wanted: false,
             slots: vec![],
             ssrc_source: HashMap::new(),
             codecs: HashMap::new(),
@@ -240,6 +246,41 @@ impl Endpoint {
             })
             .collect();
         tracing::debug!(endpoint = %id, audio, video, "slots offered");
+        self.notify(EndpointEvent::Offer {
+            sdp: offer.to_sdp_string(),
+            tracks,
+        });
+    }
+
+    /// Offer new ICE credentials (an ICE restart), now or after the pending offer's answer.
+    pub fn restart_ice(&mut self, now: Instant) {
+        if self.pending.is_some() {
+            self.restart_wanted = true;
+            return;
+        }
+        if self.closing.is_some() {
+            return;
+        }
+        self.restart_wanted = false;
+        let result = self.guard(|rtc| {
+            let mut change = rtc.sdp_api();
+            change.ice_restart(true);
+            Ok(change.apply())
+        });
+        let Some(Some((offer, pending))) = result else {
+            return;
+        };
+        self.pending = Some(pending);
+        self.offered_at = Some(now);
+        tracing::info!(endpoint = %self.id, "ICE restart offered");
+        let tracks = self
+            .slots
+            .iter()
+            .map(|s| TrackInfo {
+                mid: s.mid.to_string(),
+                kind: s.kind,
+            })
+            .collect();
         self.notify(EndpointEvent::Offer {
             sdp: offer.to_sdp_string(),
             tracks,

@@ -117,7 +117,13 @@ impl Engine {
         let offer_timeout = self.config.offer_timeout;
         self.endpoints
             .values()
-            .flat_map(|e| [Some(e.timeout), e.offered_at.map(|t| t + offer_timeout)])
+            .flat_map(|e| {
+                [
+                    Some(e.timeout),
+                    e.offered_at.map(|t| t + offer_timeout),
+                    e.ice_lost_at.map(|t| t + self.config.ice_grace),
+                ]
+            })
             .flatten()
             .fold(self.next_speaking_poll, Instant::min)
     }
@@ -139,6 +145,16 @@ impl Engine {
                 }
             }
             Err(e) => tracing::debug!(%endpoint, error = %e, "ignored remote candidate"),
+        }
+    }
+
+    /// Offer the endpoint new ICE credentials (see [`SfuHandle::restart_ice`]).
+    ///
+    /// [`SfuHandle::restart_ice`]: super::SfuHandle::restart_ice
+    pub fn restart_ice(&mut self, endpoint: EndpointId) {
+        if let Some(ep) = self.endpoints.get_mut(&endpoint) {
+            ep.restart_wanted = true;
+            self.renegotiate.insert(endpoint);
         }
     }
 
@@ -315,11 +331,16 @@ impl Engine {
     /// Time has reached `now`: endpoints whose timeout passed are driven, unanswered offers
     /// fail their endpoint, speaking state is re-evaluated.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let offer_timeout = self.config.offer_timeout;
+        let (offer_timeout, ice_grace) = (self.config.offer_timeout, self.config.ice_grace);
         for ep in self.endpoints.values_mut() {
             if ep.closing.is_none() && ep.offered_at.is_some_and(|t| now >= t + offer_timeout) {
                 tracing::warn!(endpoint = %ep.id, "offer not answered in time; closing the endpoint");
                 ep.closing = Some(CloseReason::Failed);
+                continue;
+            }
+            if ep.closing.is_none() && ep.ice_lost_at.is_some_and(|t| now >= t + ice_grace) {
+                tracing::info!(endpoint = %ep.id, "ICE not restored in time; closing the endpoint");
+                ep.closing = Some(CloseReason::Disconnected);
                 continue;
             }
             if ep.timeout <= now {
@@ -400,6 +421,9 @@ impl Engine {
             let (audio, video) = (self.config.core.audio_slots, self.config.core.video_slots);
             for id in pending {
                 if let Some(ep) = self.endpoints.get_mut(&id) {
+                    if ep.restart_wanted {
+                        ep.restart_ice(now);
+                    }
                     ep.negotiate_slots(now, audio, video);
                     self.dirty.insert(id);
                 }
@@ -499,10 +523,21 @@ impl Engine {
             }
             Event::IceConnectionStateChange(state) => {
                 tracing::debug!(endpoint = %id, ?state, "ice state");
-                if state == IceConnectionState::Disconnected
-                    && let Some(ep) = self.endpoints.get_mut(&id)
-                {
-                    ep.closing.get_or_insert(CloseReason::Disconnected);
+                let Some(ep) = self.endpoints.get_mut(&id) else {
+                    return;
+                };
+                match state {
+                    // Kept for an ICE restart, closed if none restores it within the grace.
+                    IceConnectionState::Disconnected => {
+                        ep.ice_lost_at.get_or_insert(now);
+                    }
+                    IceConnectionState::Connected | IceConnectionState::Completed => {
+                        if ep.ice_lost_at.take().is_some() {
+                            tracing::info!(endpoint = %id, "ICE restored");
+                            ep.notify(EndpointEvent::Connected);
+                        }
+                    }
+                    _ => {}
                 }
             }
             Event::Connected => {

@@ -32,8 +32,8 @@ use tokio::sync::mpsc;
 
 use api::Command;
 pub use api::{
-    CloseReason, DEFAULT_OFFER_TIMEOUT, EndpointEvent, LinkStats, SfuConfig, SfuError, SfuHandle,
-    SfuStats, TrackInfo,
+    CloseReason, DEFAULT_ICE_GRACE, DEFAULT_OFFER_TIMEOUT, EndpointEvent, LinkStats, SfuConfig,
+    SfuError, SfuHandle, SfuStats, TrackInfo,
 };
 pub use engine::Engine;
 
@@ -216,6 +216,7 @@ impl Shell {
                 candidate,
             } => engine.candidate(endpoint, &candidate),
             Command::Close { endpoint } => engine.close(endpoint),
+            Command::RestartIce { endpoint } => engine.restart_ice(endpoint),
             Command::Policy { session, policy } => engine.set_policy(now, session, policy),
             Command::Receive { endpoint, prefs } => engine.set_receive(now, endpoint, prefs),
             #[cfg(test)]

@@ -234,3 +234,50 @@ fn answers_ask_browsers_for_opus_fec_and_dtx() {
         assert!(fmtp.contains(param), "{fmtp}");
     }
 }
+
+#[test]
+fn a_lost_connection_is_kept_for_an_ice_restart_and_closed_without_one() {
+    use crate::testkit::SimNet;
+    let mut net = SimNet::new(SfuConfig::default());
+    let session = SessionId(1);
+    let a = net.join(session, &[MediaKind::Audio, MediaKind::Video]);
+    let b = net.join(session, &[MediaKind::Audio, MediaKind::Video]);
+    let step = Duration::from_millis(50);
+    assert!(net.run_until(
+        step,
+        Duration::from_secs(10),
+        |n| n.clients[a].hub_connected == 1 && n.clients[b].hub_connected == 1
+    ));
+
+    // A's network drops for 15 s: ICE notices, but the endpoint is kept for a restart.
+    net.clients[a].cut = true;
+    net.run_until(step, Duration::from_secs(15), |_| false);
+    assert_eq!(net.clients[a].closed, None, "kept within the grace");
+    assert_eq!(net.engine.stats().endpoints, 2);
+
+    // The network is back and the client asks for an ICE restart: the hub offers new
+    // credentials, the client answers, ICE and media come back on the same endpoint.
+    net.clients[a].cut = false;
+    let offers = net.clients[a].offers;
+    let id = net.clients[a].id;
+    net.engine.restart_ice(id);
+    assert!(
+        net.run_until(step, Duration::from_secs(10), |n| n.clients[a]
+            .hub_connected
+            == 2),
+        "the restart reconnects"
+    );
+    assert_eq!(net.clients[a].offers, offers + 1, "one offer: the restart");
+    assert_eq!(net.clients[a].closed, None);
+
+    // B's network drops for good: after the grace its media is closed.
+    net.clients[b].cut = true;
+    assert!(
+        net.run_until(step, Duration::from_secs(60), |n| n.clients[b]
+            .closed
+            .is_some()),
+        "closed after the grace"
+    );
+    assert_eq!(net.clients[b].closed, Some(CloseReason::Disconnected));
+    assert_eq!(net.engine.stats().endpoints, 1);
+}
