@@ -531,11 +531,11 @@ impl Engine {
                     IceConnectionState::Disconnected => {
                         ep.ice_lost_at.get_or_insert(now);
                     }
-                    IceConnectionState::Connected | IceConnectionState::Completed => {
-                        if ep.ice_lost_at.take().is_some() {
-                            tracing::info!(endpoint = %id, "ICE restored");
-                            ep.notify(EndpointEvent::Connected);
-                        }
+                    IceConnectionState::Connected | IceConnectionState::Completed
+                        if ep.ice_lost_at.take().is_some() =>
+                    {
+                        tracing::info!(endpoint = %id, "ICE restored");
+                        ep.notify(EndpointEvent::Connected);
                     }
                     _ => {}
                 }
