@@ -38,6 +38,10 @@ pub struct CoreConfig {
     /// Bandwidth kept for audio when sharing a subscriber's estimate between videos, per
     /// audio slot, in bit/s.
     pub audio_reserve_bps: u64,
+    /// Whether layers follow the bandwidth estimate. Off, every visible video is sent at the
+    /// layer its tile asks for whatever the link (a LAN; the forwarding benchmark, whose
+    /// packet rates no estimate would carry).
+    pub follow_estimate: bool,
 }
 
 impl Default for CoreConfig {
@@ -50,6 +54,7 @@ impl Default for CoreConfig {
             audio_top_k: 3,
             dominant_takeover: Duration::from_millis(1000),
             audio_reserve_bps: 40_000,
+            follow_estimate: true,
         }
     }
 }
@@ -660,6 +665,7 @@ impl SessionCore {
             .count() as u64;
         let budget = sub
             .estimate
+            .filter(|_| config.follow_estimate)
             .map(|e| e.saturating_sub(audio_in_use * config.audio_reserve_bps));
         let mut visible: Vec<(usize, TrackId, SlotReason)> = sources
             .iter()
