@@ -144,6 +144,7 @@ pub struct RollCallEntry {
     pub since: Option<i64>,
     pub rtt_ms: Option<f64>,
     pub loss: Option<f64>,
+    pub jitter_ms: Option<f64>,
     pub bitrate_kbps: Option<f64>,
 }
 
@@ -177,11 +178,74 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+/// A receive slot as the hub's `offer` lists it: an m-line the hub sends on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrackEntry {
+pub struct SlotTrack {
     pub mid: String,
-    pub participant_id: String,
     pub kind: TrackKind,
+}
+
+/// Why a receive slot carries whom it carries (the wire form is the sfu's
+/// [`sfu::SlotReason::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotReason {
+    Floor,
+    Chair,
+    Speaker,
+    Pinned,
+    Recent,
+    Other,
+}
+
+impl From<sfu::SlotReason> for SlotReason {
+    fn from(r: sfu::SlotReason) -> Self {
+        match r {
+            sfu::SlotReason::Floor => SlotReason::Floor,
+            sfu::SlotReason::Chair => SlotReason::Chair,
+            sfu::SlotReason::Speaker => SlotReason::Speaker,
+            sfu::SlotReason::Pinned => SlotReason::Pinned,
+            sfu::SlotReason::Recent => SlotReason::Recent,
+            sfu::SlotReason::Other => SlotReason::Other,
+        }
+    }
+}
+
+/// A simulcast layer by the RID the web client gives its encodings, or `single` for a
+/// publisher without simulcast (the wire form is the sfu's [`sfu::Layer::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layer {
+    #[serde(rename = "q")]
+    Quarter,
+    #[serde(rename = "h")]
+    Half,
+    #[serde(rename = "f")]
+    Full,
+    #[serde(rename = "single")]
+    Single,
+}
+
+impl From<sfu::Layer> for Layer {
+    fn from(l: sfu::Layer) -> Self {
+        match l {
+            sfu::Layer::Low => Layer::Quarter,
+            sfu::Layer::Mid => Layer::Half,
+            sfu::Layer::High => Layer::Full,
+            sfu::Layer::Single => Layer::Single,
+        }
+    }
+}
+
+/// What one receive slot carries now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    pub mid: String,
+    pub kind: TrackKind,
+    /// Whose stream, or `None` for an idle slot.
+    pub participant_id: Option<String>,
+    pub reason: Option<SlotReason>,
+    /// Video: the layer being sent; `None` while paused, idle, or for audio.
+    pub layer: Option<Layer>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,7 +354,8 @@ pub enum ServerMessage {
     },
     Offer {
         sdp: String,
-        tracks: Vec<TrackEntry>,
+        /// Every receive slot.
+        tracks: Vec<SlotTrack>,
     },
     ParticipantJoined {
         participant: Participant,
@@ -315,6 +380,16 @@ pub enum ServerMessage {
     Speaking {
         participant_id: String,
         speaking: bool,
+    },
+    Slots {
+        slots: Vec<Slot>,
+    },
+    /// Which of this client's simulcast layers anyone receives (`q`, `h`, `f` only).
+    Layers {
+        rids: Vec<Layer>,
+    },
+    DominantSpeaker {
+        participant_id: Option<String>,
     },
     RollCall {
         units: Vec<RollCallEntry>,
@@ -543,6 +618,71 @@ mod tests {
             e.to_json(),
             r#"{"type":"error","code":"unknown_type","message":"x"}"#
         );
+        let slots = ServerMessage::Slots {
+            slots: vec![
+                Slot {
+                    mid: "3".into(),
+                    kind: TrackKind::Video,
+                    participant_id: Some("e2".into()),
+                    reason: Some(SlotReason::Floor),
+                    layer: Some(Layer::Full),
+                },
+                Slot {
+                    mid: "4".into(),
+                    kind: TrackKind::Audio,
+                    participant_id: None,
+                    reason: None,
+                    layer: None,
+                },
+            ],
+        };
+        assert_eq!(
+            slots.to_json(),
+            r#"{"type":"slots","slots":[{"mid":"3","kind":"video","participant_id":"e2","reason":"floor","layer":"f"},{"mid":"4","kind":"audio","participant_id":null,"reason":null,"layer":null}]}"#
+        );
+        let layers = ServerMessage::Layers {
+            rids: vec![Layer::Quarter, Layer::Half],
+        };
+        assert_eq!(layers.to_json(), r#"{"type":"layers","rids":["q","h"]}"#);
+        assert_eq!(
+            ServerMessage::DominantSpeaker {
+                participant_id: None
+            }
+            .to_json(),
+            r#"{"type":"dominant_speaker","participant_id":null}"#
+        );
+        let offer = ServerMessage::Offer {
+            sdp: "v=0".into(),
+            tracks: vec![SlotTrack {
+                mid: "2".into(),
+                kind: TrackKind::Audio,
+            }],
+        };
+        assert_eq!(
+            offer.to_json(),
+            r#"{"type":"offer","sdp":"v=0","tracks":[{"mid":"2","kind":"audio"}]}"#
+        );
+    }
+
+    #[test]
+    fn slot_reasons_and_layers_are_the_sfus_words() {
+        use sfu::{Layer as L, SlotReason as R};
+        for r in [
+            R::Floor,
+            R::Chair,
+            R::Speaker,
+            R::Pinned,
+            R::Recent,
+            R::Other,
+        ] {
+            assert_eq!(
+                serde_json::to_value(SlotReason::from(r)).unwrap(),
+                r.as_str()
+            );
+        }
+        for l in [L::Low, L::Mid, L::High, L::Single] {
+            assert_eq!(serde_json::to_value(Layer::from(l)).unwrap(), l.as_str());
+        }
     }
 
     #[test]

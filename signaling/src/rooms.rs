@@ -646,6 +646,7 @@ fn roll_call(
                 since: presence.and_then(|p| p.since),
                 rtt_ms: quality.and_then(|q| q.rtt_ms).map(|v| round(v, 1.0)),
                 loss: quality.and_then(|q| q.loss).map(|v| round(v, 0.001)),
+                jitter_ms: quality.and_then(|q| q.jitter_ms).map(|v| round(v, 1.0)),
                 bitrate_kbps: quality.and_then(|q| q.bitrate_kbps).map(|v| round(v, 1.0)),
             }
         })

@@ -17,8 +17,8 @@ use tracing::Instrument;
 use crate::access;
 use crate::auth::User;
 use crate::protocol::{
-    ByeReason, ClientMessage, ErrorCode, LeaveReason, PROTOCOL_VERSION, PublishedTrack,
-    ServerMessage, TrackEntry, TrackKind, clean_name, decode_client,
+    ByeReason, ClientMessage, ErrorCode, Layer, LeaveReason, PROTOCOL_VERSION, PublishedTrack,
+    ServerMessage, Slot, SlotTrack, TrackKind, clean_name, decode_client,
 };
 use crate::rooms::{Hub, Joined};
 
@@ -189,6 +189,53 @@ fn track_kind(kind: sfu::MediaKind) -> TrackKind {
         sfu::MediaKind::Audio => TrackKind::Audio,
         sfu::MediaKind::Video => TrackKind::Video,
     }
+}
+
+/// The message a media event becomes for the client, for the events passed on as they are
+/// (the hub's offer with its receive slots, slots, layers, speaking, the dominant speaker).
+fn media_message(event: EndpointEvent) -> Option<ServerMessage> {
+    Some(match event {
+        EndpointEvent::Offer { sdp, tracks } => ServerMessage::Offer {
+            sdp,
+            tracks: tracks
+                .into_iter()
+                .map(|t| SlotTrack {
+                    mid: t.mid,
+                    kind: track_kind(t.kind),
+                })
+                .collect(),
+        },
+        EndpointEvent::Slots(slots) => ServerMessage::Slots {
+            slots: slots
+                .into_iter()
+                .map(|s| Slot {
+                    mid: s.mid.to_string(),
+                    kind: track_kind(s.kind),
+                    participant_id: s.publisher.map(|p| p.to_string()),
+                    reason: s.reason.map(Into::into),
+                    layer: s.layer.map(Into::into),
+                })
+                .collect(),
+        },
+        // RIDs a client can pause; a publisher without simulcast has none.
+        EndpointEvent::Layers(layers) => {
+            let rids: Vec<Layer> = layers.into_iter().map(Layer::from).collect();
+            if rids.contains(&Layer::Single) {
+                return None;
+            }
+            ServerMessage::Layers { rids }
+        }
+        EndpointEvent::DominantSpeaker(endpoint) => ServerMessage::DominantSpeaker {
+            participant_id: endpoint.map(|e| e.to_string()),
+        },
+        EndpointEvent::Speaking { endpoint, speaking } => ServerMessage::Speaking {
+            participant_id: endpoint.to_string(),
+            speaking,
+        },
+        EndpointEvent::Connected | EndpointEvent::Published { .. } | EndpointEvent::Closed(_) => {
+            return None;
+        }
+    })
 }
 
 /// Receive from an optional channel; pending forever while there is none.
@@ -466,26 +513,6 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
 
     async fn on_media(&mut self, event: Option<EndpointEvent>) -> Option<End> {
         match event {
-            Some(EndpointEvent::Offer { sdp, tracks }) => {
-                let tracks = tracks
-                    .into_iter()
-                    .map(|t| TrackEntry {
-                        mid: t.mid,
-                        participant_id: t.publisher.to_string(),
-                        kind: track_kind(t.kind),
-                    })
-                    .collect();
-                self.send(&ServerMessage::Offer { sdp, tracks }).await;
-                None
-            }
-            Some(EndpointEvent::Speaking { endpoint, speaking }) => {
-                self.send(&ServerMessage::Speaking {
-                    participant_id: endpoint.to_string(),
-                    speaking,
-                })
-                .await;
-                None
-            }
             Some(EndpointEvent::Connected) => None,
             Some(EndpointEvent::Published { mid, kind }) => {
                 if let Some(s) = &self.state {
@@ -508,6 +535,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 .await;
                 self.close(CLOSE_ERROR, "media failed").await;
                 Some(End::Failed)
+            }
+            Some(event) => {
+                if let Some(msg) = media_message(event) {
+                    self.send(&msg).await;
+                }
+                None
             }
         }
     }
@@ -536,6 +569,110 @@ mod tests {
     // The same errors axum's websocket yields (it wraps tungstenite's; the wording is the
     // same in the version axum uses).
     use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+
+    #[test]
+    fn media_events_become_the_documented_messages() {
+        use crate::protocol::SlotReason;
+        use sfu::{EndpointId, MediaKind, Mid, SlotInfo};
+        let slots = EndpointEvent::Slots(vec![
+            SlotInfo {
+                mid: Mid::from("4"),
+                kind: MediaKind::Video,
+                publisher: Some(EndpointId(7)),
+                reason: Some(sfu::SlotReason::Floor),
+                layer: Some(sfu::Layer::Mid),
+            },
+            SlotInfo {
+                mid: Mid::from("5"),
+                kind: MediaKind::Video,
+                publisher: Some(EndpointId(8)),
+                reason: Some(sfu::SlotReason::Other),
+                layer: None,
+            },
+            SlotInfo {
+                mid: Mid::from("a0"),
+                kind: MediaKind::Audio,
+                publisher: None,
+                reason: None,
+                layer: None,
+            },
+        ]);
+        assert_eq!(
+            media_message(slots),
+            Some(ServerMessage::Slots {
+                slots: vec![
+                    Slot {
+                        mid: "4".into(),
+                        kind: TrackKind::Video,
+                        participant_id: Some("e7".into()),
+                        reason: Some(SlotReason::Floor),
+                        layer: Some(Layer::Half),
+                    },
+                    Slot {
+                        mid: "5".into(),
+                        kind: TrackKind::Video,
+                        participant_id: Some("e8".into()),
+                        reason: Some(SlotReason::Other),
+                        layer: None,
+                    },
+                    Slot {
+                        mid: "a0".into(),
+                        kind: TrackKind::Audio,
+                        participant_id: None,
+                        reason: None,
+                        layer: None,
+                    },
+                ]
+            })
+        );
+        let layers = EndpointEvent::Layers(vec![sfu::Layer::Low, sfu::Layer::High]);
+        assert_eq!(
+            media_message(layers).map(|m| m.to_json()),
+            Some(r#"{"type":"layers","rids":["q","f"]}"#.to_string())
+        );
+        assert_eq!(
+            media_message(EndpointEvent::Layers(vec![])),
+            Some(ServerMessage::Layers { rids: vec![] }),
+            "nobody receives any layer: all may pause"
+        );
+        assert_eq!(
+            media_message(EndpointEvent::Layers(vec![sfu::Layer::Single])),
+            None,
+            "nothing to pause by RID without simulcast"
+        );
+        assert_eq!(
+            media_message(EndpointEvent::DominantSpeaker(Some(EndpointId(3)))),
+            Some(ServerMessage::DominantSpeaker {
+                participant_id: Some("e3".into())
+            })
+        );
+        assert_eq!(
+            media_message(EndpointEvent::DominantSpeaker(None)),
+            Some(ServerMessage::DominantSpeaker {
+                participant_id: None
+            })
+        );
+        let offer = EndpointEvent::Offer {
+            sdp: "v=0".into(),
+            tracks: vec![sfu::TrackInfo {
+                mid: "2".into(),
+                publisher: EndpointId(9),
+                kind: MediaKind::Audio,
+            }],
+        };
+        assert_eq!(
+            media_message(offer),
+            Some(ServerMessage::Offer {
+                sdp: "v=0".into(),
+                tracks: vec![SlotTrack {
+                    mid: "2".into(),
+                    kind: TrackKind::Audio
+                }]
+            }),
+            "the offer lists slots, not publishers"
+        );
+        assert_eq!(media_message(EndpointEvent::Connected), None);
+    }
 
     #[test]
     fn an_oversized_frame_is_told_from_a_vanished_peer() {
