@@ -46,6 +46,23 @@ pub struct Config {
     #[arg(long, env = "CAU_TOKEN_KEY_FILE")]
     pub token_key_file: Option<PathBuf>,
 
+    /// Video receive slots per participant: the floor, the chair, the dominant speaker and the
+    /// last-N others it sees (see docs/forwarding.md).
+    #[arg(long, env = "CAU_VIDEO_SLOTS", default_value_t = 11, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub video_slots: u16,
+
+    /// Audio receive slots per participant: the floor, the chair and the loudest few.
+    #[arg(long, env = "CAU_AUDIO_SLOTS", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub audio_slots: u16,
+
+    /// How many of the loudest speakers every participant hears besides floor and chair.
+    #[arg(long, env = "CAU_AUDIO_TOP_K", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub audio_top_k: u16,
+
+    /// Seconds an endpoint whose connection dropped is kept for an ICE restart.
+    #[arg(long, env = "CAU_ICE_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=300))]
+    pub ice_grace_secs: u16,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -85,6 +102,16 @@ pub enum AdminCommand {
 
 impl Config {
     /// The addresses for ICE host candidates, resolved from the flags and defaults.
+    /// The forwarding core's configuration from the flags.
+    pub fn sfu_core(&self) -> sfu::core::CoreConfig {
+        sfu::core::CoreConfig {
+            video_slots: self.video_slots.into(),
+            audio_slots: self.audio_slots.into(),
+            audio_top_k: self.audio_top_k.into(),
+            ..Default::default()
+        }
+    }
+
     pub fn candidate_ips(&self) -> Vec<IpAddr> {
         if !self.public_ips.is_empty() {
             let mut ips = self.public_ips.clone();
@@ -125,6 +152,25 @@ mod tests {
         assert_eq!(c.udp_port, 0);
         assert_eq!(c.candidate_ips().len(), 2);
         assert!(Config::try_parse_from(["cau", "--listen", "nonsense"]).is_err());
+    }
+
+    #[test]
+    fn forwarding_knobs_have_defaults_and_bounds() {
+        let c = Config::try_parse_from(["cau"]).unwrap();
+        assert_eq!((c.video_slots, c.audio_slots, c.audio_top_k), (11, 5, 3));
+        let c =
+            Config::try_parse_from(["cau", "--video-slots", "4", "--audio-top-k", "2"]).unwrap();
+        assert_eq!((c.video_slots, c.audio_top_k), (4, 2));
+        assert_eq!(c.sfu_core().video_slots, 4);
+        for bad in [
+            ["--video-slots", "0"],
+            ["--audio-slots", "99"],
+            ["--ice-grace-secs", "0"],
+        ] {
+            let mut args = vec!["cau"];
+            args.extend(bad);
+            assert!(Config::try_parse_from(args).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

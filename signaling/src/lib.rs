@@ -94,8 +94,9 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     let sfu = sfu::start(sfu::SfuConfig {
         candidate_ips: config.candidate_ips(),
         udp_port: config.udp_port,
-        core: Default::default(),
+        core: config.sfu_core(),
         offer_timeout: config.offer_timeout,
+        ice_grace: std::time::Duration::from_secs(config.ice_grace_secs.into()),
     })
     .await
     .map_err(StartError::Media)?;

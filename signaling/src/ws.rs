@@ -656,7 +656,6 @@ mod tests {
             sdp: "v=0".into(),
             tracks: vec![sfu::TrackInfo {
                 mid: "2".into(),
-                publisher: EndpointId(9),
                 kind: MediaKind::Audio,
             }],
         };

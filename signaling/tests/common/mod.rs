@@ -31,17 +31,13 @@ pub async fn start_hub(name: &str) -> signaling::RunningHub {
 pub async fn start_hub_with(name: &str, offer_timeout: Duration) -> signaling::RunningHub {
     let data_dir = std::env::temp_dir().join(format!("cau-it-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let config = signaling::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_ips: vec!["127.0.0.1".parse().unwrap()],
-        udp_port: 0,
-        data_dir,
-        directory: None,
-        public_url: None,
-        token_key_file: None,
-        command: None,
-        offer_timeout,
-    };
+    // The defaults of every other key, as `cau` with no flags has them.
+    let mut config = <signaling::Config as clap::Parser>::try_parse_from(["cau"]).unwrap();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.public_ips = vec!["127.0.0.1".parse().unwrap()];
+    config.udp_port = 0;
+    config.data_dir = data_dir;
+    config.offer_timeout = offer_timeout;
     signaling::start(&config).await.expect("hub starts")
 }
 
