@@ -159,7 +159,14 @@ pub struct VideoDemand {
     pub available: Vec<(Layer, u64)>,
     /// Whether the publisher sends simulcast at all (else its one stream is all there is).
     pub simulcast: bool,
+    /// The layer the slot forwards now, if any.
+    pub current: Option<Layer>,
 }
+
+/// Hysteresis: keeping a layer that flows (or going down to one) is charged this share of
+/// its cost, rising to a layer not flowing is charged all of it, so an estimate wavering by a
+/// few percent does not make a tile flap between layers, or between shown and paused.
+const KEEP_SHARE: f64 = 0.8;
 
 /// Nominal bitrates of the web client's layers (its `maxBitrate`s), used for a layer that is
 /// not arriving yet.
@@ -180,12 +187,18 @@ pub fn nominal_bitrate(layer: Layer) -> u64 {
 pub fn allocate(budget: Option<u64>, demands: &[VideoDemand]) -> Vec<Option<Layer>> {
     let mut left = budget.unwrap_or(u64::MAX);
     let cost = |d: &VideoDemand, l: Layer| -> u64 {
-        d.available
+        let full = d
+            .available
             .iter()
             .find(|(a, _)| *a == l)
             .map(|(_, b)| *b)
             .filter(|b| *b > 0)
-            .unwrap_or_else(|| nominal_bitrate(l))
+            .unwrap_or_else(|| nominal_bitrate(l));
+        if d.current.is_some_and(|c| l <= c) {
+            (full as f64 * KEEP_SHARE) as u64
+        } else {
+            full
+        }
     };
     let ladder = |d: &VideoDemand| -> Vec<Layer> {
         if d.simulcast {
@@ -349,7 +362,30 @@ mod tests {
                 (Layer::High, 1_500_000),
             ],
             simulcast: true,
+            current: None,
         }
+    }
+
+    #[test]
+    fn what_flows_is_kept_through_a_small_dip_but_not_a_real_drop() {
+        let flowing = VideoDemand {
+            current: Some(Layer::High),
+            ..demand(Layer::High)
+        };
+        // 1.4 Mbit/s: not enough to rise to the full layer, enough to keep it.
+        assert_eq!(
+            allocate(Some(1_400_000), &[demand(Layer::High)]),
+            vec![Some(Layer::Mid)]
+        );
+        assert_eq!(
+            allocate(Some(1_400_000), std::slice::from_ref(&flowing)),
+            vec![Some(Layer::High)]
+        );
+        // 1 Mbit/s: down to the half layer.
+        assert_eq!(
+            allocate(Some(1_000_000), &[flowing]),
+            vec![Some(Layer::Mid)]
+        );
     }
 
     #[test]
@@ -388,6 +424,7 @@ mod tests {
             wanted: Layer::High,
             available: vec![(Layer::Single, 600_000)],
             simulcast: false,
+            current: None,
         };
         assert_eq!(
             allocate(Some(700_000), std::slice::from_ref(&single)),

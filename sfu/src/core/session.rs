@@ -675,7 +675,7 @@ impl SessionCore {
         visible.sort_by_key(|(_, _, r)| *r);
         let demands: Vec<VideoDemand> = visible
             .iter()
-            .map(|(_, track, reason)| {
+            .map(|(i, track, reason)| {
                 let height = if reason.is_large() {
                     prefs.large_height
                 } else {
@@ -690,6 +690,9 @@ impl SessionCore {
                     },
                     available: published.map(|p| p.available(now)).unwrap_or_default(),
                     simulcast: published.is_some_and(|p| p.simulcast),
+                    current: sub.slots[*i]
+                        .current
+                        .filter(|_| sub.slots[*i].source.map(|(t, _)| t) == Some(*track)),
                 }
             })
             .collect();
