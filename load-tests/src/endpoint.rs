@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use signaling::protocol::{ClientMessage, ServerMessage, TrackKind};
+use signaling::protocol::{ClientMessage, Layer, ServerMessage, TrackKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::media::{Direction, MediaKind, Mid, Pt, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
@@ -29,9 +29,9 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::clip::Clip;
 use crate::impair::{Impairment, Link, LinkCounters};
 use crate::media::{
-    AudioConfig, AudioSource, MediaPacket, TalkerPattern, VideoConfig, VideoSource,
+    AudioConfig, AudioSource, MediaPacket, RIDS, SimulcastCamera, TalkerPattern, VideoConfig,
 };
-use crate::payload::{self, Clock};
+use crate::payload::{self, Clock, StreamKind};
 use crate::replay::{Camera, ClipAudioSource, ClipVideoSource, Mic};
 use crate::stats::{Receiver, Sent, Window};
 
@@ -160,6 +160,41 @@ pub struct EndpointStatus {
     /// When media connected, and when the endpoint left or failed.
     pub connected_at: Option<Instant>,
     pub ended_at: Option<Instant>,
+    /// Its participant id, from the welcome.
+    pub participant_id: Option<String>,
+    /// Every `slots` message with when it arrived: who the hub forwarded to this endpoint.
+    pub assignments: Vec<(Instant, Vec<Assigned>)>,
+}
+
+/// The RID of a protocol layer (`None` for a publisher without simulcast).
+fn rid_of(layer: Layer) -> Option<&'static str> {
+    match layer {
+        Layer::Quarter => Some(RIDS[0]),
+        Layer::Half => Some(RIDS[1]),
+        Layer::Full => Some(RIDS[2]),
+        Layer::Single => None,
+    }
+}
+
+/// The index our video streams carry for a protocol layer (a single stream is layer 0).
+fn layer_index(layer: Layer) -> u8 {
+    match layer {
+        Layer::Quarter | Layer::Single => 0,
+        Layer::Half => 1,
+        Layer::Full => 2,
+    }
+}
+
+/// One stream a receive slot carried, by a `slots` message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    pub participant: String,
+    pub video: bool,
+    /// Video: the layer being forwarded (as our streams number them).
+    pub layer: Option<u8>,
+    /// Forwarded now (an audio slot always is; a video slot once its layer is set — it is
+    /// unset while the switch waits for a keyframe and while the link cannot carry it).
+    pub active: bool,
 }
 
 impl EndpointStatus {
@@ -173,6 +208,42 @@ impl EndpointStatus {
     /// Whether media was connected for the whole of `[from, to]`.
     pub fn connected_throughout(&self, from: Instant, to: Instant) -> bool {
         self.connected_at.is_some_and(|c| c <= from) && self.ended_at.is_none_or(|e| e >= to)
+    }
+
+    /// Whether `participant`'s stream of `kind` (audio, or video at that layer) was
+    /// forwarded here, active, by every `slots` message from before `from` to after `to`.
+    pub fn assigned_throughout(
+        &self,
+        participant: &str,
+        kind: StreamKind,
+        from: Instant,
+        to: Instant,
+    ) -> bool {
+        let carries = |list: &[Assigned]| {
+            list.iter().any(|a| {
+                a.participant == participant
+                    && a.active
+                    && match kind {
+                        StreamKind::Audio => !a.video,
+                        StreamKind::Video { layer } => a.video && a.layer == Some(layer),
+                    }
+            })
+        };
+        let before = self.assignments.iter().rev().find(|(at, _)| *at <= from);
+        before.is_some_and(|(_, list)| carries(list))
+            && self
+                .assignments
+                .iter()
+                .filter(|(at, _)| *at > from && *at <= to)
+                .all(|(_, list)| carries(list))
+    }
+
+    /// Whether any `slots` message ever named `participant`'s stream.
+    pub fn ever_assigned(&self, participant: &str, video: bool) -> bool {
+        self.assignments.iter().any(|(_, list)| {
+            list.iter()
+                .any(|a| a.participant == participant && a.video == video)
+        })
     }
 }
 
@@ -330,8 +401,9 @@ impl Session {
             .await?;
             loop {
                 match next_message(&mut ws).await? {
-                    ServerMessage::Welcome { .. } => {
+                    ServerMessage::Welcome { participant_id, .. } => {
                         let mut s = lock(status);
+                        s.participant_id = Some(participant_id);
                         s.phase = Phase::Welcomed;
                         s.welcomed_after = Some(started.elapsed());
                         return Ok(ws);
@@ -361,7 +433,16 @@ impl Session {
         // As the web client: both kinds, always, send-only; the camera may stay off.
         let mut api = rtc.sdp_api();
         let audio_mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let video_mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        // The synthetic camera publishes three simulcast layers, as the web client does; a
+        // replayed clip is one stream.
+        let simulcast = ctx.clip.is_none().then(|| {
+            let mut s = Simulcast::new();
+            for rid in RIDS {
+                s.add_send_layer(SimulcastLayer::new(rid));
+            }
+            s
+        });
+        let video_mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast);
         let (offer, pending) = api.apply().ok_or("str0m made no offer")?;
         send(
             &mut ws,
@@ -583,14 +664,14 @@ impl Session {
                         Some(clip) => {
                             Camera::Clip(ClipVideoSource::new(plan.index, 0, clip.clone(), now))
                         }
-                        None => Camera::Synthetic(VideoSource::new(plan.index, 0, ctx.video, now)),
+                        None => Camera::Simulcast(SimulcastCamera::new(plan.index, ctx.video, now)),
                     });
                 }
             }
             Event::KeyframeRequest(req) if req.mid == self.video_mid => {
                 lock(status).keyframe_requests += 1;
                 if let Some(v) = &mut self.video {
-                    v.request_keyframe();
+                    v.request_keyframe(req.rid.as_ref().map(|r| r.as_ref()));
                 }
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
@@ -647,6 +728,28 @@ impl Session {
                 };
                 send(&mut self.ws, &answer).await?;
             }
+            ServerMessage::Layers { rids } => {
+                // As the web client: only the layers someone receives are sent.
+                if let Some(Camera::Simulcast(cam)) = &mut self.video {
+                    let rids: Vec<&str> = rids.iter().filter_map(|l| rid_of(*l)).collect();
+                    cam.set_active(&rids);
+                }
+            }
+            ServerMessage::Slots { slots } => {
+                let list = slots
+                    .into_iter()
+                    .filter_map(|s| {
+                        let video = s.kind == TrackKind::Video;
+                        Some(Assigned {
+                            participant: s.participant_id?,
+                            video,
+                            active: !video || s.layer.is_some(),
+                            layer: s.layer.map(layer_index),
+                        })
+                    })
+                    .collect();
+                lock(status).assignments.push((Instant::now(), list));
+            }
             ServerMessage::Error { code, message } => {
                 lock(status)
                     .errors
@@ -666,6 +769,7 @@ impl Session {
         ctx: &RunContext,
         status: &Mutex<EndpointStatus>,
     ) {
+        let simulcast = matches!(self.video, Some(Camera::Simulcast(_)));
         let mut api = self.rtc.direct_api();
         let mut s = lock(status);
         for p in packets.drain(..) {
@@ -674,7 +778,12 @@ impl Session {
             } else {
                 (self.audio_mid, self.opus)
             };
-            let (Some(pt), Some(stream)) = (pt, api.stream_tx_by_mid(mid, None)) else {
+            // A simulcast camera's layer goes out under its RID.
+            let rid = match (p.stream.kind, simulcast) {
+                (StreamKind::Video { layer }, true) => RIDS.get(usize::from(layer)).map(|r| Rid::from(*r)),
+                _ => None,
+            };
+            let (Some(pt), Some(stream)) = (pt, api.stream_tx_by_mid(mid, rid)) else {
                 continue;
             };
             let exts = ExtensionValues {

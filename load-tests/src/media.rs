@@ -260,6 +260,13 @@ impl VideoSource {
         self.keyframe_wanted = true;
     }
 
+    /// Send nothing until `now`: the frames due meanwhile are skipped.
+    pub fn skip_to(&mut self, now: Instant) {
+        let due = (now.saturating_duration_since(self.start).as_micros()
+            / self.frame_interval().as_micros()) as u64;
+        self.frame = self.frame.max(due);
+    }
+
     /// The packets of the frames due at `now` (late frames are dropped, not queued).
     pub fn poll(&mut self, now: Instant, clock: &payload::Clock, out: &mut Vec<MediaPacket>) {
         if now < self.next_at() {
@@ -320,6 +327,88 @@ impl VideoSource {
             self.seq += 1;
         }
         self.frame += 1;
+    }
+}
+
+/// The RIDs of a simulcast camera's layers, lowest first: the web client's.
+pub const RIDS: [&str; 3] = ["q", "h", "f"];
+
+/// A camera publishing three simulcast layers as the web client does: a quarter of the
+/// resolution at a tenth of the bitrate (`q`), a half at a third (`h`), and all of it (`f`).
+/// The hub says which layers anyone receives (`layers`); the others are paused, and a layer
+/// resumed starts with a keyframe, as a browser's encoder does.
+#[derive(Debug)]
+pub struct SimulcastCamera {
+    layers: Vec<(VideoSource, bool)>,
+    start: Instant,
+}
+
+impl SimulcastCamera {
+    pub fn new(sender: u32, config: VideoConfig, start: Instant) -> Self {
+        let scaled = |div_bitrate: u32, div_size: u16| VideoConfig {
+            bitrate_kbps: (config.bitrate_kbps / div_bitrate).max(30),
+            width: config.width / div_size,
+            height: config.height / div_size,
+            ..config
+        };
+        let configs = [scaled(10, 4), scaled(3, 2), config];
+        let layers = configs
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (VideoSource::new(sender, i as u8, c, start), true))
+            .collect();
+        SimulcastCamera { layers, start }
+    }
+
+    /// When the next frame of an active layer is due (far ahead when all are paused).
+    pub fn next_at(&self) -> Instant {
+        self.layers
+            .iter()
+            .filter(|(_, active)| *active)
+            .map(|(v, _)| v.next_at())
+            .min()
+            .unwrap_or(self.start + Duration::from_secs(86_400 * 365))
+    }
+
+    /// A keyframe request for layer `rid` (`None`: every layer).
+    pub fn request_keyframe(&mut self, rid: Option<&str>) {
+        for (i, (v, _)) in self.layers.iter_mut().enumerate() {
+            if rid.is_none_or(|r| r == RIDS[i]) {
+                v.request_keyframe();
+            }
+        }
+    }
+
+    /// Only these layers (by RID) are sent from now on.
+    pub fn set_active(&mut self, rids: &[&str]) {
+        for (i, (v, active)) in self.layers.iter_mut().enumerate() {
+            let now_active = rids.contains(&RIDS[i]);
+            if now_active && !*active {
+                v.request_keyframe();
+            }
+            *active = now_active;
+        }
+    }
+
+    /// The RIDs being sent.
+    pub fn active(&self) -> Vec<&'static str> {
+        self.layers
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, a))| *a)
+            .map(|(i, _)| RIDS[i])
+            .collect()
+    }
+
+    pub fn poll(&mut self, now: Instant, clock: &payload::Clock, out: &mut Vec<MediaPacket>) {
+        for (v, active) in &mut self.layers {
+            if *active {
+                v.poll(now, clock, out);
+            } else {
+                // A paused layer keeps its frame clock, so it resumes at the present.
+                v.skip_to(now);
+            }
+        }
     }
 }
 
@@ -392,6 +481,41 @@ mod tests {
         // Timestamps keep time across the gaps; sequence numbers do not jump.
         assert_eq!(dtx[1].ts - dtx[0].ts, 20 * 960);
         assert_eq!(dtx[1].seq, dtx[0].seq + 1);
+    }
+
+    #[test]
+    fn a_simulcast_camera_sends_only_its_active_layers_and_resumes_with_a_keyframe() {
+        let t0 = Instant::now();
+        let clock = payload::Clock::new(t0);
+        let config = VideoConfig {
+            bitrate_kbps: 1000,
+            fps: 10,
+            ..VideoConfig::default()
+        };
+        let mut cam = SimulcastCamera::new(3, config, t0);
+        let mut out = vec![];
+        cam.poll(t0 + Duration::from_millis(950), &clock, &mut out);
+        let bytes = |layer: u8, out: &[MediaPacket]| -> usize {
+            out.iter()
+                .filter(|p| p.stream.kind == StreamKind::Video { layer })
+                .map(|p| p.payload.len())
+                .sum()
+        };
+        assert!(bytes(0, &out) > 0 && bytes(0, &out) * 5 < bytes(2, &out));
+        assert!(bytes(1, &out) < bytes(2, &out));
+        cam.set_active(&["q"]);
+        assert_eq!(cam.active(), vec!["q"]);
+        out.clear();
+        cam.poll(t0 + Duration::from_millis(1950), &clock, &mut out);
+        assert!(out.iter().all(|p| p.stream.kind == StreamKind::Video { layer: 0 }));
+        cam.set_active(&["q", "f"]);
+        out.clear();
+        cam.poll(t0 + Duration::from_millis(2050), &clock, &mut out);
+        let first_f = out
+            .iter()
+            .find(|p| p.stream.kind == StreamKind::Video { layer: 2 })
+            .expect("f resumes");
+        assert!(sfu_keyframe(&first_f.payload), "f resumes with a keyframe");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clip::{Clip, ClipVideo};
-use crate::media::{AudioSource, MAX_VIDEO_PAYLOAD, MediaPacket, VideoSource};
+use crate::media::{AudioSource, MAX_VIDEO_PAYLOAD, MediaPacket, SimulcastCamera, VideoSource};
 use crate::payload::{self, StreamKey, StreamKind, Tag, vp8};
 
 /// An endpoint's microphone.
@@ -49,6 +49,8 @@ impl Mic {
 #[derive(Debug)]
 pub enum Camera {
     Synthetic(VideoSource),
+    /// The synthetic camera in three simulcast layers, as the web client publishes.
+    Simulcast(SimulcastCamera),
     Clip(ClipVideoSource),
 }
 
@@ -56,13 +58,16 @@ impl Camera {
     pub fn next_at(&self) -> Instant {
         match self {
             Camera::Synthetic(s) => s.next_at(),
+            Camera::Simulcast(s) => s.next_at(),
             Camera::Clip(s) => s.next_at(),
         }
     }
 
-    pub fn request_keyframe(&mut self) {
+    /// A keyframe request, for the layer `rid` of a simulcast camera.
+    pub fn request_keyframe(&mut self, rid: Option<&str>) {
         match self {
             Camera::Synthetic(s) => s.request_keyframe(),
+            Camera::Simulcast(s) => s.request_keyframe(rid),
             Camera::Clip(s) => s.request_keyframe(),
         }
     }
@@ -70,6 +75,7 @@ impl Camera {
     pub fn poll(&mut self, now: Instant, clock: &payload::Clock, out: &mut Vec<MediaPacket>) {
         match self {
             Camera::Synthetic(s) => s.poll(now, clock, out),
+            Camera::Simulcast(s) => s.poll(now, clock, out),
             Camera::Clip(s) => s.poll(now, clock, out),
         }
     }

@@ -2,8 +2,11 @@
 //!
 //! Media figures cover the measurement window only, and only pairs of endpoints that were
 //! both connected for all of it (see [`crate::stats`]): a stream is *expected* at a receiver
-//! when its sender is another endpoint of the same meeting; its expected packet count is what
-//! the sender sent inside the window.
+//! when its sender is another endpoint of the same meeting and the hub's `slots` messages had
+//! it forwarded to the receiver (active: a video slot with a layer) for the whole window; its
+//! expected packet count is what the sender sent inside the window. Streams forwarded for
+//! part of it only (switched in or out, paused) are counted apart, neither lost nor
+//! unexpected; a stream received that the hub never assigned is unexpected.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -100,10 +103,17 @@ pub struct Report {
 pub struct Media {
     /// (receiver, stream) pairs expected.
     pub streams: u64,
+    /// Of which video.
+    pub video_streams: u64,
     /// Expected pairs of which not one packet arrived.
     pub streams_missing: u64,
-    /// Streams received that should not have been: another meeting's, or the receiver's own.
+    /// Streams received that should not have been: another meeting's, the receiver's own, or
+    /// one the hub never put in the receiver's slots.
     pub streams_unexpected: u64,
+    /// (receiver, stream) pairs of the same meeting that were not forwarded throughout the
+    /// window (not chosen for the receiver's slots, switched in or out, or paused because
+    /// the link could not carry them): neither expected nor unexpected.
+    pub streams_not_forwarded: u64,
     pub packets_sent: u64,
     pub packets_received: u64,
     pub packets_expected: u64,
@@ -285,6 +295,10 @@ pub fn media_of(
     }
     let meeting_of: HashMap<u32, i64> =
         all.iter().map(|(p, _)| (p.index, p.link.meeting)).collect();
+    let participant_of: HashMap<u32, &str> = all
+        .iter()
+        .filter_map(|(p, s)| Some((p.index, s.participant_id.as_deref()?)))
+        .collect();
     for &i in members {
         let (plan, status) = &all[i];
         media.damaged += status.rx.damaged;
@@ -295,7 +309,11 @@ pub fn media_of(
             .keys()
             .filter(|k| from_group(groups.of(k.sender)))
             .filter(|k| {
-                k.sender == plan.index || meeting_of.get(&k.sender) != Some(&plan.link.meeting)
+                k.sender == plan.index
+                    || meeting_of.get(&k.sender) != Some(&plan.link.meeting)
+                    || participant_of
+                        .get(&k.sender)
+                        .is_some_and(|p| !status.ever_assigned(p, k.kind.is_video()))
             })
             .count() as u64;
         if !steady(i) {
@@ -309,7 +327,15 @@ pub fn media_of(
             if stream.sender == plan.index {
                 continue;
             }
+            let forwarded = participant_of.get(&stream.sender).is_some_and(|p| {
+                status.assigned_throughout(p, stream.kind, from, to)
+            });
+            if !forwarded {
+                media.streams_not_forwarded += 1;
+                continue;
+            }
             media.streams += 1;
+            media.video_streams += u64::from(stream.kind.is_video());
             media.packets_expected += n;
             let kind = &mut by_kind[usize::from(stream.kind.is_video())];
             kind.0 += n;
@@ -462,10 +488,11 @@ impl Report {
         let m = &self.media;
         let _ = writeln!(
             t,
-            "\n  media     {} streams ({} missing, {} unexpected); packets sent {}, expected {}, received {}; loss {:.3} % (audio {:.3} %, video {:.3} %); {} duplicates, {} damaged, {} untagged",
+            "\n  media     {} streams forwarded throughout ({} missing, {} unexpected; {} not forwarded throughout); packets sent {}, expected {}, received {}; loss {:.3} % (audio {:.3} %, video {:.3} %); {} duplicates, {} damaged, {} untagged",
             thousands(m.streams as f64),
             m.streams_missing,
             m.streams_unexpected,
+            m.streams_not_forwarded,
             thousands(m.packets_sent as f64),
             thousands(m.packets_expected as f64),
             thousands(m.packets_received as f64),
