@@ -1,15 +1,19 @@
 //! The floor and moderation over a real hub (websockets, no media): raised hands, the floor,
 //! mutes by the chair and who may lift them, removal, the lock, chat, `receive`, and the
-//! moderation log. Only chairs moderate; anyone else is refused with `forbidden` and keeps
-//! its connection.
+//! moderation log with its API. Only chairs moderate; anyone else is refused with `forbidden`
+//! and keeps its connection.
 
 mod common;
 
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use common::{Client, MeetingState, Planned, connect, plan_meeting, recv, send, start_hub};
-use serde_json::json;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
 use signaling::protocol::{
     ByeReason, ChatTo, ClientMessage, ErrorCode, LeaveReason, ReceiveMode, ServerMessage, TrackKind,
 };
+use tower::ServiceExt;
 
 const UNITS: [&str; 3] = ["district:164", "district:165", "commune:5431"];
 
@@ -56,6 +60,19 @@ async fn saw_join(client: &mut Client, id: &str) {
             _ => None,
         })
         .await
+}
+
+/// A round trip through the chair's connection: everything it sent before has been handled
+/// (the connection handles its messages one after the other), database writes included.
+async fn settle(chair: &mut Client) {
+    let id = chair.id.clone();
+    chair.send(&raise(true)).await;
+    chair
+        .until(|m| match m {
+            ServerMessage::MeetingState { hands, .. } if hands.contains(&id) => Some(()),
+            _ => None,
+        })
+        .await;
 }
 
 async fn log_rows(
@@ -712,5 +729,117 @@ async fn receive_is_accepted_and_a_malformed_one_refused() {
     }
     a.send(&raise(false)).await;
     assert!(matches!(a.next().await, ServerMessage::MeetingState { .. }));
+    hub.shutdown().await;
+}
+
+/// The staff API: `GET /api/meetings/{id}/moderation-log`, for schedulers and admins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_moderation_log_is_read_by_the_meetings_staff() {
+    use signaling::auth::{self, StaffRole};
+    use signaling::http::{AppState, app};
+    let hub = start_hub("mod-log").await;
+    let m = meeting(&hub).await;
+    let state = AppState::new(
+        hub.hub.clone(),
+        std::env::temp_dir().join(format!("cau-mod-log-{}", std::process::id())),
+    );
+    for (user, role) in [("lan", StaffRole::Scheduler), ("thu", StaffRole::Archivist)] {
+        hub.hub
+            .db()
+            .call(move |c| {
+                auth::create_user(c, user, user, "mật khẩu đủ dài", &[role], 0)
+                    .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))
+            })
+            .await
+            .unwrap();
+    }
+    let call = |uri: String, bearer: Option<String>, body: Option<Value>| {
+        let state = state.clone();
+        async move {
+            let mut req = Request::builder()
+                .method(if body.is_some() {
+                    Method::POST
+                } else {
+                    Method::GET
+                })
+                .uri(uri);
+            if let Some(t) = bearer {
+                req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+            }
+            let req = match body {
+                Some(b) => req
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(b.to_string())),
+                None => req.body(Body::empty()),
+            }
+            .unwrap();
+            let response = app(state).oneshot(req).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let login = |user: &'static str| async move {
+        let (status, body) = call(
+            "/api/login".into(),
+            None,
+            Some(json!({"username": user, "password": "mật khẩu đủ dài", "bearer": true})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        body["token"].as_str().unwrap().to_string()
+    };
+    let scheduler = login("lan").await;
+    let archivist = login("thu").await;
+
+    let mut chair = Client::join(hub.addr, &m.join_as_chair("Chủ trì")).await;
+    let a = Client::join(hub.addr, &m.join("district:164", "Anh")).await;
+    saw_join(&mut chair, &a.id).await;
+    chair.send(&give_floor(&a.id)).await;
+    chair.send(&mute_participant(&a.id, TrackKind::Audio)).await;
+    chair.send(&ClientMessage::Lock { locked: true }).await;
+    settle(&mut chair).await;
+
+    let uri = format!("/api/meetings/{}/moderation-log", m.id);
+    let (status, body) = call(uri.clone(), Some(scheduler.clone()), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let entries = body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0]["action"], "give_floor");
+    assert_eq!(entries[0]["actor"]["participant_id"], chair.id.as_str());
+    assert_eq!(entries[0]["actor"]["name"], "Chủ trì");
+    assert_eq!(entries[0]["actor"]["unit"], "province:19");
+    assert_eq!(entries[0]["target"]["participant_id"], a.id.as_str());
+    assert_eq!(entries[0]["target"]["name"], "Anh");
+    assert_eq!(entries[0]["target"]["unit"], "district:164");
+    assert_eq!(entries[0]["detail"], Value::Null);
+    assert_eq!(entries[1]["action"], "mute_participant");
+    assert_eq!(entries[1]["detail"], json!({"kind": "audio"}));
+    assert_eq!(entries[2]["action"], "lock");
+    assert_eq!(entries[2]["target"], Value::Null);
+    assert!(entries[0]["at"].as_i64().unwrap() > 0);
+    assert!(entries[0]["session_id"].as_i64().is_some());
+
+    // Staff only, and the right staff.
+    let (status, body) = call(uri.clone(), None, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    let (status, _) = call(uri.clone(), Some(archivist), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = call(
+        "/api/meetings/999999/moderation-log".into(),
+        Some(scheduler),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     hub.shutdown().await;
 }
