@@ -8,14 +8,25 @@ use crate::meetings::{self, EARLY_JOIN_MS, Meeting, MeetingState, Occurrence};
 use crate::protocol::{ErrorCode, Role, UnitRef};
 use crate::rooms::Hub;
 
-/// A participant let in: the meeting, its current occurrence, the unit it speaks for and
-/// its role.
+/// A participant let in: the meeting, its current occurrence, the unit it speaks for, its
+/// role, and what let it in.
 #[derive(Debug, Clone)]
 pub struct Admission {
     pub meeting: Meeting,
     pub occurrence: Occurrence,
     pub unit: UnitRef,
     pub role: Role,
+    pub credential: Credential,
+}
+
+/// What a participant joined with: a join link, or a staff login named as the chair. A chair
+/// who removes a participant bars its credential from the session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// The join link's id (its tokens all name it).
+    Link(i64),
+    /// The staff account's user name.
+    Staff(String),
 }
 
 /// A refusal: the protocol's code and a sentence for the log and the client.
@@ -65,7 +76,7 @@ async fn admit_inner(
         tracing::error!(error = %e, "database error while checking access");
         refuse(ErrorCode::Internal, "internal error")
     };
-    let (meeting_id, unit_id, role) = match token {
+    let (meeting_id, unit_id, role, credential) = match token {
         Some(token) => {
             let claims = hub
                 .token_key()
@@ -116,7 +127,12 @@ async fn admit_inner(
                     "the join link is for another meeting",
                 ));
             }
-            (claims.meeting, claims.unit, claims.role)
+            (
+                claims.meeting,
+                claims.unit,
+                claims.role,
+                Credential::Link(claims.link),
+            )
         }
         None => {
             let user = staff.ok_or_else(|| {
@@ -138,7 +154,12 @@ async fn admit_inner(
                     "a staff login joins only as the chair it is named for; others need a join link",
                 ));
             }
-            (m.id, m.chair_unit, Role::Chair)
+            (
+                m.id,
+                m.chair_unit,
+                Role::Chair,
+                Credential::Staff(user.username.clone()),
+            )
         }
     };
     let m = hub
@@ -197,5 +218,6 @@ async fn admit_inner(
         occurrence,
         unit,
         role,
+        credential,
     })
 }

@@ -95,6 +95,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX history_by_meeting ON meeting_history(meeting_id, id);
     ALTER TABLE sessions ADD COLUMN meeting_id INTEGER REFERENCES meetings(id);",
+    // 3: what chairs did in live sessions (floor, mutes, removals, lock, end), for the record.
+    // The actor's name and unit are copied: the participation row may be the only other trace.
+    "CREATE TABLE moderation_log (
+        id          INTEGER PRIMARY KEY,
+        meeting_id  INTEGER NOT NULL REFERENCES meetings(id),
+        session_id  INTEGER NOT NULL REFERENCES sessions(id),
+        at          INTEGER NOT NULL,
+        actor_id    TEXT NOT NULL,
+        actor_name  TEXT NOT NULL,
+        actor_unit  TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        target_id   TEXT,
+        detail      TEXT
+    );
+    CREATE INDEX moderation_by_meeting ON moderation_log(meeting_id, id);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ pub mod http;
 pub mod ics;
 pub mod meetings;
 pub mod metrics;
+pub mod moderation_log;
 pub mod protocol;
 pub mod rooms;
 pub mod tokens;

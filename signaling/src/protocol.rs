@@ -1,10 +1,10 @@
-//! The websocket protocol (version 2) between the hub and its clients. `docs/protocol.md` is
+//! The websocket protocol (version 3) between the hub and its clients. `docs/protocol.md` is
 //! the prose form of this file; change both together.
 
 use serde::{Deserialize, Serialize};
 
 /// Protocol version spoken by this hub.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Largest message accepted from a client, in bytes, except `offer` and `answer`.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Largest `offer` or `answer` accepted from a client, in bytes. An answer lists every m-line
@@ -14,9 +14,16 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const MAX_SDP_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Longest display name, in characters (after trimming).
 pub const MAX_NAME_CHARS: usize = 64;
+/// Longest chat text, in characters (after trimming).
+pub const MAX_CHAT_CHARS: usize = 2000;
+/// Most participants one `receive` may pin: above any sensible number of video slots (11 by
+/// default); the media plane shows the first ones that fit.
+pub const MAX_PINNED: usize = 25;
+/// The range `receive` heights are clamped to, in pixels (4320: an 8K screen).
+pub const MAX_TILE_HEIGHT: u32 = 4320;
 
 /// Audio or video, as the protocol names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackKind {
     Audio,
@@ -51,6 +58,49 @@ pub enum ClientMessage {
         kind: TrackKind,
         muted: bool,
     },
+    /// What this client wants to receive; a field left out keeps its previous value.
+    Receive {
+        #[serde(default)]
+        mode: Option<ReceiveMode>,
+        #[serde(default)]
+        pinned: Option<Vec<String>>,
+        #[serde(default)]
+        large_height: Option<u32>,
+        #[serde(default)]
+        small_height: Option<u32>,
+    },
+    RaiseHand {
+        raised: bool,
+    },
+    Chat {
+        text: String,
+        to: ChatTo,
+    },
+    /// Chair only: that participant has the floor.
+    GiveFloor {
+        participant_id: String,
+    },
+    /// Chair only: nobody has the floor.
+    TakeFloor,
+    /// Chair only: mute that participant's microphone or camera.
+    MuteParticipant {
+        participant_id: String,
+        kind: TrackKind,
+    },
+    /// Chair only: mute every microphone but the chairs'.
+    MuteAll,
+    /// Chair only: whether participants muted by the chair may unmute themselves.
+    AllowUnmute {
+        allowed: bool,
+    },
+    /// Chair only: disconnect that participant and bar its join link from the session.
+    RemoveParticipant {
+        participant_id: String,
+    },
+    /// Chair only: refuse new joins (but chairs') while locked.
+    Lock {
+        locked: bool,
+    },
     /// Chair only: end the meeting for everyone.
     EndMeeting,
     Leave,
@@ -63,9 +113,51 @@ pub const CLIENT_MESSAGE_TYPES: &[&str] = &[
     "answer",
     "candidate",
     "mute",
+    "receive",
+    "raise_hand",
+    "chat",
+    "give_floor",
+    "take_floor",
+    "mute_participant",
+    "mute_all",
+    "allow_unmute",
+    "remove_participant",
+    "lock",
     "end_meeting",
     "leave",
 ];
+
+/// How much video a client wants (`receive.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiveMode {
+    /// Layers follow tile size and the link.
+    Auto,
+    /// Every video at its lowest layer.
+    Low,
+    /// No video at all.
+    AudioOnly,
+}
+
+impl From<ReceiveMode> for sfu::ReceiveMode {
+    fn from(m: ReceiveMode) -> Self {
+        match m {
+            ReceiveMode::Auto => sfu::ReceiveMode::Auto,
+            ReceiveMode::Low => sfu::ReceiveMode::Low,
+            ReceiveMode::AudioOnly => sfu::ReceiveMode::AudioOnly,
+        }
+    }
+}
+
+/// Whom a chat message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatTo {
+    /// Everyone in the session.
+    All,
+    /// The chairs only (and the sender's own copy).
+    Chair,
+}
 
 /// A unit as messages name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,12 +340,31 @@ pub struct Slot {
     pub layer: Option<Layer>,
 }
 
+/// A participant's microphone or camera that the chair muted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChairMute {
+    pub participant_id: String,
+    pub kind: TrackKind,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LeaveReason {
     Left,
     Disconnected,
     Failed,
+    Removed,
+}
+
+impl LeaveReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveReason::Left => "left",
+            LeaveReason::Disconnected => "disconnected",
+            LeaveReason::Failed => "failed",
+            LeaveReason::Removed => "removed",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +375,7 @@ pub enum ByeReason {
     ServerShutdown,
     Replaced,
     MeetingEnded,
+    Removed,
 }
 
 /// Error codes; see docs/protocol.md for when each is sent and whether the connection closes.
@@ -292,6 +404,9 @@ pub enum ErrorCode {
     MeetingEnded,
     MeetingNotStarted,
     RoomBusy,
+    SessionLocked,
+    Removed,
+    InvalidText,
 }
 
 impl ErrorCode {
@@ -322,6 +437,8 @@ impl ErrorCode {
                 | ErrorCode::MeetingEnded
                 | ErrorCode::MeetingNotStarted
                 | ErrorCode::RoomBusy
+                | ErrorCode::SessionLocked
+                | ErrorCode::Removed
         )
     }
 
@@ -390,6 +507,27 @@ pub enum ServerMessage {
     },
     DominantSpeaker {
         participant_id: Option<String>,
+    },
+    MeetingState {
+        floor: Option<String>,
+        /// In the order raised.
+        hands: Vec<String>,
+        locked: bool,
+        self_unmute: bool,
+        chair_muted: Vec<ChairMute>,
+    },
+    MutedByChair {
+        kind: TrackKind,
+    },
+    Chat {
+        from: String,
+        name: String,
+        /// The sender's unit's name.
+        unit: String,
+        to: ChatTo,
+        text: String,
+        /// Milliseconds since the epoch.
+        at: i64,
     },
     RollCall {
         units: Vec<RollCallEntry>,
@@ -475,225 +613,60 @@ pub fn clean_name(name: &str) -> Option<String> {
     Some(name.to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_every_client_message() {
-        let cases = [
-            (
-                r#"{"type":"join","v":2,"meeting":7,"name":"An","token":"v1.a.b"}"#,
-                ClientMessage::Join {
-                    v: 2,
-                    meeting: 7,
-                    name: "An".into(),
-                    token: Some("v1.a.b".into()),
-                },
-            ),
-            (
-                r#"{"type":"join","v":2,"meeting":7,"name":"An","token":null}"#,
-                ClientMessage::Join {
-                    v: 2,
-                    meeting: 7,
-                    name: "An".into(),
-                    token: None,
-                },
-            ),
-            (r#"{"type":"end_meeting"}"#, ClientMessage::EndMeeting),
-            (
-                r#"{"type":"offer","sdp":"v=0"}"#,
-                ClientMessage::Offer { sdp: "v=0".into() },
-            ),
-            (
-                r#"{"type":"answer","sdp":"v=0"}"#,
-                ClientMessage::Answer { sdp: "v=0".into() },
-            ),
-            (
-                r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 1.2.3.4 5 typ host","sdp_mid":"0"}"#,
-                ClientMessage::Candidate {
-                    candidate: "candidate:1 1 udp 1 1.2.3.4 5 typ host".into(),
-                    sdp_mid: Some("0".into()),
-                },
-            ),
-            (
-                r#"{"type":"mute","kind":"video","muted":true}"#,
-                ClientMessage::Mute {
-                    kind: TrackKind::Video,
-                    muted: true,
-                },
-            ),
-            (r#"{"type":"leave"}"#, ClientMessage::Leave),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(decode_client(text).unwrap(), expected, "{text}");
-            // and the Rust form encodes back to something that decodes the same
-            let again = serde_json::to_string(&expected).unwrap();
-            assert_eq!(decode_client(&again).unwrap(), expected);
-        }
+/// Validate and normalise a chat text: trimmed, 1–2000 characters, no control characters but
+/// the newline.
+pub fn clean_chat(text: &str) -> Option<String> {
+    let text = text.trim();
+    let count = text.chars().count();
+    if count == 0 || count > MAX_CHAT_CHARS || text.chars().any(|c| c.is_control() && c != '\n') {
+        return None;
     }
-
-    #[test]
-    fn tells_garbage_unknown_and_oversized_apart() {
-        assert_eq!(
-            decode_client("not json").unwrap_err().code(),
-            ErrorCode::Malformed
-        );
-        assert_eq!(
-            decode_client(r#"{"type":"join","v":1"#).unwrap_err().code(),
-            ErrorCode::Malformed
-        );
-        assert_eq!(
-            decode_client(r#"{"v":1}"#).unwrap_err().code(),
-            ErrorCode::Malformed
-        );
-        assert_eq!(
-            decode_client(r#"{"type":7}"#).unwrap_err().code(),
-            ErrorCode::Malformed
-        );
-        assert_eq!(
-            decode_client(r#"[1,2]"#).unwrap_err().code(),
-            ErrorCode::Malformed
-        );
-        assert_eq!(
-            decode_client(r#"{"type":"join","v":"one","meeting":1,"name":"x"}"#)
-                .unwrap_err()
-                .code(),
-            ErrorCode::Malformed
-        );
-        assert_eq!(
-            decode_client(r#"{"type":"launch_missiles"}"#).unwrap_err(),
-            DecodeError::UnknownType("launch_missiles".into())
-        );
-        // SDP may be large (an answer grows with the meeting); anything else may not.
-        let sdp = |n: usize| format!(r#"{{"type":"answer","sdp":"{}"}}"#, "a".repeat(n));
-        assert!(decode_client(&sdp(MAX_MESSAGE_BYTES * 4)).is_ok());
-        assert_eq!(
-            decode_client(&sdp(MAX_SDP_MESSAGE_BYTES)).unwrap_err(),
-            DecodeError::TooLarge {
-                size: MAX_SDP_MESSAGE_BYTES + r#"{"type":"answer","sdp":""}"#.len(),
-                limit: MAX_SDP_MESSAGE_BYTES
-            }
-        );
-        let name = format!(
-            r#"{{"type":"candidate","candidate":"{}"}}"#,
-            "a".repeat(MAX_MESSAGE_BYTES)
-        );
-        assert_eq!(
-            decode_client(&name).unwrap_err().code(),
-            ErrorCode::TooLarge
-        );
-    }
-
-    #[test]
-    fn server_messages_have_the_documented_shape() {
-        let m = ServerMessage::ParticipantLeft {
-            participant_id: "e3".into(),
-            reason: LeaveReason::Disconnected,
-        };
-        assert_eq!(
-            m.to_json(),
-            r#"{"type":"participant_left","participant_id":"e3","reason":"disconnected"}"#
-        );
-        let t = ServerMessage::TrackPublished {
-            participant_id: "e3".into(),
-            track: PublishedTrack {
-                mid: "1".into(),
-                kind: TrackKind::Video,
-            },
-        };
-        assert_eq!(
-            t.to_json(),
-            r#"{"type":"track_published","participant_id":"e3","track":{"mid":"1","kind":"video"}}"#
-        );
-        let e = ServerMessage::error(ErrorCode::WrongMeeting, "x");
-        assert_eq!(
-            e.to_json(),
-            r#"{"type":"error","code":"wrong_meeting","message":"x"}"#
-        );
-        assert_eq!(ErrorCode::MeetingNotStarted.as_str(), "meeting_not_started");
-        assert!(ErrorCode::RevokedToken.closes() && !ErrorCode::Forbidden.refuses_join());
-        let e = ServerMessage::error(ErrorCode::UnknownType, "x");
-        assert_eq!(
-            e.to_json(),
-            r#"{"type":"error","code":"unknown_type","message":"x"}"#
-        );
-        let slots = ServerMessage::Slots {
-            slots: vec![
-                Slot {
-                    mid: "3".into(),
-                    kind: TrackKind::Video,
-                    participant_id: Some("e2".into()),
-                    reason: Some(SlotReason::Floor),
-                    layer: Some(Layer::Full),
-                },
-                Slot {
-                    mid: "4".into(),
-                    kind: TrackKind::Audio,
-                    participant_id: None,
-                    reason: None,
-                    layer: None,
-                },
-            ],
-        };
-        assert_eq!(
-            slots.to_json(),
-            r#"{"type":"slots","slots":[{"mid":"3","kind":"video","participant_id":"e2","reason":"floor","layer":"f"},{"mid":"4","kind":"audio","participant_id":null,"reason":null,"layer":null}]}"#
-        );
-        let layers = ServerMessage::Layers {
-            rids: vec![Layer::Quarter, Layer::Half],
-        };
-        assert_eq!(layers.to_json(), r#"{"type":"layers","rids":["q","h"]}"#);
-        assert_eq!(
-            ServerMessage::DominantSpeaker {
-                participant_id: None
-            }
-            .to_json(),
-            r#"{"type":"dominant_speaker","participant_id":null}"#
-        );
-        let offer = ServerMessage::Offer {
-            sdp: "v=0".into(),
-            tracks: vec![SlotTrack {
-                mid: "2".into(),
-                kind: TrackKind::Audio,
-            }],
-        };
-        assert_eq!(
-            offer.to_json(),
-            r#"{"type":"offer","sdp":"v=0","tracks":[{"mid":"2","kind":"audio"}]}"#
-        );
-    }
-
-    #[test]
-    fn slot_reasons_and_layers_are_the_sfus_words() {
-        use sfu::{Layer as L, SlotReason as R};
-        for r in [
-            R::Floor,
-            R::Chair,
-            R::Speaker,
-            R::Pinned,
-            R::Recent,
-            R::Other,
-        ] {
-            assert_eq!(
-                serde_json::to_value(SlotReason::from(r)).unwrap(),
-                r.as_str()
-            );
-        }
-        for l in [L::Low, L::Mid, L::High, L::Single] {
-            assert_eq!(serde_json::to_value(Layer::from(l)).unwrap(), l.as_str());
-        }
-    }
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(clean_name("  Nguyễn Văn An "), Some("Nguyễn Văn An".into()));
-        assert_eq!(clean_name("   "), None);
-        assert_eq!(clean_name("a\u{0007}b"), None);
-        assert_eq!(
-            clean_name(&"Đ".repeat(64)).map(|n| n.chars().count()),
-            Some(64)
-        );
-        assert_eq!(clean_name(&"Đ".repeat(65)), None);
-    }
+    Some(text.to_string())
 }
+
+/// A `receive` checked: at most [`MAX_PINNED`] pinned (duplicates dropped, order kept),
+/// heights clamped to `0..=`[`MAX_TILE_HEIGHT`]. Fields left out stay `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiveRequest {
+    pub mode: Option<ReceiveMode>,
+    pub pinned: Option<Vec<String>>,
+    pub large_height: Option<u32>,
+    pub small_height: Option<u32>,
+}
+
+/// Check a `receive`'s fields; `Err` says what is wrong (sent as `malformed`).
+pub fn check_receive(
+    mode: Option<ReceiveMode>,
+    pinned: Option<Vec<String>>,
+    large_height: Option<u32>,
+    small_height: Option<u32>,
+) -> Result<ReceiveRequest, String> {
+    let pinned = match pinned {
+        Some(list) if list.len() > MAX_PINNED => {
+            return Err(format!(
+                "pinned: at most {MAX_PINNED} participants, not {}",
+                list.len()
+            ));
+        }
+        Some(list) => {
+            let mut unique: Vec<String> = Vec::with_capacity(list.len());
+            for id in list {
+                if !unique.contains(&id) {
+                    unique.push(id);
+                }
+            }
+            Some(unique)
+        }
+        None => None,
+    };
+    let clamp = |h: Option<u32>| h.map(|h| h.min(MAX_TILE_HEIGHT));
+    Ok(ReceiveRequest {
+        mode,
+        pinned,
+        large_height: clamp(large_height),
+        small_height: clamp(small_height),
+    })
+}
+
+#[cfg(test)]
+mod tests;

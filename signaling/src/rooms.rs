@@ -1,12 +1,16 @@
 //! Live rooms. Every unit has a standing room; a meeting runs in its host unit's room, and
 //! only one meeting is live in a room at a time. The room admits participants that
 //! [`crate::access`] let in, fans out room events (joined, left, mute, tracks) to every
-//! member's connection, and keeps the roll call of the meeting's invited units.
+//! member's connection, keeps the roll call of the meeting's invited units, and keeps the
+//! session's floor and moderation state ([`moderation`]), which it tells the media plane as
+//! the session's [`sfu::SessionPolicy`].
 //!
 //! A room's session opens when its first participant joins and ends when the last one
 //! leaves; both are recorded with every participant's join and leave. The meeting goes live
 //! with its first participant and ends when the chair ends it, or when its room empties after
 //! the scheduled end.
+
+mod moderation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -16,7 +20,9 @@ use std::time::Duration;
 use sfu::{EndpointId, LinkStats, SessionId, SfuHandle};
 use tokio::sync::{Mutex, mpsc};
 
-use crate::access::Admission;
+pub use self::moderation::Moderation;
+use self::moderation::SessionModeration;
+use crate::access::{Admission, Credential};
 use crate::auth::LoginLimiter;
 use crate::db::{Db, now_ms};
 use crate::directory::Directory;
@@ -65,6 +71,8 @@ struct Room {
     presence: HashMap<String, UnitPresence>,
     /// The roll call last sent to chairs (to send only changes).
     last_roll_call: Option<Vec<RollCallEntry>>,
+    /// Floor, raised hands, lock, mutes by the chair, removed credentials.
+    moderation: SessionModeration,
 }
 
 #[derive(Debug, Default)]
@@ -77,7 +85,31 @@ struct UnitPresence {
 struct Member {
     info: Participant,
     endpoint: EndpointId,
+    /// What let it in (a chair's removal bars it from the session).
+    credential: Credential,
     tx: mpsc::UnboundedSender<ServerMessage>,
+}
+
+impl Room {
+    /// Send `msg` to every member.
+    fn broadcast(&self, msg: &ServerMessage) {
+        for m in self.members.values() {
+            let _ = m.tx.send(msg.clone());
+        }
+    }
+
+    /// The session's forwarding priorities as the media plane takes them.
+    fn policy(&self) -> sfu::SessionPolicy {
+        let mut chairs: Vec<EndpointId> = self
+            .members
+            .values()
+            .filter(|m| m.info.role == Role::Chair)
+            .map(|m| m.endpoint)
+            .collect();
+        chairs.sort();
+        self.moderation
+            .policy(|id| self.members.get(id).map(|m| m.endpoint), chairs)
+    }
 }
 
 /// A successful join: who we are, who is there, and our inbox of room events.
@@ -217,10 +249,16 @@ impl Hub {
         };
         let (tx, events) = mpsc::unbounded_channel();
         let mut rooms = self.inner.rooms.lock().await;
-        if let Some(room) = rooms.get(&host_id)
-            && room.meeting.id != meeting.id
-        {
-            return Err(ErrorCode::RoomBusy);
+        if let Some(room) = rooms.get(&host_id) {
+            if room.meeting.id != meeting.id {
+                return Err(ErrorCode::RoomBusy);
+            }
+            if room.moderation.is_barred(&admission.credential) {
+                return Err(ErrorCode::Removed);
+            }
+            if room.moderation.locked() && admission.role != Role::Chair {
+                return Err(ErrorCode::SessionLocked);
+            }
         }
         if !rooms.contains_key(&host_id) {
             let meeting_id = meeting.id;
@@ -276,6 +314,7 @@ impl Hub {
                     invited,
                     presence: HashMap::new(),
                     last_roll_call: None,
+                    moderation: SessionModeration::default(),
                 },
             );
         }
@@ -312,16 +351,22 @@ impl Hub {
             Member {
                 info: participant.clone(),
                 endpoint,
+                credential: admission.credential.clone(),
                 tx,
             },
         );
+        // Right after its welcome: the floor and moderation state, and for a chair the roll
+        // call (a new chair also changes the media plane's priorities).
+        if let Some(m) = room.members.get(&participant.id) {
+            let _ = m.tx.send(room.moderation.message());
+        }
         if participant.role == Role::Chair {
-            // The new chair gets the roll call right after its welcome.
             let stats = self.stats_snapshot();
             let (msg, _) = roll_call(room, &dir, &stats);
             if let Some(m) = room.members.get(&participant.id) {
                 let _ = m.tx.send(msg);
             }
+            self.push_policy(room);
         }
         Ok(Joined {
             participant,
@@ -341,9 +386,36 @@ impl Hub {
         let Some(room) = rooms.get_mut(room_code) else {
             return;
         };
-        let Some(gone) = room.members.remove(participant_id) else {
+        if self.depart(room, participant_id, reason).await.is_none() {
             return;
-        };
+        }
+        if room.members.is_empty() {
+            let session = room.session.0 as i64;
+            let meeting = room.meeting.id;
+            let over = now_ms() >= room.occurrence_end;
+            rooms.remove(room_code);
+            let db = &self.inner.db;
+            if let Err(e) = db.session_ended(session).await {
+                tracing::error!(error = %e, "cannot record session end");
+            }
+            tracing::info!(room = room_code, session, "session ended");
+            if over && let Err(e) = self.finish_meeting(meeting, "system").await {
+                tracing::error!(error = %e, "cannot record meeting end");
+            }
+        }
+    }
+
+    /// Take a participant out of its room: the others hear its tracks are gone and that it
+    /// left; its unit's presence, its hand, floor and mutes by the chair go (with a
+    /// `meeting_state` and new priorities for the media plane when that changed anything);
+    /// the database records the leave. `None` when it was not there.
+    async fn depart(
+        &self,
+        room: &mut Room,
+        participant_id: &str,
+        reason: LeaveReason,
+    ) -> Option<Member> {
+        let gone = room.members.remove(participant_id)?;
         for m in room.members.values() {
             for track in &gone.info.tracks {
                 let _ = m.tx.send(ServerMessage::TrackRemoved {
@@ -362,31 +434,28 @@ impl Hub {
                 p.since = Some(now_ms());
             }
         }
+        let changed = room.moderation.forget(participant_id);
+        if changed {
+            room.broadcast(&room.moderation.message());
+        }
+        if (changed || gone.info.role == Role::Chair) && !room.members.is_empty() {
+            self.push_policy(room);
+        }
         let session = room.session.0 as i64;
-        let db = &self.inner.db;
-        let reason_text = match reason {
-            LeaveReason::Left => "left",
-            LeaveReason::Disconnected => "disconnected",
-            LeaveReason::Failed => "failed",
-        };
-        if let Err(e) = db
-            .participant_left(session, participant_id.to_string(), reason_text)
+        if let Err(e) = self
+            .inner
+            .db
+            .participant_left(session, participant_id.to_string(), reason.as_str())
             .await
         {
             tracing::error!(error = %e, "cannot record participant leave");
         }
-        if room.members.is_empty() {
-            let meeting = room.meeting.id;
-            let over = now_ms() >= room.occurrence_end;
-            rooms.remove(room_code);
-            if let Err(e) = db.session_ended(session).await {
-                tracing::error!(error = %e, "cannot record session end");
-            }
-            tracing::info!(room = room_code, session, "session ended");
-            if over && let Err(e) = self.finish_meeting(meeting, "system").await {
-                tracing::error!(error = %e, "cannot record meeting end");
-            }
-        }
+        Some(gone)
+    }
+
+    /// Tell the media plane the session's priorities (floor, chairs, mutes by the chair).
+    fn push_policy(&self, room: &Room) {
+        self.inner.sfu.set_policy(room.session, room.policy());
     }
 
     /// Mark a meeting's occurrence over: `ended`, or `planned` again when another follows.
@@ -451,27 +520,27 @@ impl Hub {
         Ok(was_live)
     }
 
-    /// Whether `participant_id` is in `room_code` as chair.
-    pub async fn is_chair(&self, room_code: &str, participant_id: &str) -> bool {
-        let rooms = self.inner.rooms.lock().await;
-        rooms
-            .get(room_code)
-            .and_then(|r| r.members.get(participant_id))
-            .is_some_and(|m| m.info.role == Role::Chair)
-    }
-
-    /// Record a mute change and tell the others.
+    /// Record a mute change and tell the others. Unmuting what the chair muted is refused
+    /// (`forbidden`) unless the chair allows it or the participant has the floor; when
+    /// allowed, the chair's mute is lifted.
     pub async fn set_mute(
         &self,
         room_code: &str,
         participant_id: &str,
         kind: TrackKind,
         muted: bool,
-    ) {
+    ) -> Result<(), ErrorCode> {
         let mut rooms = self.inner.rooms.lock().await;
         let Some(room) = rooms.get_mut(room_code) else {
-            return;
+            return Ok(());
         };
+        let mut lifted = false;
+        if !muted && room.moderation.is_chair_muted(participant_id, kind) {
+            if !room.moderation.may_unmute(participant_id) {
+                return Err(ErrorCode::Forbidden);
+            }
+            lifted = room.moderation.lift(participant_id, kind);
+        }
         if let Some(me) = room.members.get_mut(participant_id) {
             match kind {
                 TrackKind::Audio => me.info.audio_muted = muted,
@@ -487,6 +556,11 @@ impl Hub {
                 });
             }
         }
+        if lifted {
+            room.broadcast(&room.moderation.message());
+            self.push_policy(room);
+        }
+        Ok(())
     }
 
     /// The participant's media now carries `track`: remember it and tell the others.

@@ -18,9 +18,10 @@ use crate::access;
 use crate::auth::User;
 use crate::protocol::{
     ByeReason, ClientMessage, ErrorCode, Layer, LeaveReason, PROTOCOL_VERSION, PublishedTrack,
-    ServerMessage, Slot, SlotTrack, TrackKind, clean_name, decode_client,
+    ServerMessage, Slot, SlotTrack, TrackKind, check_receive, clean_chat, clean_name,
+    decode_client,
 };
-use crate::rooms::{Hub, Joined};
+use crate::rooms::{Hub, Joined, Moderation};
 
 /// Timing of a connection; tests shorten them.
 #[derive(Debug, Clone, Copy)]
@@ -52,11 +53,15 @@ enum End {
     Disconnected,
     Failed,
     Refused,
+    /// The room let go of us first (the meeting ended, or a chair removed us).
+    Released,
 }
 
 struct Joinedstate {
     joined: Joined,
     has_media: bool,
+    /// What the client asked to receive (`receive`), kept for when its media joins.
+    receive: sfu::ReceivePrefs,
 }
 
 struct Connection<S> {
@@ -150,11 +155,15 @@ async fn serve_inner<S, R>(
                 }
             }
             event = recv(&mut room_rx), if room_rx.is_some() => match event {
-                Some(bye @ ServerMessage::Bye { .. }) => {
-                    // The meeting ended: the room already let go of us.
-                    conn.send(&bye).await;
-                    conn.close(CLOSE_NORMAL, "meeting ended").await;
-                    break End::Left;
+                Some(ServerMessage::Bye { reason }) => {
+                    // The meeting ended or a chair removed us: the room already let go of us.
+                    conn.send(&ServerMessage::Bye { reason }).await;
+                    let why = match reason {
+                        ByeReason::Removed => "removed by the chair",
+                        _ => "meeting ended",
+                    };
+                    conn.close(CLOSE_NORMAL, why).await;
+                    break End::Released;
                 }
                 Some(event) => conn.send(&event).await,
                 // The room let go of us (it cannot while we are a member): stop listening
@@ -341,18 +350,72 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 None
             }
             (ClientMessage::Mute { kind, muted }, true) => {
-                if let Some(s) = &mut self.state {
-                    let p = &mut s.joined.participant;
-                    match kind {
-                        TrackKind::Audio => p.audio_muted = muted,
-                        TrackKind::Video => p.video_muted = muted,
-                    }
-                    let (room, id) = (s.joined.room.id.clone(), p.id.clone());
-                    self.hub.set_mute(&room, &id, kind, muted).await;
+                self.on_mute(kind, muted).await;
+                None
+            }
+            (
+                ClientMessage::Receive {
+                    mode,
+                    pinned,
+                    large_height,
+                    small_height,
+                },
+                true,
+            ) => {
+                self.on_receive(mode, pinned, large_height, small_height)
+                    .await;
+                None
+            }
+            (ClientMessage::RaiseHand { raised }, true) => {
+                if let Some((room, id)) = self.ids() {
+                    self.hub.raise_hand(&room, &id, raised).await;
                 }
                 None
             }
-            (ClientMessage::EndMeeting, true) => self.on_end_meeting().await,
+            (ClientMessage::Chat { text, to }, true) => {
+                let Some(text) = clean_chat(&text) else {
+                    self.error(
+                        ErrorCode::InvalidText,
+                        "chat text must be 1-2000 characters without control characters but newlines",
+                    )
+                    .await;
+                    return None;
+                };
+                if let Some((room, id)) = self.ids() {
+                    self.hub.chat(&room, &id, to, text).await;
+                }
+                None
+            }
+            (ClientMessage::GiveFloor { participant_id }, true) => {
+                self.moderate(Moderation::GiveFloor { participant_id })
+                    .await
+            }
+            (ClientMessage::TakeFloor, true) => self.moderate(Moderation::TakeFloor).await,
+            (
+                ClientMessage::MuteParticipant {
+                    participant_id,
+                    kind,
+                },
+                true,
+            ) => {
+                self.moderate(Moderation::MuteParticipant {
+                    participant_id,
+                    kind,
+                })
+                .await
+            }
+            (ClientMessage::MuteAll, true) => self.moderate(Moderation::MuteAll).await,
+            (ClientMessage::AllowUnmute { allowed }, true) => {
+                self.moderate(Moderation::AllowUnmute { allowed }).await
+            }
+            (ClientMessage::RemoveParticipant { participant_id }, true) => {
+                self.moderate(Moderation::RemoveParticipant { participant_id })
+                    .await
+            }
+            (ClientMessage::Lock { locked }, true) => {
+                self.moderate(Moderation::Lock { locked }).await
+            }
+            (ClientMessage::EndMeeting, true) => self.moderate(Moderation::EndMeeting).await,
             (ClientMessage::Leave, true) => {
                 self.send(&ServerMessage::Bye {
                     reason: ByeReason::Left,
@@ -374,7 +437,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         if v != PROTOCOL_VERSION {
             self.refuse(
                 ErrorCode::UnsupportedVersion,
-                "this hub speaks protocol version 2",
+                &format!("this hub speaks protocol version {PROTOCOL_VERSION}"),
                 CLOSE_POLICY,
             )
             .await;
@@ -410,8 +473,13 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         let mut joined = match self.hub.join(admission, name).await {
             Ok(j) => j,
             Err(code) => {
-                self.refuse(code, "cannot join this meeting's room", CLOSE_POLICY)
-                    .await;
+                let message = match code {
+                    ErrorCode::SessionLocked => "the chair locked the session",
+                    ErrorCode::Removed => "the chair removed this join link from the session",
+                    ErrorCode::RoomBusy => "another meeting is live in the host unit's room",
+                    _ => "cannot join this meeting's room",
+                };
+                self.refuse(code, message, CLOSE_POLICY).await;
                 return Some(End::Refused);
             }
         };
@@ -435,30 +503,94 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         self.state = Some(Joinedstate {
             joined,
             has_media: false,
+            receive: sfu::ReceivePrefs::default(),
         });
         self.send(&welcome).await;
         None
     }
 
-    async fn on_end_meeting(&mut self) -> Option<End> {
-        let Some(s) = &self.state else {
-            return None;
+    /// The room and participant ids of a joined connection.
+    fn ids(&self) -> Option<(String, String)> {
+        self.state
+            .as_ref()
+            .map(|s| (s.joined.room.id.clone(), s.joined.participant.id.clone()))
+    }
+
+    async fn on_mute(&mut self, kind: TrackKind, muted: bool) {
+        let Some((room, id)) = self.ids() else {
+            return;
         };
-        let (room, id, meeting) = (
-            s.joined.room.id.clone(),
-            s.joined.participant.id.clone(),
-            s.joined.meeting.id,
-        );
-        if !self.hub.is_chair(&room, &id).await {
-            self.error(ErrorCode::Forbidden, "only the chair ends the meeting")
+        match self.hub.set_mute(&room, &id, kind, muted).await {
+            Ok(()) => {
+                if let Some(s) = &mut self.state {
+                    let p = &mut s.joined.participant;
+                    match kind {
+                        TrackKind::Audio => p.audio_muted = muted,
+                        TrackKind::Video => p.video_muted = muted,
+                    }
+                }
+            }
+            Err(code) => {
+                self.error(
+                    code,
+                    "the chair muted this; it may be unmuted only when the chair allows it or with the floor",
+                )
                 .await;
-            return None;
+            }
         }
-        tracing::info!(meeting, "the chair ends the meeting");
-        if let Err(e) = self.hub.end_meeting(meeting, "chair").await {
-            tracing::error!(error = %e, "cannot record the meeting's end");
+    }
+
+    async fn on_receive(
+        &mut self,
+        mode: Option<crate::protocol::ReceiveMode>,
+        pinned: Option<Vec<String>>,
+        large_height: Option<u32>,
+        small_height: Option<u32>,
+    ) {
+        let request = match check_receive(mode, pinned, large_height, small_height) {
+            Ok(r) => r,
+            Err(why) => {
+                self.error(ErrorCode::Malformed, why).await;
+                return;
+            }
+        };
+        let Some((room, id)) = self.ids() else {
+            return;
+        };
+        let pinned = match &request.pinned {
+            Some(ids) => Some(self.hub.endpoints_of(&room, &id, ids).await),
+            None => None,
+        };
+        let Some(s) = &mut self.state else {
+            return;
+        };
+        let prefs = &mut s.receive;
+        if let Some(mode) = request.mode {
+            prefs.mode = mode.into();
         }
-        // Our own `bye` arrives through the room channel like everyone else's.
+        if let Some(pinned) = pinned {
+            prefs.pinned = pinned;
+        }
+        if let Some(h) = request.large_height {
+            prefs.large_height = h;
+        }
+        if let Some(h) = request.small_height {
+            prefs.small_height = h;
+        }
+        if s.has_media {
+            self.hub
+                .sfu()
+                .set_receive(s.joined.endpoint, s.receive.clone());
+        }
+    }
+
+    /// A moderation message: the hub checks the role; a refusal leaves the connection open.
+    async fn moderate(&mut self, request: Moderation) -> Option<End> {
+        let (room, id) = self.ids()?;
+        if let Err(refusal) = self.hub.moderate(&room, &id, request).await {
+            self.error(refusal.code, refusal.message).await;
+        }
+        // A `bye` of our own (end_meeting) arrives through the room channel like everyone's.
         None
     }
 
@@ -482,8 +614,18 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             .await;
         match result {
             Ok(answer) => {
+                let mut room = None;
                 if let Some(s) = &mut self.state {
                     s.has_media = true;
+                    // What the client asked for before its media existed, and the
+                    // session's priorities (the media plane may have just created it).
+                    self.hub
+                        .sfu()
+                        .set_receive(s.joined.endpoint, s.receive.clone());
+                    room = Some(s.joined.room.id.clone());
+                }
+                if let Some(room) = room {
+                    self.hub.media_joined(&room).await;
                 }
                 self.new_media_rx = Some(rx);
                 self.send(&ServerMessage::Answer { sdp: answer }).await;
@@ -553,6 +695,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             End::Left => LeaveReason::Left,
             End::Disconnected | End::Refused => LeaveReason::Disconnected,
             End::Failed => LeaveReason::Failed,
+            End::Released => {
+                // The room already let go of us (and told the others why).
+                self.hub.sfu().close(state.joined.endpoint);
+                tracing::info!("participant let go by the room");
+                return;
+            }
         };
         let joined = state.joined;
         self.hub.sfu().close(joined.endpoint);

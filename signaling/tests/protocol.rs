@@ -70,12 +70,23 @@ async fn bad_input_gets_a_clear_error_and_the_connection_survives() {
     };
     assert_eq!(
         (v, room.id.as_str(), room.name.as_str()),
-        (2, "province:19", "Tỉnh Thái Nguyên")
+        (3, "province:19", "Tỉnh Thái Nguyên")
     );
     assert_eq!(unit.id, "province:19-S01");
     assert_eq!(role, signaling::protocol::Role::Official);
     assert_eq!(about.id, meeting.id);
     assert!(participants.is_empty());
+    // Right after welcome: the session's floor and moderation state, as it starts.
+    assert_eq!(
+        recv(&mut ws).await,
+        Some(ServerMessage::MeetingState {
+            floor: None,
+            hands: vec![],
+            locked: false,
+            self_unmute: true,
+            chair_muted: vec![],
+        })
+    );
 
     send(&mut ws, &meeting.join("province:19-S01", "again")).await;
     expect_error(&mut ws, ErrorCode::OutOfOrder).await;
@@ -129,6 +140,15 @@ async fn refused_joins_close_the_connection() {
         (
             ClientMessage::Join {
                 v: 1,
+                meeting: m.id,
+                name: "An".into(),
+                token: Some(token.into()),
+            },
+            ErrorCode::UnsupportedVersion,
+        ),
+        (
+            ClientMessage::Join {
+                v: 2,
                 meeting: m.id,
                 name: "An".into(),
                 token: Some(token.into()),
@@ -286,6 +306,9 @@ async fn room_events_reach_the_others() {
     let Some(ServerMessage::Welcome { .. }) = recv(&mut a).await else {
         panic!()
     };
+    let Some(ServerMessage::MeetingState { .. }) = recv(&mut a).await else {
+        panic!("meeting_state follows welcome")
+    };
     let mut b = connect(hub.addr).await;
     send(&mut b, &m.join("commune:5431", "Lê Văn Cường")).await;
     let Some(ServerMessage::Welcome {
@@ -386,7 +409,11 @@ async fn the_chair_sees_the_roll_call_and_ends_the_meeting() {
         panic!("expected welcome")
     };
     assert_eq!(role, signaling::protocol::Role::Chair);
-    // Right after welcome: every invited unit, the chair's own connected, the rest not yet.
+    assert!(matches!(
+        recv(&mut chair).await,
+        Some(ServerMessage::MeetingState { .. })
+    ));
+    // Then every invited unit, the chair's own connected, the rest not yet.
     let (entries, connected, invited) = roll_call(recv(&mut chair).await);
     // The province and its 18 departments (the host's tier), plus the three added units.
     assert_eq!((connected, invited), (1, 22));

@@ -538,6 +538,23 @@ pub async fn roll_call(
     }
 }
 
+/// What the chairs of a meeting's sessions did (floor, mutes, removals, lock, end).
+pub async fn moderation_log(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    scheduler(&state, &method, &headers).await?;
+    load(&state, id).await?;
+    let entries = state
+        .hub
+        .db()
+        .call(move |c| crate::moderation_log::of_meeting(c, id))
+        .await?;
+    Ok(Json(serde_json::json!({ "entries": entries })).into_response())
+}
+
 fn ics_response(body: String, name: &str) -> Response {
     (
         [

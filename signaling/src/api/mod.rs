@@ -53,6 +53,10 @@ pub fn router() -> Router<AppState> {
             post(meetings::revoke_link),
         )
         .route("/api/meetings/{id}/roll-call", get(meetings::roll_call))
+        .route(
+            "/api/meetings/{id}/moderation-log",
+            get(meetings::moderation_log),
+        )
         .route("/api/meetings/{id}/meeting.ics", get(meetings::meeting_ics))
         .route("/api/join", get(meetings::check_join))
         .route("/api/join/meeting.ics", get(meetings::join_ics))

@@ -601,3 +601,113 @@ pub async fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// A client on the websocket without media, for the protocol's signalling: joined, with its
+/// `welcome` and the `meeting_state` after it read.
+pub struct Client {
+    pub ws: Ws,
+    pub id: String,
+    pub role: signaling::protocol::Role,
+}
+
+impl Client {
+    /// Join with `msg`; panics unless `welcome` and then `meeting_state` arrive.
+    pub async fn join(hub: SocketAddr, msg: &ClientMessage) -> Client {
+        let mut ws = connect(hub).await;
+        send(&mut ws, msg).await;
+        let (id, role) = match recv(&mut ws).await {
+            Some(ServerMessage::Welcome {
+                participant_id,
+                role,
+                ..
+            }) => (participant_id, role),
+            other => panic!("expected welcome, got {other:?}"),
+        };
+        let mut client = Client { ws, id, role };
+        assert!(
+            matches!(client.next().await, ServerMessage::MeetingState { .. }),
+            "meeting_state follows welcome"
+        );
+        client
+    }
+
+    pub async fn send(&mut self, msg: &ClientMessage) {
+        send(&mut self.ws, msg).await;
+    }
+
+    /// The next message but roll calls (chairs get them every 2 s while anything changes);
+    /// panics if the socket closed.
+    pub async fn next(&mut self) -> ServerMessage {
+        loop {
+            match recv(&mut self.ws).await {
+                Some(ServerMessage::RollCall { .. }) => continue,
+                Some(m) => return m,
+                None => panic!("{}: the hub closed the connection", self.id),
+            }
+        }
+    }
+
+    /// Skip messages until `f` picks one.
+    pub async fn until<T>(&mut self, mut f: impl FnMut(ServerMessage) -> Option<T>) -> T {
+        loop {
+            if let Some(t) = f(self.next().await) {
+                return t;
+            }
+        }
+    }
+
+    /// The next message must be this error.
+    pub async fn expect_error(&mut self, code: signaling::protocol::ErrorCode) {
+        match self.next().await {
+            ServerMessage::Error { code: got, message } => {
+                assert_eq!(got, code, "{}: {message}", self.id)
+            }
+            other => panic!("{}: expected error {code:?}, got {other:?}", self.id),
+        }
+    }
+
+    /// Skip to the next `meeting_state`.
+    pub async fn meeting_state(&mut self) -> MeetingState {
+        self.until(|m| match m {
+            ServerMessage::MeetingState {
+                floor,
+                hands,
+                locked,
+                self_unmute,
+                chair_muted,
+            } => Some(MeetingState {
+                floor,
+                hands,
+                locked,
+                self_unmute,
+                chair_muted: chair_muted
+                    .into_iter()
+                    .map(|c| (c.participant_id, c.kind))
+                    .collect(),
+            }),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The socket closes now (anything still queued is skipped).
+    pub async fn expect_closed(&mut self) {
+        while let Some(m) = recv(&mut self.ws).await {
+            assert!(
+                !matches!(m, ServerMessage::Welcome { .. }),
+                "{}: still served",
+                self.id
+            );
+        }
+    }
+}
+
+/// A `meeting_state`, flattened for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingState {
+    pub floor: Option<String>,
+    pub hands: Vec<String>,
+    pub locked: bool,
+    pub self_unmute: bool,
+    pub chair_muted: Vec<(String, signaling::protocol::TrackKind)>,
+}

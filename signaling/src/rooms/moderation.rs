@@ -1,0 +1,618 @@
+//! A live session's floor and moderation: who has the floor, the raised hands, the lock,
+//! whether participants muted by the chair may unmute themselves, who the chair muted, and
+//! whose credentials the chair removed. Chairs change it with the protocol's moderation
+//! messages ([`Hub::moderate`]); anyone raises a hand or chats. Every change reaches everyone
+//! as `meeting_state`, and the media plane as the session's [`sfu::SessionPolicy`]; every
+//! accepted moderation action is written to the moderation log (docs/protocol.md,
+//! "Moderation").
+
+use std::collections::HashSet;
+
+use sfu::{EndpointId, SessionPolicy};
+
+use super::{Hub, Room};
+use crate::access::{Credential, Refusal};
+use crate::db::now_ms;
+use crate::moderation_log::{self, ModerationAction, NewEntry};
+use crate::protocol::{
+    ByeReason, ChairMute, ChatTo, ErrorCode, LeaveReason, Role, ServerMessage, TrackKind,
+};
+
+/// The moderation state of one live session.
+#[derive(Debug)]
+pub(super) struct SessionModeration {
+    floor: Option<String>,
+    /// Participant ids, in the order raised.
+    hands: Vec<String>,
+    locked: bool,
+    self_unmute: bool,
+    /// In the order muted.
+    chair_muted: Vec<ChairMute>,
+    removed: HashSet<Credential>,
+}
+
+impl Default for SessionModeration {
+    fn default() -> Self {
+        SessionModeration {
+            floor: None,
+            hands: vec![],
+            locked: false,
+            self_unmute: true,
+            chair_muted: vec![],
+            removed: HashSet::new(),
+        }
+    }
+}
+
+impl SessionModeration {
+    /// The state as `meeting_state` tells it.
+    pub(super) fn message(&self) -> ServerMessage {
+        ServerMessage::MeetingState {
+            floor: self.floor.clone(),
+            hands: self.hands.clone(),
+            locked: self.locked,
+            self_unmute: self.self_unmute,
+            chair_muted: self.chair_muted.clone(),
+        }
+    }
+
+    /// Raise (at the end of the queue; a raised hand keeps its place) or lower a hand.
+    /// Returns whether anything changed.
+    pub(super) fn raise_hand(&mut self, id: &str, raised: bool) -> bool {
+        let position = self.hands.iter().position(|h| h == id);
+        match (raised, position) {
+            (true, None) => self.hands.push(id.to_string()),
+            (false, Some(i)) => {
+                self.hands.remove(i);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// `id` has the floor (replacing any earlier holder); its hand is lowered.
+    pub(super) fn give_floor(&mut self, id: &str) -> bool {
+        let lowered = self.raise_hand(id, false);
+        let changed = self.floor.as_deref() != Some(id);
+        self.floor = Some(id.to_string());
+        changed || lowered
+    }
+
+    /// Nobody has the floor; returns who had it.
+    pub(super) fn take_floor(&mut self) -> Option<String> {
+        self.floor.take()
+    }
+
+    pub(super) fn chair_mute(&mut self, id: &str, kind: TrackKind) -> bool {
+        if self.is_chair_muted(id, kind) {
+            return false;
+        }
+        self.chair_muted.push(ChairMute {
+            participant_id: id.to_string(),
+            kind,
+        });
+        true
+    }
+
+    pub(super) fn is_chair_muted(&self, id: &str, kind: TrackKind) -> bool {
+        self.chair_muted
+            .iter()
+            .any(|m| m.participant_id == id && m.kind == kind)
+    }
+
+    /// Whether `id` may unmute what the chair muted: while the chair allows it, or while it
+    /// has the floor.
+    pub(super) fn may_unmute(&self, id: &str) -> bool {
+        self.self_unmute || self.floor.as_deref() == Some(id)
+    }
+
+    /// Lift the chair's mute of `id`'s `kind`.
+    pub(super) fn lift(&mut self, id: &str, kind: TrackKind) -> bool {
+        let before = self.chair_muted.len();
+        self.chair_muted
+            .retain(|m| !(m.participant_id == id && m.kind == kind));
+        self.chair_muted.len() != before
+    }
+
+    pub(super) fn set_self_unmute(&mut self, allowed: bool) -> bool {
+        std::mem::replace(&mut self.self_unmute, allowed) != allowed
+    }
+
+    pub(super) fn set_locked(&mut self, locked: bool) -> bool {
+        std::mem::replace(&mut self.locked, locked) != locked
+    }
+
+    pub(super) fn locked(&self) -> bool {
+        self.locked
+    }
+
+    /// Bar a credential from the rest of the session.
+    pub(super) fn bar(&mut self, credential: Credential) {
+        self.removed.insert(credential);
+    }
+
+    pub(super) fn is_barred(&self, credential: &Credential) -> bool {
+        self.removed.contains(credential)
+    }
+
+    /// `id` left: its hand, floor and mutes by the chair go. Returns whether anything changed.
+    pub(super) fn forget(&mut self, id: &str) -> bool {
+        let hand = self.raise_hand(id, false);
+        let floor = self.floor.as_deref() == Some(id);
+        if floor {
+            self.floor = None;
+        }
+        let before = self.chair_muted.len();
+        self.chair_muted.retain(|m| m.participant_id != id);
+        hand || floor || self.chair_muted.len() != before
+    }
+
+    /// The media plane's priorities: the floor and the mutes by the chair as endpoints
+    /// (`endpoint_of` maps a participant id), and the chairs' endpoints.
+    pub(super) fn policy(
+        &self,
+        endpoint_of: impl Fn(&str) -> Option<EndpointId>,
+        chairs: Vec<EndpointId>,
+    ) -> SessionPolicy {
+        let silenced = |kind: TrackKind| {
+            self.chair_muted
+                .iter()
+                .filter(|m| m.kind == kind)
+                .filter_map(|m| endpoint_of(&m.participant_id))
+                .collect()
+        };
+        SessionPolicy {
+            floor: self.floor.as_deref().and_then(&endpoint_of),
+            chairs,
+            silenced_audio: silenced(TrackKind::Audio),
+            silenced_video: silenced(TrackKind::Video),
+        }
+    }
+}
+
+/// A moderation message, as the connection hands it to the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moderation {
+    GiveFloor {
+        participant_id: String,
+    },
+    TakeFloor,
+    MuteParticipant {
+        participant_id: String,
+        kind: TrackKind,
+    },
+    MuteAll,
+    AllowUnmute {
+        allowed: bool,
+    },
+    RemoveParticipant {
+        participant_id: String,
+    },
+    Lock {
+        locked: bool,
+    },
+    EndMeeting,
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+/// `participant_id` must be in the room.
+fn present(room: &Room, participant_id: &str) -> Result<(), Refusal> {
+    if room.members.contains_key(participant_id) {
+        Ok(())
+    } else {
+        Err(refuse(
+            ErrorCode::NotFound,
+            format!("no participant {participant_id:.40} in this session"),
+        ))
+    }
+}
+
+impl Hub {
+    /// Apply a chair's moderation message. Refused with `forbidden` unless `actor_id` is a
+    /// chair in the room, and with `not_found` when it names a participant who is not there.
+    /// An accepted action changes the session, tells everyone (`meeting_state` when it
+    /// changed), tells the media plane, and is logged (database row; tracing, ids only).
+    pub async fn moderate(
+        &self,
+        room_code: &str,
+        actor_id: &str,
+        request: Moderation,
+    ) -> Result<(), Refusal> {
+        let mut rooms = self.inner.rooms.lock().await;
+        let room = rooms
+            .get_mut(room_code)
+            .filter(|r| {
+                r.members
+                    .get(actor_id)
+                    .is_some_and(|m| m.info.role == Role::Chair)
+            })
+            .ok_or_else(|| refuse(ErrorCode::Forbidden, "only a chair may do this"))?;
+        let actor = room.members[actor_id].info.clone();
+        let (action, target, detail) = match request {
+            Moderation::GiveFloor { participant_id } => {
+                present(room, &participant_id)?;
+                if room.moderation.give_floor(&participant_id) {
+                    room.broadcast(&room.moderation.message());
+                }
+                (ModerationAction::GiveFloor, Some(participant_id), None)
+            }
+            Moderation::TakeFloor => {
+                let had = room.moderation.take_floor();
+                if had.is_some() {
+                    room.broadcast(&room.moderation.message());
+                }
+                (ModerationAction::TakeFloor, had, None)
+            }
+            Moderation::MuteParticipant {
+                participant_id,
+                kind,
+            } => {
+                present(room, &participant_id)?;
+                let changed = self.chair_mute(room, &participant_id, kind);
+                if changed {
+                    room.broadcast(&room.moderation.message());
+                }
+                let detail = serde_json::json!({ "kind": kind });
+                (
+                    ModerationAction::MuteParticipant,
+                    Some(participant_id),
+                    Some(detail),
+                )
+            }
+            Moderation::MuteAll => {
+                let targets: Vec<String> = room
+                    .members
+                    .iter()
+                    .filter(|(_, m)| m.info.role != Role::Chair)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                let mut changed = false;
+                for id in &targets {
+                    changed |= self.chair_mute(room, id, TrackKind::Audio);
+                }
+                if changed {
+                    room.broadcast(&room.moderation.message());
+                }
+                let detail = serde_json::json!({ "participants": targets });
+                (ModerationAction::MuteAll, None, Some(detail))
+            }
+            Moderation::AllowUnmute { allowed } => {
+                if room.moderation.set_self_unmute(allowed) {
+                    room.broadcast(&room.moderation.message());
+                }
+                let detail = serde_json::json!({ "allowed": allowed });
+                (ModerationAction::AllowUnmute, None, Some(detail))
+            }
+            Moderation::Lock { locked } => {
+                if room.moderation.set_locked(locked) {
+                    room.broadcast(&room.moderation.message());
+                }
+                let detail = serde_json::json!({ "locked": locked });
+                (ModerationAction::Lock, None, Some(detail))
+            }
+            Moderation::RemoveParticipant { participant_id } => {
+                present(room, &participant_id)?;
+                if participant_id == actor_id {
+                    return Err(refuse(
+                        ErrorCode::Forbidden,
+                        "a chair does not remove itself; leave instead",
+                    ));
+                }
+                if let Some(gone) = self
+                    .depart(room, &participant_id, LeaveReason::Removed)
+                    .await
+                {
+                    room.moderation.bar(gone.credential);
+                    // Its connection sends this on and closes (the room let go of it).
+                    let _ = gone.tx.send(ServerMessage::Bye {
+                        reason: ByeReason::Removed,
+                    });
+                }
+                (
+                    ModerationAction::RemoveParticipant,
+                    Some(participant_id),
+                    None,
+                )
+            }
+            Moderation::EndMeeting => (ModerationAction::EndMeeting, None, None),
+        };
+        if action != ModerationAction::EndMeeting {
+            self.push_policy(room);
+        }
+        let (meeting, session) = (room.meeting.id, room.session.0 as i64);
+        tracing::info!(
+            meeting,
+            session,
+            actor = actor_id,
+            action = action.as_str(),
+            target = target.as_deref(),
+            "moderation"
+        );
+        let entry = NewEntry {
+            meeting_id: meeting,
+            session_id: session,
+            at: now_ms(),
+            actor_id: actor.id,
+            actor_name: actor.name,
+            actor_unit: actor.unit.id,
+            action,
+            target_id: target,
+            detail,
+        };
+        if let Err(e) = self
+            .inner
+            .db
+            .call(move |c| moderation_log::insert(c, &entry))
+            .await
+        {
+            tracing::error!(error = %e, "cannot write the moderation log");
+        }
+        if action == ModerationAction::EndMeeting {
+            drop(rooms);
+            if let Err(e) = self.end_meeting(meeting, "chair").await {
+                tracing::error!(error = %e, "cannot record the meeting's end");
+            }
+        }
+        Ok(())
+    }
+
+    /// The chair mutes `id`'s `kind`: its client is told to stop sending it, everyone sees
+    /// the mute. Returns whether the moderation state changed.
+    fn chair_mute(&self, room: &mut Room, id: &str, kind: TrackKind) -> bool {
+        let changed = room.moderation.chair_mute(id, kind);
+        if let Some(m) = room.members.get_mut(id) {
+            match kind {
+                TrackKind::Audio => m.info.audio_muted = true,
+                TrackKind::Video => m.info.video_muted = true,
+            }
+            let _ = m.tx.send(ServerMessage::MutedByChair { kind });
+        }
+        room.broadcast(&ServerMessage::MuteChanged {
+            participant_id: id.to_string(),
+            kind,
+            muted: true,
+        });
+        changed
+    }
+
+    /// Raise or lower a hand; everyone sees the queue change.
+    pub async fn raise_hand(&self, room_code: &str, participant_id: &str, raised: bool) {
+        let mut rooms = self.inner.rooms.lock().await;
+        let Some(room) = rooms.get_mut(room_code) else {
+            return;
+        };
+        if room.members.contains_key(participant_id)
+            && room.moderation.raise_hand(participant_id, raised)
+        {
+            room.broadcast(&room.moderation.message());
+        }
+    }
+
+    /// A chat message (`text` already checked) to everyone, or to the chairs and the sender.
+    pub async fn chat(&self, room_code: &str, from: &str, to: ChatTo, text: String) {
+        let rooms = self.inner.rooms.lock().await;
+        let Some(room) = rooms.get(room_code) else {
+            return;
+        };
+        let Some(sender) = room.members.get(from) else {
+            return;
+        };
+        let msg = ServerMessage::Chat {
+            from: from.to_string(),
+            name: sender.info.name.clone(),
+            unit: sender.info.unit.name.clone(),
+            to,
+            text,
+            at: now_ms(),
+        };
+        for (id, m) in &room.members {
+            if to == ChatTo::All || m.info.role == Role::Chair || id == from {
+                let _ = m.tx.send(msg.clone());
+            }
+        }
+    }
+
+    /// A participant's media joined the media plane: tell it the session's priorities (the
+    /// media plane creates the session with its first endpoint and drops a policy sent
+    /// before that).
+    pub async fn media_joined(&self, room_code: &str) {
+        let rooms = self.inner.rooms.lock().await;
+        if let Some(room) = rooms.get(room_code) {
+            self.push_policy(room);
+        }
+    }
+
+    /// The endpoints of `ids` among the room's participants, other than `me`, in order;
+    /// unknown ids are left out.
+    pub async fn endpoints_of(&self, room_code: &str, me: &str, ids: &[String]) -> Vec<EndpointId> {
+        let rooms = self.inner.rooms.lock().await;
+        let Some(room) = rooms.get(room_code) else {
+            return vec![];
+        };
+        ids.iter()
+            .filter(|id| id.as_str() != me)
+            .filter_map(|id| room.members.get(id).map(|m| m.endpoint))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(m: &SessionModeration) -> (Option<String>, Vec<String>, bool, bool, Vec<ChairMute>) {
+        match m.message() {
+            ServerMessage::MeetingState {
+                floor,
+                hands,
+                locked,
+                self_unmute,
+                chair_muted,
+            } => (floor, hands, locked, self_unmute, chair_muted),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hands_queue_in_the_order_raised_and_the_floor_lowers_one() {
+        let mut m = SessionModeration::default();
+        assert_eq!(state(&m), (None, vec![], false, true, vec![]));
+        assert!(m.raise_hand("e3", true));
+        assert!(m.raise_hand("e1", true));
+        assert!(m.raise_hand("e2", true));
+        assert!(!m.raise_hand("e3", true), "a raised hand keeps its place");
+        assert_eq!(state(&m).1, ["e3", "e1", "e2"]);
+        assert!(m.give_floor("e1"));
+        assert_eq!(state(&m).0.as_deref(), Some("e1"));
+        assert_eq!(state(&m).1, ["e3", "e2"]);
+        assert!(!m.give_floor("e1"));
+        assert!(m.give_floor("e2"), "the floor moves on");
+        assert_eq!(state(&m).1, ["e3"]);
+        assert_eq!(m.take_floor().as_deref(), Some("e2"));
+        assert_eq!(m.take_floor(), None);
+        assert!(!m.raise_hand("e9", false));
+    }
+
+    #[test]
+    fn a_chair_mute_is_lifted_only_when_allowed() {
+        let mut m = SessionModeration::default();
+        assert!(m.chair_mute("e4", TrackKind::Audio));
+        assert!(!m.chair_mute("e4", TrackKind::Audio));
+        assert!(m.is_chair_muted("e4", TrackKind::Audio));
+        assert!(!m.is_chair_muted("e4", TrackKind::Video));
+        assert!(m.may_unmute("e4"), "self unmute is allowed at first");
+        assert!(m.set_self_unmute(false));
+        assert!(!m.may_unmute("e4"));
+        m.give_floor("e4");
+        assert!(m.may_unmute("e4"), "the floor holder may speak");
+        assert!(m.lift("e4", TrackKind::Audio));
+        assert!(!m.lift("e4", TrackKind::Audio));
+        assert!(state(&m).4.is_empty());
+    }
+
+    #[test]
+    fn a_leaver_takes_its_hand_floor_and_mutes_along() {
+        let mut m = SessionModeration::default();
+        m.raise_hand("e5", true);
+        m.raise_hand("e6", true);
+        m.give_floor("e6");
+        m.chair_mute("e6", TrackKind::Video);
+        m.chair_mute("e5", TrackKind::Audio);
+        assert!(m.forget("e6"));
+        assert_eq!(
+            state(&m),
+            (
+                None,
+                vec!["e5".to_string()],
+                false,
+                true,
+                vec![ChairMute {
+                    participant_id: "e5".into(),
+                    kind: TrackKind::Audio
+                }]
+            )
+        );
+        assert!(!m.forget("e7"));
+    }
+
+    #[test]
+    fn the_policy_names_endpoints() {
+        let mut m = SessionModeration::default();
+        m.give_floor("e2");
+        m.chair_mute("e3", TrackKind::Audio);
+        m.chair_mute("e3", TrackKind::Video);
+        m.chair_mute("e4", TrackKind::Audio);
+        m.chair_mute("gone", TrackKind::Audio);
+        let p = m.policy(|id| id.parse().ok(), vec![EndpointId(1)]);
+        assert_eq!(p.floor, Some(EndpointId(2)));
+        assert_eq!(p.chairs, vec![EndpointId(1)]);
+        assert_eq!(
+            p.silenced_audio,
+            [EndpointId(3), EndpointId(4)].into_iter().collect()
+        );
+        assert_eq!(p.silenced_video, [EndpointId(3)].into_iter().collect());
+    }
+
+    #[test]
+    fn a_rooms_policy_has_its_chairs_in_join_order_the_floor_and_the_mutes() {
+        use crate::protocol::{MeetingRef, Participant, UnitRef};
+        let unit = UnitRef {
+            id: "province:19".into(),
+            code: "19".into(),
+            name: "Tỉnh Thái Nguyên".into(),
+            tier: "province".into(),
+        };
+        let mut room = Room {
+            meeting: MeetingRef {
+                id: 1,
+                title: "t".into(),
+                start: 0,
+                end: 1,
+                chair_person: "c".into(),
+            },
+            occurrence_end: 1,
+            host: unit.clone(),
+            session: sfu::SessionId(1),
+            members: Default::default(),
+            invited: vec![],
+            presence: Default::default(),
+            last_roll_call: None,
+            moderation: SessionModeration::default(),
+        };
+        for (n, role) in [
+            (10, Role::Chair),
+            (2, Role::Chair),
+            (3, Role::Official),
+            (4, Role::Official),
+        ] {
+            let endpoint = EndpointId(n);
+            room.members.insert(
+                endpoint.to_string(),
+                super::super::Member {
+                    info: Participant {
+                        id: endpoint.to_string(),
+                        name: format!("p{n}"),
+                        unit: unit.clone(),
+                        role,
+                        audio_muted: false,
+                        video_muted: false,
+                        tracks: vec![],
+                    },
+                    endpoint,
+                    credential: Credential::Link(n as i64),
+                    tx: tokio::sync::mpsc::unbounded_channel().0,
+                },
+            );
+        }
+        room.moderation.give_floor("e3");
+        room.moderation.chair_mute("e4", TrackKind::Audio);
+        room.moderation.chair_mute("e3", TrackKind::Video);
+        let p = room.policy();
+        assert_eq!(
+            p.chairs,
+            [EndpointId(2), EndpointId(10)],
+            "by endpoint, not by text"
+        );
+        assert_eq!(p.floor, Some(EndpointId(3)));
+        assert_eq!(p.silenced_audio, [EndpointId(4)].into_iter().collect());
+        assert_eq!(p.silenced_video, [EndpointId(3)].into_iter().collect());
+    }
+
+    #[test]
+    fn removed_credentials_are_barred_and_lock_toggles() {
+        let mut m = SessionModeration::default();
+        m.bar(Credential::Link(4));
+        assert!(m.is_barred(&Credential::Link(4)));
+        assert!(!m.is_barred(&Credential::Link(5)));
+        assert!(!m.is_barred(&Credential::Staff("quan".into())));
+        assert!(m.set_locked(true));
+        assert!(!m.set_locked(true));
+        assert!(m.locked());
+    }
+}
