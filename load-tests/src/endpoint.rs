@@ -780,7 +780,9 @@ impl Session {
             };
             // A simulcast camera's layer goes out under its RID.
             let rid = match (p.stream.kind, simulcast) {
-                (StreamKind::Video { layer }, true) => RIDS.get(usize::from(layer)).map(|r| Rid::from(*r)),
+                (StreamKind::Video { layer }, true) => {
+                    RIDS.get(usize::from(layer)).map(|r| Rid::from(*r))
+                }
                 _ => None,
             };
             let (Some(pt), Some(stream)) = (pt, api.stream_tx_by_mid(mid, rid)) else {

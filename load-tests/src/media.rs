@@ -507,7 +507,10 @@ mod tests {
         assert_eq!(cam.active(), vec!["q"]);
         out.clear();
         cam.poll(t0 + Duration::from_millis(1950), &clock, &mut out);
-        assert!(out.iter().all(|p| p.stream.kind == StreamKind::Video { layer: 0 }));
+        assert!(
+            out.iter()
+                .all(|p| p.stream.kind == StreamKind::Video { layer: 0 })
+        );
         cam.set_active(&["q", "f"]);
         out.clear();
         cam.poll(t0 + Duration::from_millis(2050), &clock, &mut out);

@@ -327,9 +327,9 @@ pub fn media_of(
             if stream.sender == plan.index {
                 continue;
             }
-            let forwarded = participant_of.get(&stream.sender).is_some_and(|p| {
-                status.assigned_throughout(p, stream.kind, from, to)
-            });
+            let forwarded = participant_of
+                .get(&stream.sender)
+                .is_some_and(|p| status.assigned_throughout(p, stream.kind, from, to));
             if !forwarded {
                 media.streams_not_forwarded += 1;
                 continue;

@@ -58,6 +58,9 @@ pub enum ClientMessage {
         kind: TrackKind,
         muted: bool,
     },
+    /// The client's connection to the hub's media dropped (its ICE failed or disconnected):
+    /// the hub answers with an offer carrying new ICE credentials.
+    RestartIce,
     /// What this client wants to receive; a field left out keeps its previous value.
     Receive {
         #[serde(default)]
@@ -113,6 +116,7 @@ pub const CLIENT_MESSAGE_TYPES: &[&str] = &[
     "answer",
     "candidate",
     "mute",
+    "restart_ice",
     "receive",
     "raise_hand",
     "chat",

@@ -349,6 +349,16 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 }
                 None
             }
+            (ClientMessage::RestartIce, true) => {
+                match &self.state {
+                    Some(s) if s.has_media => self.hub.sfu().restart_ice(s.joined.endpoint),
+                    _ => {
+                        self.error(ErrorCode::OutOfOrder, "no media to restart")
+                            .await
+                    }
+                }
+                None
+            }
             (ClientMessage::Mute { kind, muted }, true) => {
                 self.on_mute(kind, muted).await;
                 None

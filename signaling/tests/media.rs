@@ -329,3 +329,55 @@ async fn a_client_that_never_answers_an_offer_is_failed_not_left_stuck() {
     talker.stop().await;
     hub.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_restart_keeps_the_participant_and_its_media() {
+    let hub = start_hub("restart").await;
+    let units = ["province:19-S01", "commune:5431"];
+    let meeting = plan_meeting(&hub.hub, "province:19", &units).await;
+    let a = SimEndpoint::join(hub.addr, &meeting, units[0], "an").await;
+    let b = SimEndpoint::join(hub.addr, &meeting, units[1], "binh").await;
+    let flowing =
+        |e: &SimEndpoint, from: &str, audio: u64| e.received_from(from, MediaKind::Audio) >= audio;
+    assert!(
+        wait_until(Duration::from_secs(20), || flowing(&a, "binh", 50)
+            && flowing(&b, "an", 50))
+        .await
+    );
+    let offers = a.seen.lock().unwrap().offers;
+    let id = a.seen.lock().unwrap().participant_id.clone();
+
+    a.restart_ice();
+    assert!(
+        wait_until(Duration::from_secs(10), || a.seen.lock().unwrap().offers
+            == offers + 1)
+        .await,
+        "the hub answers restart_ice with an offer"
+    );
+    {
+        let seen = a.seen.lock().unwrap();
+        let ufrags = &seen.offer_ufrags;
+        assert_eq!(ufrags.len(), offers as usize + 1);
+        assert_ne!(
+            ufrags[ufrags.len() - 1],
+            ufrags[ufrags.len() - 2],
+            "new ICE credentials"
+        );
+        assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    }
+    // Media goes on, both ways, for the same participant.
+    let (got_a, got_b) = (
+        a.received_from("binh", MediaKind::Audio),
+        b.received_from("an", MediaKind::Audio),
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || flowing(&a, "binh", got_a + 50)
+            && flowing(&b, "an", got_b + 50))
+        .await,
+        "media flows after the restart"
+    );
+    assert_eq!(a.seen.lock().unwrap().participant_id, id);
+    assert!(b.seen.lock().unwrap().participants_left.is_empty());
+    a.stop().await;
+    b.stop().await;
+}

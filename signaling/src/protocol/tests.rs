@@ -91,6 +91,7 @@ fn decodes_every_client_message() {
             },
         ),
         (r#"{"type":"mute_all"}"#, ClientMessage::MuteAll),
+        (r#"{"type":"restart_ice"}"#, ClientMessage::RestartIce),
         (
             r#"{"type":"allow_unmute","allowed":false}"#,
             ClientMessage::AllowUnmute { allowed: false },

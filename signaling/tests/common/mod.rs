@@ -297,6 +297,8 @@ pub struct Seen {
     pub keyframe_requests: u32,
     /// str0m's name of the codec of each received video packet's payload type.
     pub video_codecs: HashSet<String>,
+    /// The `a=ice-ufrag` of every offer the hub made.
+    pub offer_ufrags: Vec<String>,
 }
 
 /// A simulated endpoint: joins `room` as `name`, publishes audio (50/s) and video (30/s) once
@@ -306,6 +308,7 @@ pub struct SimEndpoint {
     pub seen: Arc<Mutex<Seen>>,
     stop: watch::Sender<bool>,
     pli: tokio::sync::mpsc::UnboundedSender<()>,
+    restart: tokio::sync::mpsc::UnboundedSender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -335,12 +338,13 @@ impl SimEndpoint {
             other => panic!("expected welcome, got {other:?}"),
         }
         let (pli, pli_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (restart, restart_rx) = tokio::sync::mpsc::unbounded_channel();
         let task = tokio::spawn(run(
             ws,
             name.to_string(),
             seen.clone(),
             stop_rx,
-            pli_rx,
+            (pli_rx, restart_rx),
             options,
         ));
         SimEndpoint {
@@ -348,6 +352,7 @@ impl SimEndpoint {
             seen,
             stop,
             pli,
+            restart,
             task,
         }
     }
@@ -371,6 +376,11 @@ impl SimEndpoint {
         let _ = self.pli.send(());
     }
 
+    /// Ask the hub for an ICE restart (`restart_ice`), as a client whose connection dropped.
+    pub fn restart_ice(&self) {
+        let _ = self.restart.send(());
+    }
+
     /// Vanish without a word: the task is aborted, sockets dropped mid-stream.
     pub fn vanish(self) {
         self.task.abort();
@@ -382,7 +392,10 @@ async fn run(
     name: String,
     seen: Arc<Mutex<Seen>>,
     mut stop: watch::Receiver<bool>,
-    mut pli: tokio::sync::mpsc::UnboundedReceiver<()>,
+    (mut pli, mut restart): (
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+    ),
     options: SimOptions,
 ) {
     // The video m-lines the hub sends us on, from its offers' track lists.
@@ -481,9 +494,18 @@ async fn run(
                             .filter(|t| t.kind == signaling::protocol::TrackKind::Video)
                             .map(|t| Mid::from(t.mid.as_str()))
                             .collect();
+                        let ufrag = sdp
+                            .lines()
+                            .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+                            .unwrap_or_default()
+                            .to_string();
                         let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
                         let answer = rtc.sdp_api().accept_offer(offer).unwrap();
-                        seen.lock().unwrap().offers += 1;
+                        {
+                            let mut s = seen.lock().unwrap();
+                            s.offers += 1;
+                            s.offer_ufrags.push(ufrag);
+                        }
                         send(&mut ws, &ClientMessage::Answer { sdp: answer.to_sdp_string() }).await;
                     }
                     ServerMessage::ParticipantJoined { participant } => {
@@ -509,6 +531,9 @@ async fn run(
             }
             _ = audio_tick.tick(), if connected => write_media(&mut rtc, &name, audio_mid, Media::Audio, &seen),
             _ = video_tick.tick(), if connected => write_media(&mut rtc, &name, video_mid, video, &seen),
+            Some(()) = restart.recv() => {
+                send(&mut ws, &ClientMessage::RestartIce).await;
+            }
             Some(()) = pli.recv() => {
                 let mut api = rtc.direct_api();
                 for mid in &received_video {
