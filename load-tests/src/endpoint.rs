@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use signaling::protocol::{ClientMessage, Layer, ServerMessage, TrackKind};
+use signaling::protocol::{ClientMessage, Layer, ReceiveMode, ServerMessage, TrackKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid, Pt, Rid, Simulcast, SimulcastLayer};
@@ -125,6 +125,8 @@ pub struct RunContext {
     pub groups: Groups,
     /// A real clip every endpoint replays instead of synthetic media.
     pub clip: Option<Arc<Clip>>,
+    /// What every endpoint asks the hub to send it.
+    pub receive: ReceiveMode,
 }
 
 /// Where an endpoint is in its life.
@@ -453,6 +455,15 @@ impl Session {
         .await?;
         for (kind, muted) in [(TrackKind::Audio, false), (TrackKind::Video, !plan.video)] {
             send(&mut ws, &ClientMessage::Mute { kind, muted }).await?;
+        }
+        if ctx.receive != ReceiveMode::Auto {
+            let receive = ClientMessage::Receive {
+                mode: Some(ctx.receive),
+                pinned: None,
+                large_height: None,
+                small_height: None,
+            };
+            send(&mut ws, &receive).await?;
         }
         let seed = ctx.seed ^ (u64::from(plan.index) << 20);
         Ok(Session {

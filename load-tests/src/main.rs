@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use signaling::protocol::ReceiveMode;
 use std::sync::Arc;
 
 use load_tests::clip::{Clip, make_clip};
@@ -192,6 +193,11 @@ struct CommonArgs {
     video_publishers: Option<u32>,
     #[arg(long, default_value_t = 1_000)]
     video_kbps: u32,
+    /// What each endpoint asks the hub for (`receive`): `auto` (layers follow tile size and
+    /// the link, as the web client's default), `low` (every video at its lowest layer), or
+    /// `audio-only`.
+    #[arg(long, value_enum, default_value_t = Receive::Auto)]
+    receive: Receive,
     #[arg(long, default_value_t = 30)]
     fps: u32,
     /// Worker threads carrying the endpoints (default: one per core).
@@ -206,6 +212,14 @@ struct CommonArgs {
     /// Write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+/// `--receive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Receive {
+    Auto,
+    Low,
+    AudioOnly,
 }
 
 impl CommonArgs {
@@ -234,6 +248,11 @@ impl CommonArgs {
                 ..VideoConfig::default()
             },
             video_publishers: self.video_publishers,
+            receive: match self.receive {
+                Receive::Auto => ReceiveMode::Auto,
+                Receive::Low => ReceiveMode::Low,
+                Receive::AudioOnly => ReceiveMode::AudioOnly,
+            },
             bind_ip: self.ip,
             seed: self.seed,
             clip,

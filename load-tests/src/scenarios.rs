@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use signaling::protocol::ReceiveMode;
+
 use crate::clip::Clip;
 use crate::endpoint::{EndpointPlan, Groups, JoinLink, RunContext};
 use crate::hub::{DirectoryView, Hub, HubError, PlannedMeeting};
@@ -31,6 +33,8 @@ pub struct Common {
     pub video: VideoConfig,
     /// Endpoints with their camera on in each session (its chair first); `None`: all.
     pub video_publishers: Option<u32>,
+    /// What every endpoint asks the hub to send it (`receive.mode`).
+    pub receive: ReceiveMode,
     pub bind_ip: IpAddr,
     pub seed: u64,
     /// A real clip every endpoint replays instead of synthetic media (`--clip DIR`).
@@ -66,6 +70,7 @@ fn context<'a>(
         seed: common.seed,
         groups,
         clip: common.clip.clone(),
+        receive: common.receive,
     })
 }
 
