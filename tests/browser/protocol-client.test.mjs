@@ -223,7 +223,10 @@ test('activeEncodings follows layers, weak link and single encodings', () => {
   assert.deepEqual(activeEncodings(three, [], true), [false, false, false], 'weak link, nobody watches');
   assert.deepEqual(activeEncodings([{}], ['h'], false), [true], 'one encoding without rid');
   assert.deepEqual(activeEncodings([{}], [], false), [false]);
-  assert.deepEqual(activeEncodings(three.slice(0, 2), ['f'], false), [false, false], 'fewer encodings');
+  assert.deepEqual(activeEncodings([{ rid: 'q' }], ['h'], false), [true], 'one encoding left, whatever its rid');
+  assert.deepEqual(activeEncodings(three.slice(0, 2), ['f'], false), [false, true], 'f missing: h instead');
+  assert.deepEqual(activeEncodings(three.slice(1), ['q'], false), [true, false], 'q missing: the lowest there is');
+  assert.deepEqual(activeEncodings(three.slice(1), ['f'], true), [true, false], 'weak link without q: the lowest');
 });
 
 test('chat texts are cleaned and checked as the hub checks them', () => {
@@ -309,11 +312,11 @@ test('a browser with one encoding, or none with RIDs, still publishes', async ()
     const sender = pc.transceivers.find((t) => t.kind === 'video').sender;
     ws.deliver({ type: 'layers', rids: ['q'] });
     await settle();
-    assert.deepEqual(sender.encodings, [{ active: true }]);
+    assert.deepEqual(sender.encodings, [{ active: true, maxBitrate: 1500000 }]);
     await client.setWeakLink(true);
     assert.deepEqual(sender.encodings, [{ active: true, scaleResolutionDownBy: 4, maxBitrate: 150000 }]);
     await client.setWeakLink(false);
-    assert.deepEqual(sender.encodings, [{ active: true, scaleResolutionDownBy: 1 }]);
+    assert.deepEqual(sender.encodings, [{ active: true, scaleResolutionDownBy: 1, maxBitrate: 1500000 }]);
   } finally {
     FakePC.singleEncoding = false;
   }

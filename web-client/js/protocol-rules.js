@@ -11,7 +11,8 @@ export const SIMULCAST_ENCODINGS = Object.freeze([
   Object.freeze({ rid: 'f', maxBitrate: 1_500_000 }),
 ]);
 export const RIDS = Object.freeze(['q', 'h', 'f']);
-/** In weak-link mode a publisher without simulcast sends at the lowest layer's size and rate. */
+/** One encoding left (no simulcast): full size at f's rate, or q's size and rate in weak-link mode. */
+export const SINGLE = Object.freeze({ scaleResolutionDownBy: 1, maxBitrate: 1_500_000 });
 export const WEAK_SINGLE = Object.freeze({ scaleResolutionDownBy: 4, maxBitrate: 150_000 });
 
 export const RECEIVE_MODES = Object.freeze(['auto', 'low', 'audio_only']);
@@ -26,17 +27,28 @@ export const RECEIVE_DEFAULTS = Object.freeze({ mode: 'auto', pinned: Object.fre
  * @param {Array<{rid?: string}>} encodings the sender's current encodings
  * @param {string[]|null} hubRids the latest `layers.rids` (null before any `layers`: all stay on)
  * @param {boolean} weakLink only `q` (h and f never; q unless nobody needs any layer)
- * Encodings without a known RID (a browser that gave one encoding) stay active unless the
- * hub said nobody needs any layer.
+ * A browser may keep fewer encodings than offered (or the answer may refuse simulcast): one
+ * encoding is the publisher's single layer, active unless nobody needs any layer; and when
+ * somebody needs a layer this sender does not have, its nearest one is sent instead (the
+ * lowest in weak-link mode, else the highest below the wanted one), never nothing.
  */
 export function activeEncodings(encodings, hubRids, weakLink) {
   const wanted = hubRids == null ? new Set(RIDS) : new Set(hubRids);
   const anyone = hubRids == null || hubRids.length > 0;
-  return encodings.map((enc) => {
+  if (encodings.length <= 1) return encodings.map(() => anyone);
+  const active = encodings.map((enc) => {
     if (!RIDS.includes(enc?.rid)) return anyone;
     if (weakLink) return enc.rid === 'q' && anyone;
     return wanted.has(enc.rid);
   });
+  if (anyone && !active.includes(true)) {
+    const rank = (rid) => (RIDS.includes(rid) ? RIDS.indexOf(rid) : RIDS.length);
+    const top = weakLink ? 0 : Math.max(...[...wanted].map(rank));
+    let pick = 0;
+    encodings.forEach((enc, i) => { if (rank(enc?.rid) <= top && rank(enc?.rid) >= rank(encodings[pick]?.rid)) pick = i; });
+    active[pick] = true;
+  }
+  return active;
 }
 
 /**

@@ -1,71 +1,50 @@
-// The Cầu websocket protocol (docs/protocol.md, version 3) and the RTCPeerConnection that
-// goes with it. No DOM and no UI here: pages, browser tests and later tools reuse it. The
-// rules that need neither socket nor peer connection are in protocol-rules.js.
+// The Cầu websocket protocol (docs/protocol.md, version 3) and its RTCPeerConnection. No DOM,
+// no UI: pages, browser tests and tools reuse it. Rules needing neither socket nor peer
+// connection are in protocol-rules.js.
 //
 //   const client = new CauClient();
 //   client.addEventListener('track', (e) => show(e.detail.participantId, e.detail.track));
-//   client.publish(localStream);              // before or after connect
-//   client.setReceive({ mode: 'low' });       // before or after connect
+//   await client.publish(localStream);       // before or after connect
 //   const welcome = await client.connect({ meeting: 12, token: 'v1.…', name: 'Nguyễn Văn An' });
-//   client.role, client.unit, client.meeting, client.room   // from `welcome`
-//   client.setMuted('audio', true);           // track.enabled = false + `mute`
-//   await client.setTrack('video', null);     // camera off: replaceTrack(null) + `mute`
-//   await client.setTrack('video', newTrack); // camera on
+//   client.setMuted('audio', true); await client.setTrack('video', null);   // `mute` follows
+//   client.setReceive({ mode: 'low', largeHeight: 540 }); client.setWeakLink(true);
 //   client.raiseHand(true); client.sendChat('Xin chào', 'all');
 //   client.giveFloor(id); client.muteParticipant(id, 'audio'); …   // chairs only
 //   await client.leave();
 //
-// `token` is the join token of the unit's link; null only for a staff login named as the
-// meeting's chair_user (its session cookie goes with the websocket upgrade). The unit and
-// the role come from the token: `join` carries neither.
+// `token`: the unit link's join token; null only for a staff login named as chair_user.
+// Publishing: sendonly audio, and sendonly video with the simulcast encodings q, h, f; `layers`
+// (and weak-link mode: q only) set which are active. Receiving: the hub's one offer adds fixed
+// receive slots; `slots` says whom each mid carries, turned here into per-participant events.
+// The client offers once, after `welcome`; every later negotiation is the hub's; incoming
+// messages are handled one after another (a promise queue), so SDP work never interleaves.
 //
-// Publishing: one sendonly audio transceiver and one sendonly video transceiver whose three
-// simulcast encodings are `q`, `h`, `f` (SIMULCAST_ENCODINGS). `layers` from the hub says
-// which of them anyone receives; the others get `active: false`. In weak-link mode
-// (setWeakLink) only `q` is ever active. A browser that gives fewer encodings (or none with
-// a RID) is handled: unknown encodings stay on unless nobody needs any layer.
-//
-// Receiving: the hub's one offer adds a fixed set of receive slots (m-lines). `slots` says
-// which participant each slot's mid carries now; this client turns that into `track` /
-// `track-removed` events per participant. A participant moving from one slot to another
-// gets `track-removed` for the old mid, then `track` for the new one (with `from`).
-//
-// Events (CustomEvent; the payload is in `event.detail`):
+// Events (CustomEvent, payload in `event.detail`):
 //   state               {signaling: 'idle'|'connecting'|'joined'|'closed', media: RTCPeerConnectionState}
-//   participant-joined  {participant}                  Participant = {id, name, unit: UnitRef, role, audio_muted, video_muted, tracks}
+//   participant-joined  {participant}   Participant = {id, name, unit, role, audio_muted, video_muted, tracks}
 //   participant-left    {participantId, reason, participant}
-//   track               {participantId, kind, track, stream, mid, reason, layer, from}
-//                       the participant's audio or video now arrives on slot `mid` (from: the
-//                       mid it arrived on before, or null); stream: one MediaStream per participant
-//   track-removed       {participantId, kind, track, mid}   slot `mid` no longer carries it
-//   slots               {slots}                        the whole mapping after every change:
-//                                                      [{mid, kind, participantId, reason, layer}]
-//   layers              {rids, active}                 the hub's `layers`; active: the rids now sent
+//   track               {participantId, kind, track, stream, mid, reason, layer, from}: slot `mid`
+//                       now carries it (from: its previous mid, or null); stream: one per participant
+//   track-removed       {participantId, kind, track, mid}: slot `mid` no longer carries it
+//                       (a move is track-removed for the old mid, then track for the new one)
+//   slots               {slots: [{mid, kind, participantId, reason, layer}]} after every change
+//   layers              {rids, active}  the hub's `layers`; active: what is sent now
 //   mute-changed        {participantId, kind, muted, self}
-//   track-published     {participantId, mid, kind}     the participant publishes this track (its own mid)
-//   track-unpublished   {participantId, mid, kind}
+//   track-published / track-unpublished  {participantId, mid, kind} (the publisher's own mid)
 //   speaking            {participantId, speaking, self}
-//   dominant-speaker    {participantId, previous}      participantId may be null
-//   meeting-state       {state, previous}              state: {floor, hands, locked, selfUnmute,
-//                                                      chairMuted: [{participantId, kind}]}
-//   muted-by-chair      {kind}                         this client was muted; it stopped sending
-//   unmute-refused      {kind}                         the hub said `forbidden` to our unmute
+//   dominant-speaker    {participantId, previous}
+//   meeting-state       {state: {floor, hands, locked, selfUnmute, chairMuted: [{participantId, kind}]}, previous}
+//   muted-by-chair      {kind}  the chair muted this client; it stopped sending that kind
+//   unmute-refused      {kind}  the hub said `forbidden` to our unmute; muted again
 //   chat                {from, name, unit, to, text, at, self}
-//   roll-call           {units, connected, invited}    chairs only; units: RollCallEntry[] (protocol.md)
-//   error               {code, message, fatal, context}  an `error` from the hub, or a client-side
-//                                                      failure; context: the type of the message
-//                                                      sent last that it probably refuses, or null
-//   closed              {reason, closeCode}            reason: 'left', a `bye` reason (e.g.
-//                                                      'meeting_ended', 'removed'), a closing error
-//                                                      code, 'connection_failed' or 'connection_lost'
-// UnitRef = {id, code, name, tier}; `id` is "TIER:CODE".
-//
-// Rules kept here (see protocol.md): the client offers exactly once, right after `welcome`;
-// every later negotiation is the hub's. Incoming messages are handled strictly one after
-// another (a promise queue), so SDP operations never interleave.
+//   roll-call           {units, connected, invited}   chairs only
+//   error               {code, message, fatal, context}  context: the type of the message it
+//                       probably refuses (sent in the last 10 s), or null
+//   closed              {reason, closeCode}  'left', a `bye` reason, a closing error code,
+//                       'connection_failed' or 'connection_lost'
 
 import {
-  SIMULCAST_ENCODINGS, RIDS, WEAK_SINGLE, RECEIVE_MODES, CHAT_TARGETS, JOIN_REFUSALS,
+  SIMULCAST_ENCODINGS, RIDS, SINGLE, WEAK_SINGLE, RECEIVE_MODES, CHAT_TARGETS, JOIN_REFUSALS,
   activeEncodings, normalizeSlots, emptyMeetingState, normalizeMeetingState, isChairMuted,
   mayUnmute, cleanChatText,
 } from './protocol-rules.js';
@@ -195,9 +174,8 @@ export class CauClient extends EventTarget {
   // ---------------------------------------------------------------- public API
 
   /**
-   * Opens the websocket, sends `join` {v: 3, meeting, name, token}, and on `welcome` creates
-   * the peer connection and sends the one client offer. Resolves with the `welcome` message;
-   * rejects with a CauError (the hub's error code, or 'connection_failed' / 'timeout').
+   * Opens the websocket, sends `join`, and on `welcome` sends the one offer. Resolves with
+   * `welcome`; rejects with a CauError (a hub code, 'connection_failed' or 'timeout').
    * @param {{url?: string, meeting: number|string, name: string, token?: string|null}} opts
    */
   connect({ url = defaultSignalingUrl(), meeting, name, token = null } = {}) {
@@ -248,12 +226,9 @@ export class CauClient extends EventTarget {
   }
 
   /**
-   * Puts `track` (or nothing) on the sender of `kind` with replaceTrack, which needs no
-   * renegotiation. For video, null means "camera off" and a track "camera on"; the `mute`
-   * message follows. An audio track keeps the microphone mute state (see setMuted).
-   * Turning the camera on while the chair's mute holds (see canUnmute) throws a CauError
-   * 'muted_by_chair' and changes nothing.
-   * The caller owns the tracks (stopping an old camera track is the page's job).
+   * Puts `track` (or nothing: camera off) on the sender of `kind` with replaceTrack; `mute`
+   * follows. Audio keeps the microphone's mute state. Turning the camera on while the chair's
+   * mute holds (canUnmute) throws CauError 'muted_by_chair'. The caller owns the tracks.
    */
   async setTrack(kind, track) {
     if (!KINDS.includes(kind)) throw new TypeError(`unknown kind ${kind}`);
@@ -270,10 +245,9 @@ export class CauClient extends EventTarget {
   }
 
   /**
-   * Mutes or unmutes. Audio: `track.enabled = !muted` (the sender keeps sending silence) and
-   * a `mute` message. Video: muting is setTrack('video', null); unmuting needs a track, so
-   * use setTrack('video', track) (it throws when no camera track is set).
-   * Unmuting while the chair's mute holds (see canUnmute) throws a CauError 'muted_by_chair'.
+   * Audio: `track.enabled = !muted` and `mute`. Video: muting is setTrack('video', null);
+   * unmuting needs setTrack('video', track). Unmuting while the chair's mute holds throws
+   * CauError 'muted_by_chair'.
    */
   async setMuted(kind, muted) {
     if (kind === 'audio') {
@@ -296,10 +270,7 @@ export class CauClient extends EventTarget {
     return isChairMuted(this.meetingState, this.participantId, kind);
   }
 
-  /**
-   * Whether this client may unmute `kind` itself now: not muted by the chair, or the chair
-   * allows self-unmute, or it has the floor (protocol.md, `mute`).
-   */
+  /** Whether this client may unmute `kind` now (not chair-muted, self-unmute allowed, or the floor). */
   canUnmute(kind) {
     return this.participantId == null || mayUnmute(this.meetingState, this.participantId, kind);
   }
@@ -336,10 +307,9 @@ export class CauClient extends EventTarget {
   }
 
   /**
-   * What this client wants to receive (`receive`): {mode: 'auto'|'low'|'audio_only', pinned:
-   * [participant ids], largeHeight, smallHeight (pixels)}. Fields left out keep their value.
-   * Before `welcome` the wishes are kept and sent once joined; after, the fields that changed
-   * are sent. Returns whether a message was sent.
+   * `receive`: {mode: 'auto'|'low'|'audio_only', pinned: [ids], largeHeight, smallHeight}; fields
+   * left out keep their value. Kept until joined, then only what changed is sent. Returns
+   * whether a message went out.
    */
   setReceive({ mode, pinned, largeHeight, smallHeight } = {}) {
     const p = this.receivePrefs;
@@ -354,10 +324,7 @@ export class CauClient extends EventTarget {
     return this._sendReceive();
   }
 
-  /**
-   * Weak-link mode: only the lowest layer (`q`) is sent, whatever `layers` says (a publisher
-   * without simulcast sends at a quarter of the size instead). Kept across the session.
-   */
+  /** Weak-link mode: only `q` is sent whatever `layers` says (one encoding: a quarter of the size). */
   async setWeakLink(on) {
     this.weakLink = !!on;
     await this._applyLayers();
@@ -368,11 +335,7 @@ export class CauClient extends EventTarget {
     return this._sendJoined({ type: 'raise_hand', raised: !!raised });
   }
 
-  /**
-   * Sends a chat message to everyone or to the chair (`chat`). The text is cleaned as the hub
-   * checks it (see cleanChatText); an empty, too long or control-laden text throws a CauError
-   * 'invalid_text' and nothing is sent. Returns whether it was sent.
-   */
+  /** `chat` to 'all' or 'chair'; a text the hub would refuse throws CauError 'invalid_text'. */
   sendChat(text, to = 'all') {
     if (!CHAT_TARGETS.includes(to)) throw new TypeError(`chat to ${to}: 'all' or 'chair'`);
     const c = cleanChatText(text);
@@ -419,10 +382,7 @@ export class CauClient extends EventTarget {
     return this._sendJoined({ type: 'lock', locked: !!locked });
   }
 
-  /**
-   * Ends the meeting for everyone (`end_meeting`). Everyone, this client included, then gets
-   * `bye` `meeting_ended` and `closed` with that reason.
-   */
+  /** Ends the meeting for everyone: all get `bye` meeting_ended. */
   endMeeting() {
     return this._sendJoined({ type: 'end_meeting' });
   }
@@ -641,10 +601,7 @@ export class CauClient extends EventTarget {
     waiter?.resolve(msg);
   }
 
-  /**
-   * A sendonly transceiver; video with the three simulcast encodings when the browser takes
-   * them (an older one may refuse `sendEncodings` with RIDs: then one encoding).
-   */
+  /** A sendonly transceiver; video with the simulcast encodings if the browser takes them. */
   _addSendTransceiver(pc, kind, track) {
     const init = { direction: 'sendonly', streams: this._sendStream ? [this._sendStream] : [] };
     if (kind === 'video' && this._simulcast) {
@@ -710,11 +667,7 @@ export class CauClient extends EventTarget {
     return [...this.slots.values()].map((s) => ({ ...s }));
   }
 
-  /**
-   * Brings the mid → participant mapping in line with the receive transceivers and the latest
-   * `slots`: `track-removed` for every slot that no longer carries whom it carried, then
-   * `track` for every slot that carries someone new; `slots` last, always.
-   */
+  /** Maps receive transceivers to participants by the latest `slots`: removals, additions, `slots`. */
   _syncRemoteTracks() {
     const pc = this.pc;
     if (!pc || this.state === 'closed') return;
@@ -780,11 +733,7 @@ export class CauClient extends EventTarget {
     this._applyLayers().then((active) => this._emit('layers', { rids: [...this.layers], active }));
   }
 
-  /**
-   * Sets `active` on the video sender's encodings from the latest `layers` and weak-link
-   * mode (see activeEncodings). Calls are chained: setParameters never overlaps itself.
-   * Resolves with the RIDs (or 'single') now active.
-   */
+  /** Applies `layers` and weak-link mode to the encodings (chained); resolves with what is active. */
   _applyLayers() {
     this._layerChain = this._layerChain.then(() => this._applyLayersNow()).catch((err) => {
       this._log('could not set the simulcast layers', err);
@@ -806,18 +755,16 @@ export class CauClient extends EventTarget {
         enc.active = active[i];
         changed = true;
       }
-      if (encodings.length === 1 && !RIDS.includes(enc.rid)) {
-        // One encoding: weak-link mode sends it at the lowest layer's size and rate.
-        const scale = this.weakLink ? WEAK_SINGLE.scaleResolutionDownBy : 1;
-        if ((enc.scaleResolutionDownBy ?? 1) !== scale) {
-          enc.scaleResolutionDownBy = scale;
+      if (encodings.length === 1) {
+        // One encoding (no simulcast after all, or a browser without it): the full picture,
+        // or the lowest layer's size and rate in weak-link mode.
+        const want = this.weakLink ? WEAK_SINGLE : SINGLE;
+        if ((enc.scaleResolutionDownBy ?? 1) !== want.scaleResolutionDownBy) {
+          enc.scaleResolutionDownBy = want.scaleResolutionDownBy;
           changed = true;
         }
-        if (this.weakLink && enc.maxBitrate !== WEAK_SINGLE.maxBitrate) {
-          enc.maxBitrate = WEAK_SINGLE.maxBitrate;
-          changed = true;
-        } else if (!this.weakLink && enc.maxBitrate === WEAK_SINGLE.maxBitrate) {
-          delete enc.maxBitrate;
+        if (enc.maxBitrate !== want.maxBitrate) {
+          enc.maxBitrate = want.maxBitrate;
           changed = true;
         }
       }
@@ -854,11 +801,7 @@ export class CauClient extends EventTarget {
     this._emit('muted-by-chair', { kind });
   }
 
-  /**
-   * Stops sending `kind` because the chair muted it: the microphone's track is disabled, the
-   * camera's sender gets no track (the page stops the camera). No `mute` goes out: the hub
-   * already counts this client as muted.
-   */
+  /** Stops sending `kind` after the chair's mute (no `mute` sent: the hub knows). */
   _applyChairMute(kind) {
     if (kind === 'audio') {
       this._audioMutedByUser = true;
