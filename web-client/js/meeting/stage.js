@@ -220,14 +220,15 @@ function renderCommon(tile, id) {
   tile.classList.toggle('dominant', S.dominant != null && S.dominant === id && !floor);
   const chairMuted = ['audio', 'video'].filter((k) => isChairMuted(ms, id, k));
   tile.dataset.chairMuted = chairMuted.join(' ');
+  // Hidden badges keep no text: a tile's textContent is its name and unit (tests read it).
   const badgeFloor = tile.querySelector('.badge-floor');
   badgeFloor.hidden = !floor;
-  badgeFloor.title = t('floor.hasFloor');
-  badgeFloor.querySelector('.badge-text').textContent = t('floor.hasFloor');
+  badgeFloor.title = floor ? t('floor.hasFloor') : '';
+  badgeFloor.querySelector('.badge-text').textContent = floor ? t('floor.hasFloor') : '';
   const badgeHand = tile.querySelector('.badge-hand');
   badgeHand.hidden = handAt < 0;
-  badgeHand.title = t('floor.handAt', { n: handAt + 1 });
-  badgeHand.querySelector('.badge-text').textContent = String(handAt + 1);
+  badgeHand.title = handAt >= 0 ? t('floor.handAt', { n: handAt + 1 }) : '';
+  badgeHand.querySelector('.badge-text').textContent = handAt >= 0 ? String(handAt + 1) : '';
   tile.querySelector('.mic-state').title = t(chairMuted.includes('audio') ? 'tile.micMutedByChair' : 'tile.micMuted');
 }
 
