@@ -66,6 +66,43 @@ export async function expectDecoding(page, id, who, { more = 10, timeout = 30_00
   }, { timeout: 15_000, message: `${who}: frames from ${id} keep growing` });
 }
 
+/** The audio slots carrying someone now: [{mid, participantId, packetsReceived}]. */
+export const audioSlots = (page) =>
+  page.evaluate(async () => {
+    const c = window.cau.client;
+    const out = [];
+    for (const s of c.slots.values()) {
+      if (s.kind !== 'audio' || !s.participantId) continue;
+      const tr = c.transceiverOf(s.mid);
+      let packets = 0;
+      if (tr) (await tr.receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') packets = r.packetsReceived ?? 0; });
+      out.push({ mid: s.mid, participantId: s.participantId, packetsReceived: packets });
+    }
+    return out;
+  });
+
+/**
+ * Waits until `page` knows `peers` other participants, decodes each one's video through the
+ * slot carrying it (growing), and receives audio on the audio slots that carry someone (at
+ * least one; the hub forwards the floor, the chair and the loudest few, not everyone).
+ */
+export async function expectReceivingAll(page, peers, who) {
+  const others = await waitFor(async () => {
+    const list = await page.evaluate(() => [...window.cau.client.participants.keys()]);
+    return list.length >= peers ? list : null;
+  }, { timeout: 30_000, message: `${who} knows ${peers} others` });
+  for (const id of others) await expectDecoding(page, id, `${who} ← ${id}`);
+  const first = await waitFor(async () => {
+    const a = await audioSlots(page);
+    return a.length && a.every((x) => x.packetsReceived > 25) ? a : null;
+  }, { timeout: 30_000, message: `${who} receives audio on the slots that carry someone` });
+  await waitFor(async () => {
+    const now = await audioSlots(page);
+    return first.every((f) => (now.find((n) => n.mid === f.mid)?.packetsReceived ?? 0) > f.packetsReceived);
+  }, { timeout: 15_000, message: `${who}: audio keeps arriving` });
+  return others;
+}
+
 /** The remote tiles on the stage: [{id, size, floor, hand, dominant, audioMuted, videoMuted, text}]. */
 export const tiles = (page) =>
   page.$$eval('.tile[data-participant-id]', (ts) => ts.map((t) => ({
