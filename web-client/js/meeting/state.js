@@ -80,6 +80,8 @@ export const S = {
   dominant: null,
   /** Whether you speak now (the hub's `speaking` about yourself). */
   selfSpeaking: false,
+  /** Your own link's quality (netquality.js outboundQuality), or null. */
+  selfQuality: null,
   /** Chat: the messages received (newest last) and how many arrived while the panel was closed. */
   chat: { messages: [], unread: 0 },
   /** The side panel open: null, 'chat', 'people' or 'roll-call'. */
@@ -89,6 +91,8 @@ export const S = {
   reconnectTimer: null,
   /** When the next automatic rejoin is due (ms since the epoch), for the banner's countdown. */
   reconnectAt: 0,
+  /** Why the connection was lost ('connection_lost', 'media_failed', …), for the banner. */
+  lostReason: null,
   errorCode: null,
   errorLost: false,
   /** What the error view's "Try again" does: 'check' (the link) or 'join'. */
