@@ -1,7 +1,8 @@
 // The meeting, end to end, in real browsers through the real pages and the real hub: a
 // scheduler plans a meeting over the API and takes its join links; two Chromium clients,
-// then Chromium with Firefox, open those links, see and hear each other (getStats proves
-// decoding), and a client joining later is seen by those already there (renegotiation).
+// then Chromium with Firefox, open those links, see and hear each other (getStats on the
+// receive slot that carries each participant proves decoding), and a client joining later is
+// seen by those already there (through the fixed receive slots, without renegotiation).
 //
 // Runs inside scripts/netns-run: the hub and the browsers share CAU_TEST_ADDR (198.18.0.1).
 
@@ -10,7 +11,6 @@ import assert from 'node:assert/strict';
 
 import {
   closeBrowser,
-  collectInboundStats,
   launchChromium,
   launchFirefox,
   newPage,
@@ -19,6 +19,7 @@ import {
 } from './lib/browsers.mjs';
 import { startHubWithAccount } from './lib/setup.mjs';
 import { api, createMeeting, links } from './lib/api.mjs';
+import { expectReceivingAll, framesOf, selfId, slotStats } from './lib/meeting-page.mjs';
 
 const SCHEDULER = { username: 'lich-hop', name: 'Cán bộ lập lịch', roles: ['scheduler'], password: 'Mat-khau-thu-nghiem-2025' };
 
@@ -132,37 +133,10 @@ async function joinFromStartPage(browser, url, { name, unitName, title }) {
 }
 
 /**
- * Wait until `page` decodes video and receives audio from `peers` others, and both keep
- * growing; returns the last stats.
+ * Wait until `page` decodes video from `peers` others (each through the receive slot that
+ * carries it, protocol.md) and receives audio on the audio slots, all growing.
  */
-async function expectReceiving(page, peers, who) {
-  const counts = async () => {
-    const s = await collectInboundStats(page);
-    const video = Object.values(s.video).filter((v) => v.framesDecoded > 15);
-    const audio = Object.values(s.audio).filter((a) => a.packetsReceived > 25);
-    return { s, video, audio };
-  };
-  const first = await waitFor(
-    async () => {
-      const c = await counts();
-      return c.video.length >= peers && c.audio.length >= peers ? c : null;
-    },
-    { timeout: 30_000, message: `${who} decodes video and receives audio from ${peers} others` },
-  );
-  // Growing, not just once: every stream moves on.
-  await waitFor(
-    async () => {
-      const now = await collectInboundStats(page);
-      const grown = (kind, field) =>
-        Object.entries(first.s[kind])
-          .filter(([, v]) => v[field] > 0)
-          .every(([k, v]) => (now[kind][k]?.[field] ?? 0) > v[field]);
-      return grown('video', 'framesDecoded') && grown('audio', 'packetsReceived');
-    },
-    { timeout: 15_000, message: `${who}: frames and audio packets keep growing` },
-  );
-  return first.s;
-}
+const expectReceiving = (page, peers, who) => expectReceivingAll(page, peers, who);
 
 const remoteTiles = (page) =>
   page.$$eval('.tile[data-participant-id]', (tiles) =>
@@ -241,11 +215,11 @@ test('Chromium and Firefox see and hear each other', async () => {
   try {
     const chi = await joinByLink(chromium, link('district:164'), { name: 'Phạm Minh Chi', unitName: 'Thành phố Thái Nguyên', title });
     const dung = await joinByLink(firefox, link('commune:5434'), { name: 'Hoàng Văn Dũng', unitName: 'Phường Quang Vinh', title });
-    const chiStats = await expectReceiving(chi, 1, 'Chi (Chromium)');
-    const dungStats = await expectReceiving(dung, 1, 'Dũng (Firefox)');
-    const video = (s) => Object.values(s.video)[0];
-    assert.ok(video(chiStats).frameWidth > 0, 'Chromium knows the size of what it decodes');
-    assert.ok(video(dungStats).framesDecoded > 0);
+    await expectReceiving(chi, 1, 'Chi (Chromium)');
+    await expectReceiving(dung, 1, 'Dũng (Firefox)');
+    const [chiId, dungId] = [await selfId(chi), await selfId(dung)];
+    assert.ok((await slotStats(chi, dungId)).frameWidth > 0, 'Chromium knows the size of what it decodes');
+    assert.ok((await framesOf(dung, chiId)) > 0);
     assert.match((await remoteTiles(dung))[0].text, /Phạm Minh Chi/);
     // Firefox's fake microphone plays a continuous tone: the hub's voice activity (from the
     // RFC 6464 audio level) marks Dũng as speaking on Chi's page.
@@ -259,7 +233,8 @@ test('Chromium and Firefox see and hear each other', async () => {
     // Chi mutes the microphone and turns the camera off: Dũng's tile says so, and no more
     // frames are decoded; the camera back on, frames flow again.
     const chiTile = (attr) => dung.$eval('.tile[data-participant-id]', (t, a) => t.dataset[a], attr);
-    const framesAtDung = async () => Object.values((await collectInboundStats(dung)).video)[0]?.framesDecoded ?? 0;
+    // Frames from Chi, on the slot that carries Chi (0 once no slot does).
+    const framesAtDung = async () => (await framesOf(dung, chiId)) ?? 0;
     await chi.click('#toggle-mic');
     await waitFor(async () => (await chiTile('audioMuted')) === 'true', { message: "Dũng sees Chi's microphone muted" });
     await chi.click('#toggle-camera');

@@ -6,20 +6,9 @@
 // across tiers), and `parent` is the parent's id or null. Everything here is keyed by id.
 
 import { t, has } from './i18n.js';
+import { fold } from './fold.js';
 
-/**
- * Folds a string for matching: lower case, no diacritics (đ/Đ → d), punctuation → spaces,
- * runs of spaces collapsed. fold('Huyện Đại Từ') === 'huyen dai tu'.
- */
-export function fold(s) {
-  return String(s ?? '')
-    .toLowerCase()
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/đ/g, 'd')
-    .replace(/[^a-z0-9]+/g, ' ')
-    .trim();
-}
+export { fold }; // folding lives in fold.js (pages that only search need not load the directory)
 
 // Leading words of unit names that say the kind ("Xã Tân Lập"): a query for "tan" should
 // rank "Xã Tân Lập" as a prefix match, as if the name began at "Tân".

@@ -2,7 +2,7 @@
 // and English. This file holds the shared strings (units, tiers, error codes, the start
 // page); a page's own strings live in js/strings/PAGE.js and are added with addStrings().
 //
-//   t('start.title')                       → the string in the current language
+//   t('app.name')                          → the string in the current language
 //   t('meeting.participants', {count: 3})  → picks a `_one`/`_other` variant when one exists
 //   addStrings({vi, en})                   → a page module adds its own strings
 //   applyI18n(root)                        → fills [data-i18n], [data-i18n-placeholder],
@@ -23,22 +23,6 @@ const STRINGS = {
     'app.footer': 'Hệ thống hội nghị truyền hình của tỉnh. Dữ liệu cuộc họp chỉ lưu trên máy chủ của tỉnh.',
     'lang.other': 'English',
     'lang.switch': 'Switch to English',
-
-    'start.pageTitle': 'Cầu — Tham gia cuộc họp',
-    'start.title': 'Tham gia cuộc họp',
-    'start.lead': 'Mỗi đơn vị được mời nhận một đường dẫn tham gia riêng (qua văn bản, thư điện tử hoặc lịch họp). Đường dẫn cho biết cuộc họp, đơn vị và vai trò của bạn.',
-    'start.howTo': 'Cách đơn giản nhất là bấm thẳng vào đường dẫn. Nếu không bấm được, hãy chép toàn bộ đường dẫn (hoặc mã tham gia) và dán vào ô dưới đây.',
-    'start.link.label': 'Đường dẫn hoặc mã tham gia',
-    'start.link.placeholder': 'Ví dụ: https://…/meeting.html?meeting=12&token=v1.…',
-    'start.link.hint': 'Đường dẫn có dạng …/meeting.html?meeting=…&token=…; mã tham gia bắt đầu bằng “v1.”.',
-    'start.link.go': 'Mở cuộc họp',
-    'start.link.empty': 'Hãy dán đường dẫn hoặc mã tham gia vào ô trên.',
-    'start.link.invalid': 'Đây không phải là đường dẫn hay mã tham gia của hệ thống. Hãy chép lại toàn bộ đường dẫn trong giấy mời.',
-    'start.link.incomplete': 'Đường dẫn thiếu mã cuộc họp hoặc mã tham gia (phần “meeting=” và “token=”). Có thể đường dẫn bị chép thiếu; hãy chép lại toàn bộ.',
-    'start.link.otherHost': 'Đường dẫn này thuộc một máy chủ khác ({host}), không phải máy chủ này ({here}). Hãy mở trực tiếp đường dẫn đó.',
-    'start.staff.title': 'Cán bộ của tỉnh',
-    'start.staff.body': 'Cán bộ lập lịch họp, cán bộ lưu trữ và cán bộ được giao chủ trì đăng nhập bằng tài khoản được cấp.',
-    'start.staff.login': 'Cán bộ đăng nhập',
 
     'unit.under': 'thuộc {parent}',
     'tier.national': 'Trung ương',
@@ -83,6 +67,10 @@ const STRINGS = {
     'error.timeout': 'Máy chủ hội nghị không phản hồi.',
     'error.replaced': 'Bạn đã vào phòng họp này từ một cửa sổ hoặc thiết bị khác.',
     'error.server_shutdown': 'Máy chủ hội nghị đang khởi động lại.',
+    'error.session_locked': 'Chủ trì đã khóa phòng họp: tạm thời không nhận thêm điểm cầu. Hãy thử lại sau hoặc liên hệ bộ phận tổ chức.',
+    'error.removed': 'Chủ trì đã mời điểm cầu này ra khỏi phiên họp; đường dẫn này không vào lại được phiên họp đang diễn ra.',
+    'error.invalid_text': 'Tin nhắn không hợp lệ (trống, quá 2000 ký tự hoặc có ký tự điều khiển).',
+    'error.muted_by_chair': 'Chủ trì chưa cho phép bật lại.',
     'error.unknown': 'Đã xảy ra lỗi ({code}).',
   },
 
@@ -92,22 +80,6 @@ const STRINGS = {
     'app.footer': "The province's video-conferencing system. Meeting data stays on the province's own server.",
     'lang.other': 'Tiếng Việt',
     'lang.switch': 'Chuyển sang tiếng Việt',
-
-    'start.pageTitle': 'Cầu — Join a meeting',
-    'start.title': 'Join a meeting',
-    'start.lead': 'Every invited unit receives its own join link (in the official letter, by e-mail or in its calendar). The link says which meeting, which unit and which role.',
-    'start.howTo': 'The simplest is to click the link itself. If that is not possible, copy the whole link (or the join code) and paste it below.',
-    'start.link.label': 'Join link or code',
-    'start.link.placeholder': 'e.g. https://…/meeting.html?meeting=12&token=v1.…',
-    'start.link.hint': 'A link looks like …/meeting.html?meeting=…&token=…; a join code starts with “v1.”.',
-    'start.link.go': 'Open the meeting',
-    'start.link.empty': 'Paste a join link or code into the box above.',
-    'start.link.invalid': 'This is not a join link or code of this system. Copy the whole link from the invitation again.',
-    'start.link.incomplete': 'The link lacks the meeting or the join code (the “meeting=” and “token=” parts). It may have been copied incompletely; copy the whole link again.',
-    'start.link.otherHost': 'This link belongs to another server ({host}), not this one ({here}). Open that link directly.',
-    'start.staff.title': 'Province staff',
-    'start.staff.body': 'Schedulers, archivists and staff named to chair a meeting log in with their account.',
-    'start.staff.login': 'Staff login',
 
     'unit.under': 'under {parent}',
     'tier.national': 'National',
@@ -152,6 +124,10 @@ const STRINGS = {
     'error.timeout': 'The conference server did not respond.',
     'error.replaced': 'You joined this meeting from another window or device.',
     'error.server_shutdown': 'The conference server is restarting.',
+    'error.session_locked': 'The chair has locked the meeting: no more endpoints for now. Try again later or contact the organisers.',
+    'error.removed': 'The chair removed this endpoint from the session; this link cannot rejoin the session in progress.',
+    'error.invalid_text': 'The message is not valid (empty, over 2000 characters, or with control characters).',
+    'error.muted_by_chair': 'The chair has not allowed turning it back on yet.',
     'error.unknown': 'Something went wrong ({code}).',
   },
 };

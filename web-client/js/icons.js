@@ -21,6 +21,13 @@ const PATHS = {
   building: '<path d="M4 21V7l8-4 8 4v14M2.5 21h19M8 10.5v6M12 10.5v6M16 10.5v6"/>',
   user: '<circle cx="12" cy="8" r="4"/><path d="M4 21c0-4.4 3.6-7 8-7s8 2.6 8 7"/>',
   door: '<path d="M14 3.5H6.5v17H14M10 12h10.5M17 8.5l3.5 3.5-3.5 3.5"/>',
+  hand: '<path d="M8 12.5V5.8a1.6 1.6 0 0 1 3.2 0v5.7M11.2 11V4.3a1.6 1.6 0 0 1 3.2 0V11M14.4 11V5.6a1.6 1.6 0 0 1 3.2 0v7.9c0 4.3-2.7 7.5-6.6 7.5-2.6 0-4.2-1.3-5.5-3.4l-2.1-3.5a1.5 1.5 0 0 1 2.5-1.7L8 15"/>',
+  chat: '<path d="M4 5.5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-9l-5 3.5v-3.5H4a1 1 0 0 1-1-1v-10a1 1 0 0 1 1-1z"/><path d="M7.5 10h9M7.5 13.5h6"/>',
+  settings: '<path d="M4 6.5h9M17 6.5h3M4 12h3M11 12h9M4 17.5h11M19 17.5h1"/><circle cx="15" cy="6.5" r="2"/><circle cx="9" cy="12" r="2"/><circle cx="17" cy="17.5" r="2"/>',
+  lock: '<rect x="5" y="10.5" width="14" height="10" rx="2"/><path d="M8 10.5V7.5a4 4 0 0 1 8 0v3"/>',
+  floor: '<path d="M4.5 8.5h15l-2 4h-11z"/><path d="M12 12.5v8M8 20.5h8M12 8.5V5M9.5 3.5h5"/>',
+  send: '<path d="M21 3L10.5 13.5M21 3l-6.5 18-4-7.5L3 9.5z"/>',
+  remove: '<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20c0-3.6 2.9-6 6.5-6s6.5 2.4 6.5 6M16.5 11.5h5"/>',
 };
 
 /** The SVG markup of icon `name` (a known constant: safe for innerHTML). */

@@ -1,7 +1,8 @@
 // The meeting page, opened from a join link: check the link, greet, test the devices, join,
 // meet, leave. One page, so that the camera stream carries over from the pre-join test.
 // Signalling and WebRTC live in protocol.js; this module starts the page, the parts are in
-// js/meeting/ (state, devices, prejoin, stage, session, chair, errors, ui).
+// js/meeting/ (state, devices, prejoin, stage, session, floor, chat, people, chair, settings,
+// quality, errors, ui).
 //
 // URL: meeting.html?meeting=ID&token=TOKEN[&name=NAME][&autojoin=1][&lang=en]
 //   token    the join token of the unit's link; left out, the page relies on a staff login
@@ -18,22 +19,34 @@
 //   #greeting-title, #greeting-unit, #greeting-role[data-role=chair|official]  the greeting
 //   #join                        pre-join Join button (?autojoin=1 joins without the click)
 //   #toggle-mic, #toggle-camera  meeting controls; aria-pressed="true" (and data-state="off")
-//                                when the microphone / camera is off
+//                                when the microphone / camera is off; data-chair-muted="true"
+//                                while the chair's mute keeps it off
 //   #leave                       leave the meeting (→ view 'left'; #rejoin joins again)
-//   #view-left[data-reason]      'left', or 'meeting_ended' when the chair ended the meeting
+//   #view-left[data-reason]      'left', 'meeting_ended' (the chair ended it) or 'removed'
 //   #error-message[data-error-code]  the code behind the error view
 //   #retry                       on the error view: try again (hidden for refusals)
-//   .tile[data-participant-id]   one per remote participant, with data-audio-muted,
-//                                data-video-muted, data-speaking ("true"/"false") and the
-//                                class `speaking` while the hub says they speak
+//   #stage[data-layout]          'grid' | 'speaker'
+//   .tile[data-participant-id]   one per remote participant on the stage, with data-audio-muted,
+//                                data-video-muted, data-speaking ("true"/"false"), the class
+//                                `speaking` while the hub says they speak, data-size
+//                                (large|small|grid), data-floor, data-dominant, data-hand,
+//                                data-video-mid and .net-quality[data-quality] (meeting/stage.js)
 //   .tile[data-self="true"]      your own preview tile (mirrored)
-//   #audio-sink audio[data-participant-id]  the <audio autoplay> playing each remote participant
+//   #audio-sink audio[data-mid]  one <audio autoplay> per audio receive slot; data-participant-id
+//                                while it carries someone
 //   #prejoin-mic, #prejoin-camera  pre-join toggles (aria-pressed="true" = will join with it off)
 //   #camera-select, #mic-select  pre-join device pickers
+//   #raise-hand, #floor-notice, #chair-mute-notice   (meeting/floor.js)
+//   #toggle-chat, #chat-badge, #chat-log, #chat-to, #chat-input, #chat-send   (meeting/chat.js)
+//   #toggle-people, #people-list, #hands-queue, #take-floor, #mute-all, #allow-unmute,
+//   #lock-meeting, #remove-dialog, #remove-confirm   (meeting/people.js)
+//   #toggle-settings, input[name=receive-mode], #weak-link, input[name=layout]   (meeting/settings.js)
+//   #conn-banner, #reconnect-now  while the page rejoins by itself (meeting/session.js)
 //   chair only: #toggle-roll-call, #roll-call (tr[data-unit-id][data-status]), #end-meeting,
 //                #end-meeting-confirm (see meeting/chair.js and rollcall.js)
 //   window.cau.client            the current CauClient (window.cau.client.pc is the live
-//                                RTCPeerConnection; a new client after rejoin/reconnect)
+//                                RTCPeerConnection, .slots the receive slots; a new client
+//                                after rejoin/reconnect)
 //   window.cau.lastError         the last error code shown, or null
 // ------------------------------------------------------------------------------------------
 
@@ -43,8 +56,13 @@ import { $, S, MEETING_ID, AUTOJOIN, setView, homeHref } from './meeting/state.j
 import { initDevices, startMedia } from './meeting/devices.js';
 import { checkLink, initPrejoin, renderGreeting, renderPrejoin } from './meeting/prejoin.js';
 import { initStage, renderStage } from './meeting/stage.js';
-import { initSession, requestJoin, rejoin } from './meeting/session.js';
+import { initSession, requestJoin, rejoin, renderBanner } from './meeting/session.js';
 import { initChair, renderChair } from './meeting/chair.js';
+import { initFloor, renderFloor } from './meeting/floor.js';
+import { initChat, renderChat } from './meeting/chat.js';
+import { initPeople, renderPeople } from './meeting/people.js';
+import { initSettings } from './meeting/settings.js';
+import { initQuality } from './meeting/quality.js';
 import { showError, renderError, renderLeft } from './meeting/errors.js';
 
 const MEDIA_WAIT_MS = 5000;
@@ -55,6 +73,10 @@ function renderAll() {
   renderPrejoin();
   renderStage();
   renderChair();
+  renderFloor();
+  renderChat();
+  renderPeople();
+  renderBanner();
   if (S.view === 'error') renderError();
   if (S.view === 'left') renderLeft();
   if (S.view !== 'meeting') document.title = t('meeting.pageTitle');
@@ -93,6 +115,11 @@ function main() {
   initStage();
   initSession();
   initChair();
+  initFloor();
+  initChat();
+  initPeople();
+  initSettings();
+  initQuality();
   $('retry').addEventListener('click', () => (S.errorStage === 'check' ? prepare() : rejoin()));
   onLangChange(renderAll);
   renderAll();

@@ -1,69 +1,71 @@
-// The Cầu websocket protocol (docs/protocol.md, version 2) and the RTCPeerConnection that
-// goes with it. No DOM and no UI here: pages, browser tests and later tools reuse it.
+// The Cầu websocket protocol (docs/protocol.md, version 3) and its RTCPeerConnection. No DOM,
+// no UI: pages, browser tests and tools reuse it. Rules needing neither socket nor peer
+// connection are in protocol-rules.js.
 //
 //   const client = new CauClient();
 //   client.addEventListener('track', (e) => show(e.detail.participantId, e.detail.track));
-//   client.publish(localStream);              // before or after connect
+//   await client.publish(localStream);       // before or after connect
 //   const welcome = await client.connect({ meeting: 12, token: 'v1.…', name: 'Nguyễn Văn An' });
-//   client.role, client.unit, client.meeting, client.room   // from `welcome`
-//   client.setMuted('audio', true);           // track.enabled = false + `mute`
-//   await client.setTrack('video', null);     // camera off: replaceTrack(null) + `mute`
-//   await client.setTrack('video', newTrack); // camera on
-//   client.endMeeting();                      // chairs only: everyone gets `bye` meeting_ended
+//   client.setMuted('audio', true); await client.setTrack('video', null);   // `mute` follows
+//   client.setReceive({ mode: 'low', largeHeight: 540 }); client.setWeakLink(true);
+//   client.raiseHand(true); client.sendChat('Xin chào', 'all');
+//   client.giveFloor(id); client.muteParticipant(id, 'audio'); …   // chairs only
 //   await client.leave();
 //
-// `token` is the join token of the unit's link; null only for a staff login named as the
-// meeting's chair_user (its session cookie goes with the websocket upgrade). The unit and
-// the role come from the token: `join` carries neither.
+// `token`: the unit link's join token; null only for a staff login named as chair_user.
+// Publishing: sendonly audio, and sendonly video with the simulcast encodings q, h, f; `layers`
+// (and weak-link mode: q only) set which are active. Receiving: the hub's one offer adds fixed
+// receive slots; `slots` says whom each mid carries, turned here into per-participant events.
+// The client offers once, after `welcome`; every later negotiation is the hub's; incoming
+// messages are handled one after another (a promise queue), so SDP work never interleaves.
 //
-// Events (CustomEvent; the payload is in `event.detail`):
+// Events (CustomEvent, payload in `event.detail`):
 //   state               {signaling: 'idle'|'connecting'|'joined'|'closed', media: RTCPeerConnectionState}
-//   participant-joined  {participant}                  Participant = {id, name, unit: UnitRef, role, audio_muted, video_muted, tracks}
+//   participant-joined  {participant}   Participant = {id, name, unit, role, audio_muted, video_muted, tracks}
 //   participant-left    {participantId, reason, participant}
-//   track               {participantId, kind, track, stream, mid}   stream: one MediaStream per participant
-//   track-removed       {participantId, kind, track, mid}
+//   track               {participantId, kind, track, stream, mid, reason, layer, from}: slot `mid`
+//                       now carries it (from: its previous mid, or null); stream: one per participant
+//   track-removed       {participantId, kind, track, mid}: slot `mid` no longer carries it
+//                       (a move is track-removed for the old mid, then track for the new one)
+//   slots               {slots: [{mid, kind, participantId, reason, layer}]} after every change
+//   layers              {rids, active}  the hub's `layers`; active: what is sent now
 //   mute-changed        {participantId, kind, muted, self}
-//   track-published     {participantId, mid, kind}     the participant publishes this track (its own mid)
-//   track-unpublished   {participantId, mid, kind}
+//   track-published / track-unpublished  {participantId, mid, kind} (the publisher's own mid)
 //   speaking            {participantId, speaking, self}
-//   roll-call           {units, connected, invited}    chairs only; units: RollCallEntry[] (protocol.md)
-//   error               {code, message, fatal}           an `error` from the hub, or a client-side failure
-//   closed              {reason, closeCode}              reason: 'left', a `bye` reason (e.g.
-//                                                        'meeting_ended'), a closing error code,
-//                                                        'connection_failed' or 'connection_lost'
-// UnitRef = {id, code, name, tier}; `id` is "TIER:CODE".
-//
-// Rules kept here (see protocol.md): the client offers exactly once, right after `welcome`,
-// with a sendonly audio and a sendonly video transceiver; every later negotiation is the
-// hub's. Incoming messages are handled strictly one after another (a promise queue), so
-// SDP operations never interleave.
+//   dominant-speaker    {participantId, previous}
+//   meeting-state       {state: {floor, hands, locked, selfUnmute, chairMuted: [{participantId, kind}]}, previous}
+//   muted-by-chair      {kind}  the chair muted this client; it stopped sending that kind
+//   unmute-refused      {kind}  the hub said `forbidden` to our unmute; muted again
+//   chat                {from, name, unit, to, text, at, self}
+//   roll-call           {units, connected, invited}   chairs only
+//   error               {code, message, fatal, context}  context: the type of the message it
+//                       probably refuses (sent in the last 10 s), or null
+//   closed              {reason, closeCode}  'left', a `bye` reason, a closing error code,
+//                       'connection_failed' or 'connection_lost'
 
-export const PROTOCOL_VERSION = 2;
+import {
+  SIMULCAST_ENCODINGS, RIDS, SINGLE, WEAK_SINGLE, RECEIVE_MODES, CHAT_TARGETS, JOIN_REFUSALS,
+  activeEncodings, normalizeSlots, emptyMeetingState, normalizeMeetingState, isChairMuted,
+  mayUnmute, cleanChatText,
+} from './protocol-rules.js';
+
+export { JOIN_REFUSALS, NO_REJOIN, shouldRejoin, SIMULCAST_ENCODINGS, RECEIVE_MODES, CHAT_MAX_CHARS, cleanChatText } from './protocol-rules.js';
+
+export const PROTOCOL_VERSION = 3;
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** `offer` and `answer` may be larger: an answer grows with the meeting. */
 export const MAX_SDP_MESSAGE_BYTES = 1024 * 1024;
 
 /**
  * Hub error codes after which the hub closes the connection (protocol.md, "Error codes").
- * `forbidden` closes it only when it refuses the `join` (see isClosingError); after an
- * `end_meeting` from someone who is not the chair the session goes on.
+ * `forbidden` closes it only when it refuses the `join` (see isClosingError); after a
+ * moderation message from someone who is not a chair, or a refused unmute, the session goes on.
  */
 export const CLOSING_ERROR_CODES = new Set([
   'too_large', 'unsupported_version', 'invalid_name',
   'unauthenticated', 'invalid_token', 'expired_token', 'revoked_token', 'wrong_meeting',
   'not_found', 'meeting_cancelled', 'meeting_ended', 'meeting_not_started', 'room_busy',
-  'join_timeout', 'media_failed', 'internal',
-]);
-
-/**
- * Refusals of a `join` that would only repeat if the client joined again (protocol.md,
- * "No resume"): the token and meeting refusals, `invalid_name`, `unsupported_version`.
- * `room_busy` is not among them: the other meeting may end.
- */
-export const JOIN_REFUSALS = new Set([
-  'invalid_name', 'unsupported_version',
-  'unauthenticated', 'invalid_token', 'expired_token', 'revoked_token', 'wrong_meeting',
-  'not_found', 'forbidden', 'meeting_cancelled', 'meeting_ended', 'meeting_not_started',
+  'session_locked', 'removed', 'join_timeout', 'media_failed', 'internal',
 ]);
 
 /** Whether the hub closes the connection after `error` `code`, sent while in `state`. */
@@ -88,6 +90,9 @@ export class CauError extends Error {
 
 const KINDS = ['audio', 'video'];
 const WS_OPEN = 1;
+/** How long after sending a message a non-fatal `error` is taken to refuse it. */
+const CONTEXT_MS = 10_000;
+const MAX_TILE_HEIGHT = 4320;
 
 export class CauClient extends EventTarget {
   /**
@@ -95,6 +100,7 @@ export class CauClient extends EventTarget {
    * @param {typeof WebSocket} [options.WebSocket] injectable for tests
    * @param {typeof RTCPeerConnection} [options.RTCPeerConnection] injectable for tests
    * @param {number} [options.joinTimeoutMs] how long connect() waits for `welcome`
+   * @param {boolean} [options.simulcast] publish three encodings (default true)
    * @param {(...args) => void} [options.log] debug logger
    */
   constructor(options = {}) {
@@ -102,6 +108,7 @@ export class CauClient extends EventTarget {
     this._WS = options.WebSocket ?? globalThis.WebSocket;
     this._PC = options.RTCPeerConnection ?? globalThis.RTCPeerConnection;
     this._joinTimeoutMs = options.joinTimeoutMs ?? 15000;
+    this._simulcast = options.simulcast ?? true;
     this._log = options.log ?? (() => {});
 
     /** 'idle' | 'connecting' | 'joined' | 'closed' */
@@ -127,6 +134,18 @@ export class CauClient extends EventTarget {
     this.participants = new Map();
     /** The mute state this client reports to the hub. */
     this.muted = { audio: true, video: true };
+    /** The latest `meeting_state`, normalised (see protocol-rules.js). */
+    this.meetingState = emptyMeetingState();
+    /** The latest `slots`: mid → {mid, kind, participantId, reason, layer}. */
+    this.slots = new Map();
+    /** The latest `dominant_speaker` (a participant id or null). */
+    this.dominantSpeaker = null;
+    /** The latest `layers.rids`, or null before any. */
+    this.layers = null;
+    /** Weak-link mode: only the `q` layer is sent. */
+    this.weakLink = false;
+    /** What this client asks to receive (sent as `receive`). */
+    this.receivePrefs = { mode: 'auto', pinned: [], large_height: null, small_height: null };
     /** Why the connection closed, once it has. */
     this.closeReason = null;
 
@@ -135,12 +154,14 @@ export class CauClient extends EventTarget {
     this._transceivers = { audio: null, video: null };
     this._sendStream = typeof MediaStream === 'function' ? new MediaStream() : null;
     this._queue = Promise.resolve();
+    this._layerChain = Promise.resolve();
     this._offerSent = false;
     this._offerAnswered = false;
     this._pendingCandidates = [];
     this._sentEndOfCandidates = false;
-    this._midInfo = new Map(); // mid → {mid, participant_id, kind} from the latest hub offer
-    this._msidByMid = new Map(); // mid → stream id from RTCTrackEvent.streams[0].id
+    this._receiveSent = {};
+    this._lastSent = null; // {type, kind, at}: for the context of a non-fatal error
+    this._unmuteAttempt = null; // {kind, at}: an unmute sent while the chair's mute held
     this._remote = new Map(); // mid → {mid, participantId, kind, track}
     this._streams = new Map(); // participantId → MediaStream
     this._byeReason = null;
@@ -153,9 +174,8 @@ export class CauClient extends EventTarget {
   // ---------------------------------------------------------------- public API
 
   /**
-   * Opens the websocket, sends `join` {v: 2, meeting, name, token}, and on `welcome` creates
-   * the peer connection and sends the one client offer. Resolves with the `welcome` message;
-   * rejects with a CauError (the hub's error code, or 'connection_failed' / 'timeout').
+   * Opens the websocket, sends `join`, and on `welcome` sends the one offer. Resolves with
+   * `welcome`; rejects with a CauError (a hub code, 'connection_failed' or 'timeout').
    * @param {{url?: string, meeting: number|string, name: string, token?: string|null}} opts
    */
   connect({ url = defaultSignalingUrl(), meeting, name, token = null } = {}) {
@@ -179,7 +199,7 @@ export class CauClient extends EventTarget {
       this.ws = ws;
       this._joinTimer = setTimeout(() => {
         if (this.state !== 'connecting') return;
-        this._emit('error', { code: 'timeout', message: 'no welcome from the hub', fatal: true });
+        this._emit('error', { code: 'timeout', message: 'no welcome from the hub', fatal: true, context: 'join' });
         this._finish('timeout', 0);
       }, this._joinTimeoutMs);
       ws.onopen = () => {
@@ -206,13 +226,15 @@ export class CauClient extends EventTarget {
   }
 
   /**
-   * Puts `track` (or nothing) on the sender of `kind` with replaceTrack, which needs no
-   * renegotiation. For video, null means "camera off" and a track "camera on"; the `mute`
-   * message follows. An audio track keeps the microphone mute state (see setMuted).
-   * The caller owns the tracks (stopping an old camera track is the page's job).
+   * Puts `track` (or nothing: camera off) on the sender of `kind` with replaceTrack; `mute`
+   * follows. Audio keeps the microphone's mute state. Turning the camera on while the chair's
+   * mute holds (canUnmute) throws CauError 'muted_by_chair'. The caller owns the tracks.
    */
   async setTrack(kind, track) {
     if (!KINDS.includes(kind)) throw new TypeError(`unknown kind ${kind}`);
+    if (kind === 'video' && track && !this._tracks.video && !this.canUnmute('video')) {
+      throw new CauError('muted_by_chair', 'the chair turned this camera off and does not allow turning it on');
+    }
     this._tracks[kind] = track ?? null;
     if (kind === 'audio' && track) track.enabled = !this._audioMutedByUser;
     const tr = this._transceivers[kind];
@@ -223,12 +245,15 @@ export class CauClient extends EventTarget {
   }
 
   /**
-   * Mutes or unmutes. Audio: `track.enabled = !muted` (the sender keeps sending silence) and
-   * a `mute` message. Video: muting is setTrack('video', null); unmuting needs a track, so
-   * use setTrack('video', track) (it throws when no camera track is set).
+   * Audio: `track.enabled = !muted` and `mute`. Video: muting is setTrack('video', null);
+   * unmuting needs setTrack('video', track). Unmuting while the chair's mute holds throws
+   * CauError 'muted_by_chair'.
    */
   async setMuted(kind, muted) {
     if (kind === 'audio') {
+      if (!muted && this._audioMutedByUser && !this.canUnmute('audio')) {
+        throw new CauError('muted_by_chair', 'the chair muted this microphone and does not allow unmuting');
+      }
       this._audioMutedByUser = !!muted;
       if (this._tracks.audio) this._tracks.audio.enabled = !muted;
       this._updateMute('audio');
@@ -238,6 +263,26 @@ export class CauClient extends EventTarget {
     } else {
       throw new TypeError(`unknown kind ${kind}`);
     }
+  }
+
+  /** Whether this client is muted by the chair for `kind` (from `meeting_state`). */
+  isMutedByChair(kind) {
+    return isChairMuted(this.meetingState, this.participantId, kind);
+  }
+
+  /** Whether this client may unmute `kind` now (not chair-muted, self-unmute allowed, or the floor). */
+  canUnmute(kind) {
+    return this.participantId == null || mayUnmute(this.meetingState, this.participantId, kind);
+  }
+
+  /** Whether this client has the floor. */
+  get hasFloor() {
+    return this.participantId != null && this.meetingState.floor === this.participantId;
+  }
+
+  /** Whether this client's hand is raised. */
+  get handRaised() {
+    return this.participantId != null && this.meetingState.hands.includes(this.participantId);
   }
 
   /** The current local track of `kind`, or null. */
@@ -250,15 +295,96 @@ export class CauClient extends EventTarget {
     return this._streamFor(id);
   }
 
+  /** The slot (from `slots`) carrying participant `id`'s `kind` now, or null. */
+  slotOf(id, kind) {
+    for (const s of this.slots.values()) if (s.participantId === id && s.kind === kind) return s;
+    return null;
+  }
+
+  /** The receive transceiver of slot `mid`, or null (for getStats on one receiver). */
+  transceiverOf(mid) {
+    return this.pc?.getTransceivers().find((tr) => tr.mid === String(mid)) ?? null;
+  }
+
   /**
-   * Chairs only: asks the hub to end the meeting for everyone (`end_meeting`). Everyone,
-   * this client included, then gets `bye` `meeting_ended` and `closed` with that reason;
-   * a client that is not the chair gets a non-fatal `error` `forbidden`. Returns whether
-   * the message was sent.
+   * `receive`: {mode: 'auto'|'low'|'audio_only', pinned: [ids], largeHeight, smallHeight}; fields
+   * left out keep their value. Kept until joined, then only what changed is sent. Returns
+   * whether a message went out.
    */
+  setReceive({ mode, pinned, largeHeight, smallHeight } = {}) {
+    const p = this.receivePrefs;
+    if (mode !== undefined) {
+      if (!RECEIVE_MODES.includes(mode)) throw new TypeError(`unknown receive mode ${mode}`);
+      p.mode = mode;
+    }
+    if (pinned !== undefined) p.pinned = [...new Set((pinned ?? []).filter((id) => typeof id === 'string' && id))];
+    const height = (h) => (h == null ? null : Math.min(MAX_TILE_HEIGHT, Math.max(1, Math.round(Number(h)) || 1)));
+    if (largeHeight !== undefined) p.large_height = height(largeHeight);
+    if (smallHeight !== undefined) p.small_height = height(smallHeight);
+    return this._sendReceive();
+  }
+
+  /** Weak-link mode: only `q` is sent whatever `layers` says (one encoding: a quarter of the size). */
+  async setWeakLink(on) {
+    this.weakLink = !!on;
+    await this._applyLayers();
+  }
+
+  /** Raises or lowers this client's hand (`raise_hand`). Returns whether it was sent. */
+  raiseHand(raised = true) {
+    return this._sendJoined({ type: 'raise_hand', raised: !!raised });
+  }
+
+  /** `chat` to 'all' or 'chair'; a text the hub would refuse throws CauError 'invalid_text'. */
+  sendChat(text, to = 'all') {
+    if (!CHAT_TARGETS.includes(to)) throw new TypeError(`chat to ${to}: 'all' or 'chair'`);
+    const c = cleanChatText(text);
+    if (c.error) throw new CauError('invalid_text', `chat text refused: ${c.error}`);
+    return this._sendJoined({ type: 'chat', text: c.text, to });
+  }
+
+  // Chairs only (protocol.md, "Moderation"): anyone else gets a non-fatal `error` `forbidden`.
+  // Each returns whether the message was sent.
+
+  /** The participant gets the floor (replacing any earlier floor holder). */
+  giveFloor(participantId) {
+    return this._sendJoined({ type: 'give_floor', participant_id: String(participantId) });
+  }
+
+  /** Nobody has the floor. */
+  takeFloor() {
+    return this._sendJoined({ type: 'take_floor' });
+  }
+
+  /** Mutes that participant's microphone ('audio') or turns its camera off ('video'). */
+  muteParticipant(participantId, kind) {
+    if (!KINDS.includes(kind)) throw new TypeError(`unknown kind ${kind}`);
+    return this._sendJoined({ type: 'mute_participant', participant_id: String(participantId), kind });
+  }
+
+  /** Mutes the microphone of everyone but the chairs. */
+  muteAll() {
+    return this._sendJoined({ type: 'mute_all' });
+  }
+
+  /** Whether participants the chair muted may unmute themselves. */
+  allowUnmute(allowed) {
+    return this._sendJoined({ type: 'allow_unmute', allowed: !!allowed });
+  }
+
+  /** Removes that participant (its link cannot rejoin this session). */
+  removeParticipant(participantId) {
+    return this._sendJoined({ type: 'remove_participant', participant_id: String(participantId) });
+  }
+
+  /** Locks or unlocks the session (while locked, new joins but chairs' are refused). */
+  lock(locked) {
+    return this._sendJoined({ type: 'lock', locked: !!locked });
+  }
+
+  /** Ends the meeting for everyone: all get `bye` meeting_ended. */
   endMeeting() {
-    if (this.state !== 'joined') return false;
-    return this._send({ type: 'end_meeting' });
+    return this._sendJoined({ type: 'end_meeting' });
   }
 
   /** Sends `leave`, waits briefly for the hub to close the socket, then closes everything. */
@@ -316,6 +442,30 @@ export class CauClient extends EventTarget {
     }
     this._log('→', msg.type);
     ws.send(text);
+    if (msg.type !== 'candidate') this._lastSent = { type: msg.type, kind: msg.kind ?? null, at: Date.now() };
+    return true;
+  }
+
+  /** Sends `msg` only once joined (the hub refuses session messages before `welcome`). */
+  _sendJoined(msg) {
+    if (this.state !== 'joined') return false;
+    return this._send(msg);
+  }
+
+  _sendReceive() {
+    if (this.state !== 'joined' || !this._offerSent) return false;
+    const p = this.receivePrefs;
+    const msg = { type: 'receive' };
+    const sent = this._receiveSent;
+    if (sent.mode !== p.mode) msg.mode = p.mode;
+    if (JSON.stringify(sent.pinned ?? []) !== JSON.stringify(p.pinned)) msg.pinned = [...p.pinned];
+    if (p.large_height != null && sent.large_height !== p.large_height) msg.large_height = p.large_height;
+    if (p.small_height != null && sent.small_height !== p.small_height) msg.small_height = p.small_height;
+    if (Object.keys(msg).length === 1) return false;
+    if (!this._send(msg)) return false;
+    Object.assign(sent, { mode: p.mode, pinned: [...p.pinned] });
+    if (msg.large_height != null) sent.large_height = msg.large_height;
+    if (msg.small_height != null) sent.small_height = msg.small_height;
     return true;
   }
 
@@ -365,6 +515,19 @@ export class CauClient extends EventTarget {
         this._emit('speaking', { participantId: id, speaking: !!msg.speaking, self: id === this.participantId });
         return;
       }
+      case 'slots': return this._onSlots(msg);
+      case 'layers': return this._onLayers(msg);
+      case 'dominant_speaker': {
+        const previous = this.dominantSpeaker;
+        this.dominantSpeaker = typeof msg.participant_id === 'string' && msg.participant_id ? msg.participant_id : null;
+        if (previous !== this.dominantSpeaker) {
+          this._emit('dominant-speaker', { participantId: this.dominantSpeaker, previous });
+        }
+        return;
+      }
+      case 'meeting_state': return this._onMeetingState(msg);
+      case 'muted_by_chair': return this._onMutedByChair(msg);
+      case 'chat': return this._onChat(msg);
       case 'roll_call': return this._onRollCall(msg);
       case 'error': return this._onError(msg);
       case 'bye': return; // reason recorded in _onFrame; the hub closes the socket next
@@ -395,15 +558,15 @@ export class CauClient extends EventTarget {
     });
     this.pc = pc;
     pc.onicecandidate = (ev) => this._onLocalCandidate(ev.candidate);
-    pc.ontrack = (ev) => {
-      const mid = ev.transceiver?.mid;
-      const sid = ev.streams?.[0]?.id;
-      if (mid != null && sid && sid !== '-') this._msidByMid.set(mid, sid);
+    // Receive slots are mapped after the hub's offer is answered and on every `slots`; a
+    // track event in between (some browsers fire it late) maps what it can.
+    pc.ontrack = () => {
+      if (pc.signalingState === 'stable') this._enqueue(() => this._syncRemoteTracks());
     };
     pc.onconnectionstatechange = () => {
       this._emitState();
       if (pc.connectionState === 'failed' && this.state !== 'closed') {
-        this._emit('error', { code: 'media_failed', message: 'the peer connection failed', fatal: true });
+        this._emit('error', { code: 'media_failed', message: 'the peer connection failed', fatal: true, context: null });
         this._finish('media_failed', 1000);
       }
     };
@@ -413,15 +576,12 @@ export class CauClient extends EventTarget {
       for (const kind of KINDS) {
         const track = this._tracks[kind];
         if (kind === 'audio' && track) track.enabled = !this._audioMutedByUser;
-        this._transceivers[kind] = pc.addTransceiver(track ?? kind, {
-          direction: 'sendonly',
-          streams: this._sendStream ? [this._sendStream] : [],
-        });
+        this._transceivers[kind] = this._addSendTransceiver(pc, kind, track);
       }
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
     } catch (err) {
-      this._emit('error', { code: 'bad_sdp', message: `could not create the offer: ${err}`, fatal: true });
+      this._emit('error', { code: 'bad_sdp', message: `could not create the offer: ${err}`, fatal: true, context: 'offer' });
       this._finish('bad_sdp', 1000);
       return;
     }
@@ -435,9 +595,24 @@ export class CauClient extends EventTarget {
       this._send({ type: 'mute', kind, muted: this.muted[kind] });
     }
     this._setState('joined');
+    this._sendReceive();
     const waiter = this._connectWaiter;
     this._connectWaiter = null;
     waiter?.resolve(msg);
+  }
+
+  /** A sendonly transceiver; video with the simulcast encodings if the browser takes them. */
+  _addSendTransceiver(pc, kind, track) {
+    const init = { direction: 'sendonly', streams: this._sendStream ? [this._sendStream] : [] };
+    if (kind === 'video' && this._simulcast) {
+      const encodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e, active: !this.weakLink || e.rid === 'q' }));
+      try {
+        return pc.addTransceiver(track ?? kind, { ...init, sendEncodings: encodings });
+      } catch (err) {
+        this._log('no simulcast in this browser:', err);
+      }
+    }
+    return pc.addTransceiver(track ?? kind, init);
   }
 
   async _onAnswer(msg) {
@@ -449,9 +624,11 @@ export class CauClient extends EventTarget {
       await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
       this._offerAnswered = true;
     } catch (err) {
-      this._emit('error', { code: 'bad_sdp', message: `could not apply the hub's answer: ${err}`, fatal: true });
+      this._emit('error', { code: 'bad_sdp', message: `could not apply the hub's answer: ${err}`, fatal: true, context: 'offer' });
       this._finish('bad_sdp', 1000);
+      return;
     }
+    this._applyLayers(); // not awaited: setParameters must not hold up the message queue
   }
 
   async _onHubOffer(msg) {
@@ -465,17 +642,13 @@ export class CauClient extends EventTarget {
       this._log('ignored a hub offer in signaling state', pc.signalingState);
       return;
     }
-    for (const t of Array.isArray(msg.tracks) ? msg.tracks : []) {
-      if (t && t.mid != null) this._midInfo.set(String(t.mid), t);
-    }
-    this._listedMids = new Set((msg.tracks ?? []).map((t) => String(t?.mid)));
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
     } catch (err) {
       // Without an answer the hub would wait for ever (one offer in flight): start over.
-      this._emit('error', { code: 'bad_sdp', message: `could not answer the hub's offer: ${err}`, fatal: true });
+      this._emit('error', { code: 'bad_sdp', message: `could not answer the hub's offer: ${err}`, fatal: true, context: 'answer' });
       this._finish('bad_sdp', 1000);
       return;
     }
@@ -484,36 +657,53 @@ export class CauClient extends EventTarget {
     this._syncRemoteTracks();
   }
 
-  /** Brings the mid → participant mapping in line with the transceivers after a hub offer. */
+  _onSlots(msg) {
+    this.slots = normalizeSlots(msg.slots);
+    this._syncRemoteTracks();
+  }
+
+  /** The latest `slots` as an array, in mid order as the hub listed them. */
+  _slotList() {
+    return [...this.slots.values()].map((s) => ({ ...s }));
+  }
+
+  /** Maps receive transceivers to participants by the latest `slots`: removals, additions, `slots`. */
   _syncRemoteTracks() {
     const pc = this.pc;
-    const present = new Set();
+    if (!pc || this.state === 'closed') return;
+    const want = new Map(); // mid → {participantId, kind, track}
     for (const tr of pc.getTransceivers()) {
       const mid = tr.mid;
       if (mid == null || tr === this._transceivers.audio || tr === this._transceivers.video) continue;
-      present.add(mid);
-      const prev = this._remote.get(mid);
       const dir = tr.currentDirection;
-      const receiving = !(tr.stopped || dir === 'stopped' || dir === 'inactive' || dir === 'sendonly');
-      const listed = this._listedMids?.has(mid);
-      const pid = (listed ? this._midInfo.get(mid)?.participant_id : null) ??
-        this._msidByMid.get(mid) ?? prev?.participantId ?? null;
-      if (!receiving || !pid) {
-        if (prev) this._removeRemote(mid);
-        continue;
-      }
+      const receiving = !(tr.stopped || dir === 'stopped' || dir === 'inactive' || dir === 'sendonly' || dir == null);
+      const slot = this.slots.get(mid);
+      const pid = receiving ? slot?.participantId : null;
+      if (!pid || pid === this.participantId) continue;
       const track = tr.receiver.track;
-      if (prev && prev.participantId === pid && prev.track === track) continue;
-      if (prev) this._removeRemote(mid);
-      const entry = { mid, participantId: pid, kind: track.kind, track };
+      want.set(mid, { participantId: pid, kind: track?.kind ?? slot.kind, track });
+    }
+    const moved = new Map(); // `${participantId}/${kind}` → the mid it left
+    for (const [mid, entry] of [...this._remote]) {
+      const w = want.get(mid);
+      if (w && w.participantId === entry.participantId && w.track === entry.track) continue;
+      moved.set(`${entry.participantId}/${entry.kind}`, mid);
+      this._removeRemote(mid);
+    }
+    for (const [mid, w] of want) {
+      if (this._remote.has(mid)) continue;
+      const entry = { mid, participantId: w.participantId, kind: w.kind, track: w.track };
       this._remote.set(mid, entry);
-      const stream = this._streamFor(pid);
-      if (!stream.getTracks().includes(track)) stream.addTrack(track);
-      this._emit('track', { participantId: pid, kind: track.kind, track, stream, mid });
+      const stream = this._streamFor(w.participantId);
+      if (stream && w.track && !stream.getTracks().includes(w.track)) stream.addTrack(w.track);
+      const slot = this.slots.get(mid);
+      this._emit('track', {
+        participantId: w.participantId, kind: w.kind, track: w.track, stream, mid,
+        reason: slot?.reason ?? null, layer: slot?.layer ?? null,
+        from: moved.get(`${w.participantId}/${w.kind}`) ?? null,
+      });
     }
-    for (const mid of [...this._remote.keys()]) {
-      if (!present.has(mid)) this._removeRemote(mid);
-    }
+    this._emit('slots', { slots: this._slotList() });
   }
 
   _removeRemote(mid) {
@@ -521,7 +711,7 @@ export class CauClient extends EventTarget {
     if (!entry) return;
     this._remote.delete(mid);
     const stream = this._streams.get(entry.participantId);
-    if (stream) {
+    if (stream && entry.track) {
       stream.removeTrack(entry.track);
       if (stream.getTracks().length === 0) this._streams.delete(entry.participantId);
     }
@@ -535,6 +725,108 @@ export class CauClient extends EventTarget {
       this._streams.set(id, s);
     }
     return s ?? null;
+  }
+
+  _onLayers(msg) {
+    const rids = (Array.isArray(msg.rids) ? msg.rids : []).filter((r) => RIDS.includes(r));
+    this.layers = [...new Set(rids)];
+    this._applyLayers().then((active) => this._emit('layers', { rids: [...this.layers], active }));
+  }
+
+  /** Applies `layers` and weak-link mode to the encodings (chained); resolves with what is active. */
+  _applyLayers() {
+    this._layerChain = this._layerChain.then(() => this._applyLayersNow()).catch((err) => {
+      this._log('could not set the simulcast layers', err);
+      return [];
+    });
+    return this._layerChain;
+  }
+
+  async _applyLayersNow() {
+    const sender = this._transceivers.video?.sender;
+    if (!sender || !this.pc || this.pc.signalingState === 'closed' || !this._offerAnswered) return [];
+    const params = sender.getParameters();
+    const encodings = params.encodings ?? [];
+    if (!encodings.length) return [];
+    const active = activeEncodings(encodings, this.layers, this.weakLink);
+    let changed = false;
+    encodings.forEach((enc, i) => {
+      if (enc.active !== active[i]) {
+        enc.active = active[i];
+        changed = true;
+      }
+      if (encodings.length === 1) {
+        // One encoding (no simulcast after all, or a browser without it): the full picture,
+        // or the lowest layer's size and rate in weak-link mode.
+        const want = this.weakLink ? WEAK_SINGLE : SINGLE;
+        if ((enc.scaleResolutionDownBy ?? 1) !== want.scaleResolutionDownBy) {
+          enc.scaleResolutionDownBy = want.scaleResolutionDownBy;
+          changed = true;
+        }
+        if (enc.maxBitrate !== want.maxBitrate) {
+          enc.maxBitrate = want.maxBitrate;
+          changed = true;
+        }
+      }
+    });
+    if (changed) await sender.setParameters(params);
+    return encodings.filter((_, i) => active[i]).map((e) => e.rid ?? 'single');
+  }
+
+  _onMeetingState(msg) {
+    const previous = this.meetingState;
+    const state = normalizeMeetingState(msg);
+    this.meetingState = state;
+    // A chair's mute that arrives only through the state (e.g. after mute_all) is applied
+    // too: this client stops sending what the hub no longer forwards.
+    const newlyMuted = KINDS.filter((kind) =>
+      !isChairMuted(previous, this.participantId, kind) && isChairMuted(state, this.participantId, kind));
+    for (const kind of newlyMuted) this._applyChairMute(kind);
+    const attempt = this._unmuteAttempt;
+    if (attempt && !isChairMuted(state, this.participantId, attempt.kind)) this._unmuteAttempt = null;
+    this._emit('meeting-state', { state, previous });
+    for (const kind of newlyMuted) this._emit('muted-by-chair', { kind });
+  }
+
+  _onMutedByChair(msg) {
+    const kind = msg.kind;
+    if (!KINDS.includes(kind)) return;
+    if (isChairMuted(this.meetingState, this.participantId, kind)) return; // the state said so first
+    // Until the next meeting_state, remember it ourselves: canUnmute must say no at once.
+    this.meetingState = {
+      ...this.meetingState,
+      chairMuted: [...this.meetingState.chairMuted, { participantId: this.participantId, kind }],
+    };
+    this._applyChairMute(kind);
+    this._emit('muted-by-chair', { kind });
+  }
+
+  /** Stops sending `kind` after the chair's mute (no `mute` sent: the hub knows). */
+  _applyChairMute(kind) {
+    if (kind === 'audio') {
+      this._audioMutedByUser = true;
+      if (this._tracks.audio) this._tracks.audio.enabled = false;
+    } else {
+      this._tracks.video = null;
+      const tr = this._transceivers.video;
+      if (tr && this.pc && this.pc.signalingState !== 'closed') {
+        tr.sender.replaceTrack(null).catch((err) => this._log('replaceTrack(null)', err));
+      }
+    }
+    this.muted[kind] = true;
+  }
+
+  _onChat(msg) {
+    if (typeof msg.text !== 'string') return;
+    this._emit('chat', {
+      from: typeof msg.from === 'string' ? msg.from : null,
+      name: String(msg.name ?? ''),
+      unit: String(msg.unit ?? ''),
+      to: msg.to === 'chair' ? 'chair' : 'all',
+      text: msg.text,
+      at: Number.isFinite(msg.at) ? msg.at : Date.now(),
+      self: msg.from != null && msg.from === this.participantId,
+    });
   }
 
   _onLocalCandidate(c) {
@@ -585,11 +877,25 @@ export class CauClient extends EventTarget {
     const id = msg.participant_id;
     const participant = this.participants.get(id) ?? null;
     this.participants.delete(id);
+    // Its slots are idle until the hub's next `slots` says who fills them.
+    let touched = false;
+    for (const s of this.slots.values()) {
+      if (s.participantId === id) {
+        s.participantId = null;
+        s.reason = null;
+        touched = true;
+      }
+    }
     for (const [mid, entry] of [...this._remote]) {
       if (entry.participantId === id) this._removeRemote(mid);
     }
     this._streams.delete(id);
+    if (this.dominantSpeaker === id) {
+      this.dominantSpeaker = null;
+      this._emit('dominant-speaker', { participantId: null, previous: id });
+    }
     this._emit('participant-left', { participantId: id, reason: msg.reason ?? 'left', participant });
+    if (touched) this._emit('slots', { slots: this._slotList() });
   }
 
   _onMuteChanged(msg) {
@@ -614,7 +920,18 @@ export class CauClient extends EventTarget {
   _onError(msg) {
     const code = String(msg.code ?? 'unknown');
     const closing = isClosingError(code, this.state);
-    this._emit('error', { code, message: String(msg.message ?? ''), fatal: closing || this.state === 'connecting' });
+    const last = this._lastSent;
+    const context = last && Date.now() - last.at < CONTEXT_MS ? last.type : null;
+    // An unmute the chair does not allow: the hub keeps us muted, so do we.
+    const attempt = this._unmuteAttempt;
+    if (code === 'forbidden' && !closing && attempt && Date.now() - attempt.at < CONTEXT_MS) {
+      this._unmuteAttempt = null;
+      this._applyChairMute(attempt.kind);
+      this._emit('unmute-refused', { kind: attempt.kind });
+      this._emit('error', { code, message: String(msg.message ?? ''), fatal: false, context: 'mute' });
+      return;
+    }
+    this._emit('error', { code, message: String(msg.message ?? ''), fatal: closing || this.state === 'connecting', context });
     if (this.state === 'connecting') {
       // The join was refused: nothing useful can follow on this socket.
       this._finish(code, 1000);
@@ -639,7 +956,10 @@ export class CauClient extends EventTarget {
     const muted = this._effectiveMuted(kind);
     if (this.muted[kind] === muted) return;
     this.muted[kind] = muted;
-    if (this._offerSent && this.state === 'joined') this._send({ type: 'mute', kind, muted });
+    if (this._offerSent && this.state === 'joined') {
+      if (!muted && this.isMutedByChair(kind)) this._unmuteAttempt = { kind, at: Date.now() };
+      this._send({ type: 'mute', kind, muted });
+    }
   }
 
   /** The one way out: closes socket and peer connection, settles connect(), emits `closed`. */

@@ -8,6 +8,7 @@
 // Errors: #join-link-error[data-key].
 
 import { t, applyI18n, bindLangSwitch, onLangChange, getLang } from './i18n.js';
+import './strings/start.js';
 import { hydrateIcons } from './icons.js';
 
 const $ = (id) => document.getElementById(id);

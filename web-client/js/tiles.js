@@ -1,5 +1,5 @@
-// Video tiles: the DOM of one tile, initials avatars, and the grid arithmetic.
-// Page state (who is in the room) stays in meeting.js.
+// Video tiles: the DOM of one tile and initials avatars. Where tiles go is layout.js; who
+// is in the room is the meeting page's state (meeting/state.js).
 
 import { icon } from './icons.js';
 
@@ -55,27 +55,19 @@ export function makeTile({ id, self }) {
   const names = el('span', 'tile-names');
   names.append(el('span', 'tile-name'), el('span', 'tile-unit'));
   label.append(mic, names);
-  tile.append(video, ph, label);
+  // Top left: the floor and a raised hand; top right: the network-quality bars.
+  const badges = el('div', 'tile-badges');
+  const floor = el('span', 'badge badge-floor');
+  floor.innerHTML = icon('floor');
+  floor.append(el('span', 'badge-text'));
+  const hand = el('span', 'badge badge-hand');
+  hand.innerHTML = icon('hand');
+  hand.append(el('span', 'badge-text'));
+  badges.append(floor, hand);
+  const quality = el('span', 'net-quality');
+  quality.setAttribute('role', 'img');
+  quality.dataset.quality = 'unknown';
+  for (let i = 1; i <= 3; i++) quality.append(el('span', `bar bar-${i}`));
+  tile.append(video, ph, label, badges, quality);
   return { tile, video, avatar };
-}
-
-/**
- * The column count that gives the largest tiles for `n` tiles in a W×H box with `gap`
- * between them. On a landscape screen tiles range from 4:3 to 16:9, the shapes cameras
- * send, so little of a face is cropped; on a portrait screen (a phone) they may go down to
- * portrait 3:4. Video is cropped to fill, never letterboxed. Returns {cols, w, h}.
- */
-export function bestGrid(n, W, H, gap) {
-  const minAspect = W >= H ? 4 / 3 : 3 / 4;
-  let best = null;
-  for (let cols = 1; cols <= n; cols++) {
-    const rows = Math.ceil(n / cols);
-    const cw = (W - gap * (cols - 1)) / cols;
-    const ch = (H - gap * (rows - 1)) / rows;
-    const aspect = Math.min(16 / 9, Math.max(minAspect, cw / ch));
-    const w = Math.min(cw, ch * aspect);
-    const h = w / aspect;
-    if (!best || w * h > best.w * best.h + 1) best = { cols, w, h };
-  }
-  return best;
 }

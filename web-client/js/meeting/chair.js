@@ -1,16 +1,17 @@
-// What the chair has on the meeting page: the roll call panel (the RollCall component fed by
-// the websocket's `roll_call`) and ending the meeting for everyone (`end_meeting`, after a
-// confirmation dialog).
+// What the chair has on the meeting page besides the participant list (meeting/people.js):
+// the roll call panel (the RollCall component fed by the websocket's `roll_call`) and ending
+// the meeting for everyone (`end_meeting`, after a confirmation dialog).
+//
+// The roll call and the directory are loaded only for a chair (import()), so that the
+// officials' page stays small.
 //
 // Test hooks: #toggle-roll-call (aria-expanded), the panel #roll-call (hidden when closed),
 // its rows tr[data-unit-id][data-status]; #end-meeting, then #end-meeting-confirm or
 // #end-meeting-cancel in the dialog #end-meeting-dialog.
 
 import { t, errorText } from '../i18n.js';
-import { fetchDirectory } from '../directory.js';
-import { RollCall } from '../rollcall.js';
 import { $, S, on, load, store, meetingTitle } from './state.js';
-import { toast } from './ui.js';
+import { toast, setPanel, togglePanel, closeOnEscape, openDialog, closeDialog } from './ui.js';
 
 const SVG = 'viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false"';
 const ICON_ROLL_CALL = `<svg class="icon" ${SVG}><path d="M9 6h11M9 12h11M9 18h11"/><path d="M3.5 6l1.2 1.2L7 5M3.5 12l1.2 1.2L7 11"/><circle cx="5" cy="18" r="1.3"/></svg>`;
@@ -28,28 +29,22 @@ function isChair() {
 
 /** The directory for parent names, fetched once, only for a chair. */
 function getDirectory() {
-  directory ??= fetchDirectory().then((dir) => {
+  directory ??= import('../directory.js').then(({ fetchDirectory }) => fetchDirectory()).then((dir) => {
     S.dir = dir;
     return dir;
   });
   return directory;
 }
 
+let loading = null;
+/** The RollCall component in the panel, loaded the first time a chair needs it. */
 function ensureRollCall() {
-  if (rollCall) return rollCall;
-  rollCall = new RollCall($('roll-call-body'), { directory: getDirectory(), idPrefix: 'roll-call' });
-  if (latest) rollCall.update(latest);
-  return rollCall;
-}
-
-function setPanel(open, { focus = false } = {}) {
-  const panel = $('roll-call');
-  const toggle = $('toggle-roll-call');
-  if (open) ensureRollCall();
-  panel.hidden = !open;
-  toggle.setAttribute('aria-expanded', String(open));
-  store('cau.rollCallOpen', open ? '1' : '0');
-  if (focus) (open ? panel.querySelector('input, select, button') : toggle)?.focus();
+  loading ??= import('../rollcall.js').then(({ RollCall }) => {
+    rollCall = new RollCall($('roll-call-body'), { directory: getDirectory(), idPrefix: 'roll-call' });
+    if (latest) rollCall.update(latest);
+    return rollCall;
+  });
+  return loading;
 }
 
 function renderBadge() {
@@ -74,7 +69,7 @@ function renderChairControls() {
   $('toggle-roll-call').hidden = !chair;
   $('end-meeting').hidden = !chair;
   if (!chair) {
-    $('roll-call').hidden = true;
+    if (S.panel === 'roll-call') setPanel(null);
     return;
   }
   $('toggle-roll-call-icon').innerHTML = ICON_ROLL_CALL;
@@ -88,19 +83,13 @@ function renderChairControls() {
 // ------------------------------------------------------------------ ending the meeting
 
 function openEndDialog() {
-  const dialog = $('end-meeting-dialog');
   $('end-meeting-body').textContent = t('chair.endBody', { title: meetingTitle() });
-  if (typeof dialog.showModal === 'function') dialog.showModal();
-  else dialog.setAttribute('open', '');
+  openDialog($('end-meeting-dialog'));
   $('end-meeting-cancel').focus();
 }
 
 function closeEndDialog() {
-  const dialog = $('end-meeting-dialog');
-  if (dialog.open) {
-    if (typeof dialog.close === 'function') dialog.close();
-    else dialog.removeAttribute('open');
-  }
+  closeDialog($('end-meeting-dialog'));
 }
 
 function confirmEnd() {
@@ -140,8 +129,13 @@ export function initChair() {
     resetEndButton();
     if (isChair()) {
       getDirectory().catch(() => {});
-      if (load('cau.rollCallOpen') === '1') setPanel(true);
+      ensureRollCall().catch((err) => console.warn('cau: roll call', err));
+      if (load('cau.rollCallOpen') === '1') setPanel('roll-call');
     }
+  });
+  on('panel', (name) => {
+    if (name === 'roll-call') ensureRollCall().catch((err) => console.warn('cau: roll call', err));
+    if (isChair()) store('cau.rollCallOpen', name === 'roll-call' ? '1' : '0');
   });
   on('roll-call', (rc) => {
     latest = rc;
@@ -158,13 +152,9 @@ export function initChair() {
   on('view', (view) => {
     if (view !== 'meeting') closeEndDialog();
   });
-  $('toggle-roll-call').addEventListener('click', () => setPanel($('roll-call').hidden));
-  $('roll-call-close').addEventListener('click', () => setPanel(false, { focus: true }));
-  $('roll-call').addEventListener('keydown', (e) => {
-    // Escape in a search box with text clears it (the browser does); otherwise it closes.
-    if (e.key !== 'Escape' || (e.target.type === 'search' && e.target.value)) return;
-    setPanel(false, { focus: true });
-  });
+  $('toggle-roll-call').addEventListener('click', () => togglePanel('roll-call'));
+  $('roll-call-close').addEventListener('click', () => setPanel(null, { focus: true }));
+  closeOnEscape($('roll-call'), 'roll-call');
   $('end-meeting').addEventListener('click', () => openEndDialog());
   $('end-meeting-cancel').addEventListener('click', () => closeEndDialog());
   $('end-meeting-confirm').addEventListener('click', () => confirmEnd());

@@ -127,8 +127,38 @@ async function switchDevice(kind, deviceId) {
   }
 }
 
+/** Whether the chair's mute keeps `kind` off now; says so kindly if it does. */
+function heldByChair(kind) {
+  if (S.client.state !== 'joined' || S.client.canUnmute(kind)) return false;
+  toast(t(kind === 'audio' ? 'floor.micLockedToast' : 'floor.cameraLockedToast'), 'error');
+  emit('media');
+  return true;
+}
+
+/**
+ * The chair muted this microphone or turned this camera off (or the hub refused our
+ * unmute): the page follows — the microphone shows off, the camera is released.
+ */
+export function followChairMute(kind) {
+  if (kind === 'audio') {
+    S.micOn = false;
+    const tr = localTrack('audio');
+    if (tr) tr.enabled = false;
+  } else {
+    S.camOn = false;
+    const old = localTrack('video');
+    if (old) {
+      old.onended = null;
+      old.stop();
+      S.stream.removeTrack(old);
+    }
+  }
+  emit('media');
+}
+
 export async function setCamera(on) {
   if (S.busy.video) return;
+  if (on && heldByChair('video')) return;
   if (!on) {
     S.camOn = false;
     const old = localTrack('video');
@@ -144,6 +174,10 @@ export async function setCamera(on) {
     emit('media');
     try {
       const track = await openTrack('video', S.videoDeviceId);
+      if (S.client.state === 'joined' && !S.client.canUnmute('video')) {
+        track.stop(); // the chair turned the camera off while it was opening
+        return;
+      }
       S.camOn = true;
       S.camError = null;
       setLocalTrack('video', track);
@@ -160,6 +194,7 @@ export async function setCamera(on) {
 
 export async function setMic(on) {
   if (S.busy.audio) return;
+  if (on && heldByChair('audio')) return;
   if (on && !localTrack('audio')) {
     S.busy.audio = true;
     try {
@@ -179,7 +214,15 @@ export async function setMic(on) {
   S.micOn = on;
   const tr = localTrack('audio');
   if (tr) tr.enabled = on;
-  if (S.client.state === 'joined') await S.client.setMuted('audio', !on);
+  if (S.client.state === 'joined') {
+    try {
+      await S.client.setMuted('audio', !on);
+    } catch (err) {
+      if (err?.code !== 'muted_by_chair') throw err;
+      followChairMute('audio');
+      toast(t('floor.micLockedToast'), 'error');
+    }
+  }
   emit('media');
 }
 

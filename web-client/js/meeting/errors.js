@@ -2,7 +2,7 @@
 // and the "left" view (you left, or the chair ended the meeting).
 //
 // Test hooks: #error-message[data-error-code=CODE]; #retry is hidden for refusals that
-// would only repeat; #view-left[data-reason="left"|"meeting_ended"].
+// would only repeat; #view-left[data-reason="left"|"meeting_ended"|"removed"].
 
 import { t, errorText } from '../i18n.js';
 import { JOIN_REFUSALS } from '../protocol.js';
@@ -47,7 +47,10 @@ export function renderError() {
   if (!login.hidden) login.href = `login.html?next=${encodeURIComponent(location.pathname + location.search)}`;
 }
 
-/** The left view: 'left' (you, or the hub, ended your session) or 'meeting_ended'. */
+/**
+ * The left view: 'left' (you, or the hub, ended your session), 'meeting_ended', or
+ * 'removed' (the chair removed you: the link cannot rejoin this session).
+ */
 export function showLeft(reason) {
   S.leftReason = reason;
   renderLeft();
@@ -55,12 +58,18 @@ export function showLeft(reason) {
 }
 
 export function renderLeft() {
-  const ended = S.leftReason === 'meeting_ended';
+  const reason = ['meeting_ended', 'removed'].includes(S.leftReason) ? S.leftReason : 'left';
   const title = meetingTitle();
-  $('view-left').dataset.reason = ended ? 'meeting_ended' : 'left';
-  $('left-title').textContent = t(ended ? 'ended.title' : 'left.title');
-  $('left-body').textContent = ended
-    ? t(S.endedBySelf ? 'ended.bodySelf' : 'ended.body', { title })
-    : t('left.body', { title });
-  $('rejoin').hidden = ended;
+  $('view-left').dataset.reason = reason;
+  if (reason === 'meeting_ended') {
+    $('left-title').textContent = t('ended.title');
+    $('left-body').textContent = t(S.endedBySelf ? 'ended.bodySelf' : 'ended.body', { title });
+  } else if (reason === 'removed') {
+    $('left-title').textContent = t('removed.title');
+    $('left-body').textContent = t('removed.body', { title });
+  } else {
+    $('left-title').textContent = t('left.title');
+    $('left-body').textContent = t('left.body', { title });
+  }
+  $('rejoin').hidden = reason !== 'left';
 }

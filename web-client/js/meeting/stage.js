@@ -1,19 +1,180 @@
-// The meeting itself on screen: your own tile and one tile per remote participant (video,
-// initials, name, unit, mute and speaking state), the <audio> elements that play them, the
-// grid layout, the header and the control bar.
+// The meeting on screen: the tiles (yours and the others'), one <audio> per audio receive
+// slot, the layout (grid or speaker, layout.js), the header and the mic / camera controls.
+// Up to GRID_MAX participants everyone has a tile; beyond, those in a receive slot, the floor
+// holder, the chairs and the dominant speaker. After each layout the tiles' pixel heights go
+// to the hub in `receive` (debounced).
 //
-// Test hooks: .tile[data-participant-id] with data-audio-muted, data-video-muted,
-// data-speaking and the class `speaking`; .tile[data-self="true"];
-// #audio-sink audio[data-participant-id]; #toggle-mic, #toggle-camera (aria-pressed="true"
-// and data-state="off" while off).
+// Test hooks: #stage[data-layout=grid|speaker]; .tile[data-participant-id] (data-audio-muted,
+// data-video-muted, data-speaking, class `speaking`, data-size=large|small|grid, data-floor,
+// data-dominant, data-hand, data-chair-muted, data-video-mid, .net-quality[data-quality]);
+// .tile[data-self="true"]; #tiles-overflow ("+N"); #audio-sink audio[data-mid] with
+// data-participant-id while it carries someone; #toggle-mic, #toggle-camera (aria-pressed and
+// data-state="off" while off; data-chair-muted="true" while the chair's mute holds).
 
-import { t } from '../i18n.js';
-import { initials, avatarColour, makeTile, bestGrid } from '../tiles.js';
-import { $, S, on, meetingTitle } from './state.js';
+import { t, getLang } from '../i18n.js';
+import { initials, avatarColour, makeTile } from '../tiles.js';
+import { GRID_MAX, gridLayout, speakerLayout } from '../layout.js';
+import { isChairMuted } from '../protocol-rules.js';
+import { $, S, on, emit, meetingTitle } from './state.js';
 import { localTrack, setMic, setCamera } from './devices.js';
 import { setToggle } from './ui.js';
 
-// ------------------------------------------------------------------ your own tile
+/** The layout key of your own tile. */
+export const SELF = '\u0000self';
+const RECEIVE_DEBOUNCE_MS = 600;
+
+let joinOrder = 0;
+let renderQueued = false;
+let receiveTimer = null;
+const watched = new WeakSet(); // remote tracks whose mute/unmute re-render the stage
+const audioSlots = new Map(); // mid → <audio>
+
+// ------------------------------------------------------------------ the model
+
+function remote(id) {
+  return S.remotes.get(id) ?? null;
+}
+
+export function addRemote(p) {
+  if (!p?.id || p.id === S.selfId) return;
+  let r = S.remotes.get(p.id);
+  if (!r) {
+    r = {
+      p: { ...p }, order: ++joinOrder, tile: null, video: null, avatar: null, shownTrack: null,
+      videoTrack: null, videoMid: null, audioMid: null, speaking: false, quality: null,
+    };
+    S.remotes.set(p.id, r);
+  } else {
+    r.p = { ...r.p, ...p };
+  }
+  scheduleRender();
+  renderMeetingHeader();
+  emit('roster');
+}
+
+export function removeRemote(id) {
+  const r = S.remotes.get(id);
+  if (!r) return;
+  S.remotes.delete(id);
+  dropTile(r);
+  for (const a of audioSlots.values()) if (a.dataset.participantId === id) delete a.dataset.participantId;
+  if (S.dominant === id) S.dominant = null;
+  scheduleRender();
+  renderMeetingHeader();
+  emit('roster');
+}
+
+/** Everyone's tiles and every slot's <audio> go (the client closed; a rejoin starts afresh). */
+export function clearRemotes() {
+  for (const id of [...S.remotes.keys()]) removeRemote(id);
+  for (const a of audioSlots.values()) {
+    a.srcObject = null;
+    a.remove();
+  }
+  audioSlots.clear();
+  S.dominant = null;
+  $('audio-unlock').hidden = true;
+}
+
+export function setRemoteMuted(participantId, kind, muted) {
+  const r = remote(participantId);
+  if (!r) return;
+  r.p[`${kind}_muted`] = muted;
+  scheduleRender();
+  emit('roster');
+}
+
+export function setSpeaking(participantId, speaking, self) {
+  if (self) S.selfSpeaking = speaking;
+  else {
+    const r = remote(participantId);
+    if (!r) return;
+    r.speaking = speaking;
+  }
+  const tile = self ? selfTile() : remote(participantId).tile;
+  if (tile) {
+    tile.classList.toggle('speaking', speaking);
+    tile.dataset.speaking = String(speaking);
+  }
+}
+
+export function setDominant(participantId) {
+  S.dominant = participantId;
+  scheduleRender();
+}
+
+/** A receive slot now carries `participantId`'s `kind` (protocol.js `track`). */
+export function attachTrack({ participantId, kind, track, mid }) {
+  if (!remote(participantId)) {
+    // Media before its participant_joined: a tile now, the name follows.
+    addRemote({ id: participantId, name: '', unit: null, audio_muted: false, video_muted: false });
+  }
+  const r = remote(participantId);
+  if (!r) return;
+  if (kind === 'video') {
+    r.videoTrack = track;
+    r.videoMid = mid;
+    if (track && !watched.has(track)) {
+      watched.add(track);
+      for (const ev of ['mute', 'unmute', 'ended']) track.addEventListener(ev, scheduleRender);
+    }
+  } else if (kind === 'audio') {
+    r.audioMid = mid;
+    const audio = audioFor(mid, track);
+    audio.dataset.participantId = participantId;
+  }
+  scheduleRender();
+}
+
+/** That slot no longer carries `participantId`'s `kind` (protocol.js `track-removed`). */
+export function detachTrack({ participantId, kind, mid }) {
+  const r = remote(participantId);
+  if (kind === 'audio') {
+    const audio = audioSlots.get(mid);
+    if (audio?.dataset.participantId === participantId) delete audio.dataset.participantId;
+  }
+  if (!r) return;
+  if (kind === 'video' && r.videoMid === mid) {
+    r.videoTrack = null;
+    r.videoMid = null;
+  } else if (kind === 'audio' && r.audioMid === mid) {
+    r.audioMid = null;
+  }
+  scheduleRender();
+}
+
+/** One <audio autoplay> per audio slot, playing whoever the slot carries. */
+function audioFor(mid, track) {
+  let audio = audioSlots.get(mid);
+  if (!audio) {
+    audio = document.createElement('audio');
+    audio.autoplay = true;
+    audio.dataset.mid = mid;
+    audioSlots.set(mid, audio);
+    $('audio-sink').append(audio);
+  }
+  if (track && audio.srcObject?.getAudioTracks?.()[0] !== track) {
+    audio.srcObject = new MediaStream([track]);
+    playAudio(audio);
+  }
+  return audio;
+}
+
+function playAudio(audio) {
+  audio.play().catch((err) => {
+    if (err?.name === 'NotAllowedError') $('audio-unlock').hidden = false;
+  });
+}
+
+/** Network quality for a tile: `id` a participant id or SELF; q from netquality.js. */
+export function setQuality(id, q) {
+  if (id === SELF) S.selfQuality = q;
+  else if (remote(id)) remote(id).quality = q;
+  const tile = id === SELF ? selfTile() : remote(id)?.tile;
+  if (tile) renderQuality(tile, q, id === SELF);
+}
+
+// ------------------------------------------------------------------ tiles
 
 export function selfTile() {
   return document.querySelector('.tile[data-self="true"]');
@@ -22,9 +183,53 @@ export function selfTile() {
 export function ensureSelfTile() {
   if (selfTile()) return;
   const { tile } = makeTile({ self: true });
-  tile.style.order = '100000';
   $('tiles').append(tile);
   renderSelfTile();
+  scheduleRender();
+}
+
+function dropTile(r) {
+  if (!r.tile) return;
+  r.video.srcObject = null;
+  r.tile.remove();
+  r.tile = r.video = r.avatar = r.shownTrack = null;
+}
+
+function ensureTile(r) {
+  if (r.tile) return;
+  const { tile, video, avatar } = makeTile({ id: r.p.id });
+  Object.assign(r, { tile, video, avatar, shownTrack: null });
+  $('tiles').append(tile);
+}
+
+/** "Chủ trì · Tỉnh Thái Nguyên" for the chair, the unit's name for everyone else. */
+export function unitLine(role, unit) {
+  const name = unit?.name ?? '';
+  return role === 'chair' ? [t('meeting.chairTag'), name].filter(Boolean).join(' · ') : name;
+}
+
+/** The badges and states a tile shows for participant `id` (yours too). */
+function renderCommon(tile, id) {
+  const ms = S.meetingState;
+  const floor = ms.floor != null && ms.floor === id;
+  const handAt = ms.hands.indexOf(id);
+  tile.dataset.floor = String(floor);
+  tile.classList.toggle('floor', floor);
+  tile.dataset.hand = String(handAt >= 0);
+  tile.dataset.dominant = String(S.dominant != null && S.dominant === id);
+  tile.classList.toggle('dominant', S.dominant != null && S.dominant === id && !floor);
+  const chairMuted = ['audio', 'video'].filter((k) => isChairMuted(ms, id, k));
+  tile.dataset.chairMuted = chairMuted.join(' ');
+  // Hidden badges keep no text: a tile's textContent is its name and unit (tests read it).
+  const badgeFloor = tile.querySelector('.badge-floor');
+  badgeFloor.hidden = !floor;
+  badgeFloor.title = floor ? t('floor.hasFloor') : '';
+  badgeFloor.querySelector('.badge-text').textContent = floor ? t('floor.hasFloor') : '';
+  const badgeHand = tile.querySelector('.badge-hand');
+  badgeHand.hidden = handAt < 0;
+  badgeHand.title = handAt >= 0 ? t('floor.handAt', { n: handAt + 1 }) : '';
+  badgeHand.querySelector('.badge-text').textContent = handAt >= 0 ? String(handAt + 1) : '';
+  tile.querySelector('.mic-state').title = t(chairMuted.includes('audio') ? 'tile.micMutedByChair' : 'tile.micMuted');
 }
 
 export function renderSelfTile() {
@@ -40,179 +245,206 @@ export function renderSelfTile() {
   tile.dataset.videoMuted = String(!track);
   tile.dataset.audioMuted = String(micOff);
   tile.dataset.role = S.role ?? 'official';
-  tile.querySelector('.mic-state').title = t('tile.micMuted');
   tile.querySelector('.tile-name').textContent = `${t('meeting.you')} · ${S.name}`;
   tile.querySelector('.tile-unit').textContent = unitLine(S.role, S.unit);
   const avatar = tile.querySelector('.avatar');
   avatar.textContent = initials(S.name);
   avatar.style.background = avatarColour(S.name);
+  renderCommon(tile, S.selfId);
+  tile.classList.toggle('speaking', S.selfSpeaking);
+  tile.dataset.speaking = String(S.selfSpeaking);
+  renderQuality(tile, S.selfQuality, true);
 }
 
-/** "Chủ trì · Tỉnh Thái Nguyên" for the chair, the unit's name for everyone else. */
-function unitLine(role, unit) {
-  const name = unit?.name ?? '';
-  return role === 'chair' ? [t('meeting.chairTag'), name].filter(Boolean).join(' · ') : name;
-}
-
-// ------------------------------------------------------------------ remote participants
-
-let joinOrder = 0;
-
-export function addRemote(p) {
-  if (!p?.id || p.id === S.selfId) return;
-  let r = S.remotes.get(p.id);
-  if (!r) {
-    const { tile, video, avatar } = makeTile({ id: p.id });
-    tile.style.order = String(++joinOrder);
-    r = { p: { ...p }, tile, video, avatar, audio: null, videoTrack: null, audioTrack: null };
-    S.remotes.set(p.id, r);
-    $('tiles').append(tile);
-  } else {
-    r.p = { ...r.p, ...p };
-  }
-  renderRemote(r);
-  layout();
-  renderMeetingHeader();
-}
-
-export function removeRemote(id) {
-  const r = S.remotes.get(id);
-  if (!r) return;
-  S.remotes.delete(id);
-  r.video.srcObject = null;
-  r.tile.remove();
-  if (r.audio) {
-    r.audio.srcObject = null;
-    r.audio.remove();
-  }
-  layout();
-  renderMeetingHeader();
-}
-
-export function clearRemotes() {
-  for (const id of [...S.remotes.keys()]) removeRemote(id);
-  for (const a of $('audio-sink').querySelectorAll('audio')) a.remove();
-  $('audio-unlock').hidden = true;
-}
-
-export function renderRemote(r) {
+function renderRemoteTile(r) {
   const { p, tile } = r;
-  const hasVideo = !!r.videoTrack && !p.video_muted && !r.videoTrack.muted && r.videoTrack.readyState === 'live';
+  const track = r.videoTrack;
+  const slot = r.videoMid != null ? S.client.slots.get(r.videoMid) : null;
+  const flowing = !!track && track.readyState === 'live' && !track.muted && !!slot && slot.layer != null;
+  const hasVideo = flowing && !p.video_muted;
+  if (hasVideo && r.shownTrack !== track) {
+    r.video.srcObject = new MediaStream([track]);
+    r.shownTrack = track;
+    r.video.play().catch(() => {});
+  } else if (!track && r.shownTrack) {
+    r.video.srcObject = null;
+    r.shownTrack = null;
+  }
   tile.classList.toggle('has-video', hasVideo);
   tile.dataset.audioMuted = String(!!p.audio_muted);
   tile.dataset.videoMuted = String(!!p.video_muted);
+  tile.dataset.videoMid = r.videoMid ?? '';
+  tile.dataset.layer = slot?.layer ?? '';
   tile.dataset.role = p.role ?? 'official';
-  tile.querySelector('.mic-state').title = t('tile.micMuted');
+  tile.dataset.speaking = String(r.speaking);
+  tile.classList.toggle('speaking', r.speaking);
   const name = p.name || t('meeting.guest');
   tile.querySelector('.tile-name').textContent = name;
   tile.querySelector('.tile-unit').textContent = unitLine(p.role, p.unit);
   tile.title = p.unit?.name ? `${name} — ${p.unit.name}` : name;
   r.avatar.textContent = initials(name);
   r.avatar.style.background = avatarColour(p.id);
+  renderCommon(tile, p.id);
+  renderQuality(tile, r.quality, false);
 }
 
-export function setRemoteMuted(participantId, kind, muted) {
-  const r = S.remotes.get(participantId);
-  if (!r) return;
-  r.p[`${kind}_muted`] = muted;
-  renderRemote(r);
-}
+const pct = (x) => new Intl.NumberFormat(getLang() === 'vi' ? 'vi-VN' : 'en-GB', { style: 'percent', maximumFractionDigits: 1 }).format(x);
+const num = (x) => new Intl.NumberFormat(getLang() === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: 0 }).format(x);
 
-export function setSpeaking(participantId, speaking, self) {
-  const tile = self ? selfTile() : S.remotes.get(participantId)?.tile;
-  if (!tile) return;
-  tile.classList.toggle('speaking', speaking);
-  tile.dataset.speaking = String(speaking);
-}
-
-export function attachTrack({ participantId, kind, track }) {
-  let r = S.remotes.get(participantId);
-  if (!r) {
-    // Media before its participant_joined: show a tile now, the name follows.
-    addRemote({ id: participantId, name: '', unit: null, audio_muted: false, video_muted: false });
-    r = S.remotes.get(participantId);
-    if (!r) return;
+/** The bars and their tooltip: "Kết nối: tốt · mất gói 0,4 % · …". */
+function renderQuality(tile, q, self) {
+  const elq = tile.querySelector('.net-quality');
+  const level = q?.level ?? 'unknown';
+  elq.dataset.quality = level;
+  const parts = [t(`quality.${level}`)];
+  if (q) {
+    if (q.rttMs != null) parts.push(t('quality.rtt', { ms: num(q.rttMs) }));
+    if (q.loss != null) parts.push(t('quality.loss', { pct: pct(q.loss) }));
+    if (q.jitterMs != null) parts.push(t('quality.jitter', { ms: num(q.jitterMs) }));
+    if (q.fps != null && q.fps > 0) parts.push(t('quality.fps', { fps: num(q.fps) }));
+    if (q.kbps != null) parts.push(t(self ? 'quality.sent' : 'quality.received', { kbps: num(q.kbps) }));
+    if (q.limitation) parts.push(t(`quality.limited.${q.limitation}`));
   }
-  if (kind === 'video') {
-    r.videoTrack = track;
-    r.video.srcObject = new MediaStream([track]);
-    r.video.play().catch(() => {});
-    const update = () => { if (r.videoTrack === track) renderRemote(r); };
-    track.addEventListener('mute', update);
-    track.addEventListener('unmute', update);
-    track.addEventListener('ended', update);
-  } else if (kind === 'audio') {
-    r.audioTrack = track;
-    if (!r.audio) {
-      r.audio = document.createElement('audio');
-      r.audio.autoplay = true;
-      r.audio.dataset.participantId = participantId;
-      $('audio-sink').append(r.audio);
-    }
-    r.audio.srcObject = new MediaStream([track]);
-    playAudio(r.audio);
-  }
-  renderRemote(r);
+  const text = `${t(self ? 'quality.selfTitle' : 'quality.title')}: ${parts.join(' · ')}`;
+  elq.title = text;
+  elq.setAttribute('aria-label', text);
 }
 
-export function detachTrack({ participantId, kind, track }) {
-  const r = S.remotes.get(participantId);
-  if (!r) return;
-  if (kind === 'video' && r.videoTrack === track) {
-    r.videoTrack = null;
-    r.video.srcObject = null;
-  } else if (kind === 'audio' && r.audioTrack === track) {
-    r.audioTrack = null;
-    if (r.audio) r.audio.srcObject = null;
-  }
-  renderRemote(r);
+// ------------------------------------------------------------------ layout
+
+/** 'speaker' or 'grid': the setting, or by itself (speaker beyond GRID_MAX or while someone has the floor). */
+export function layoutMode() {
+  const pref = S.settings.layout;
+  if (pref === 'grid' || pref === 'speaker') return pref;
+  return S.remotes.size + 1 > GRID_MAX || S.meetingState.floor ? 'speaker' : 'grid';
 }
 
-function playAudio(audio) {
-  audio.play().catch((err) => {
-    if (err?.name === 'NotAllowedError') $('audio-unlock').hidden = false;
+/** The remote participants on the stage, in the order they joined. */
+function onStage() {
+  const all = [...S.remotes.values()].sort((a, b) => a.order - b.order);
+  if (all.length + 1 <= GRID_MAX) return all;
+  const floor = S.meetingState.floor;
+  return all.filter((r) => r.videoMid != null || r.audioMid != null || r.p.id === floor ||
+    r.p.role === 'chair' || r.p.id === S.dominant);
+}
+
+/** Coalesces the changes of one burst of messages into one layout. */
+export function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  queueMicrotask(() => {
+    renderQueued = false;
+    renderTiles();
   });
 }
 
-// ------------------------------------------------------------------ layout and chrome
-
-/** Sizes the grid for the tiles in the stage; one remote participant → you in a corner. */
-export function layout() {
+function renderTiles() {
   if (S.view !== 'meeting') return;
   const tilesEl = $('tiles');
   const stage = $('stage');
-  const self = selfTile();
-  const pip = S.remotes.size === 1 && !!self;
-  self?.classList.toggle('pip', pip);
-  const n = S.remotes.size + (self && !pip ? 1 : 0);
   const cs = getComputedStyle(stage);
   const W = stage.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
   const H = stage.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
-  if (n === 0 || W <= 0 || H <= 0) return;
   const gap = W < 500 ? 6 : 10;
-  const best = bestGrid(n, W, H, gap);
-  tilesEl.style.setProperty('--cols', String(best.cols));
-  tilesEl.style.setProperty('--tile-w', `${Math.floor(best.w)}px`);
-  tilesEl.style.setProperty('--tile-h', `${Math.floor(best.h)}px`);
-  tilesEl.style.setProperty('--gap', `${gap}px`);
-  for (const tile of tilesEl.querySelectorAll('.tile')) {
-    tile.classList.toggle('small', !tile.classList.contains('pip') && best.w < 220);
+  const mode = layoutMode();
+  stage.dataset.layout = mode;
+  const visible = onStage();
+  const self = selfTile() ? SELF : null;
+  const floor = S.meetingState.floor;
+  let result;
+  if (mode === 'speaker') {
+    const large = [];
+    const floorR = visible.find((r) => r.p.id === floor);
+    if (floorR) large.push(floorR.p.id);
+    for (const r of visible) if (r.p.role === 'chair' && r.p.id !== floor) large.push(r.p.id);
+    if (!large.length) {
+      const dom = visible.find((r) => r.p.id === S.dominant) ?? visible.find((r) => r.videoTrack) ?? null;
+      if (dom) large.push(dom.p.id);
+    }
+    const thumbs = visible.map((r) => r.p.id).filter((id) => !large.includes(id));
+    if (self) thumbs.push(SELF);
+    result = speakerLayout({ W, H, large, thumbs, selfId: self, spotlight: !!floorR, gap });
+  } else {
+    const rank = (r) => (r.p.id === floor ? 0 : r.p.role === 'chair' ? 1 : 2);
+    const ids = [...visible].sort((a, b) => rank(a) - rank(b) || a.order - b.order).map((r) => r.p.id);
+    if (self) ids.push(SELF);
+    result = gridLayout({ W, H, ids, selfId: self, gap });
   }
+  const { boxes } = result;
+  for (const r of S.remotes.values()) {
+    if (boxes.has(r.p.id)) ensureTile(r);
+    else dropTile(r);
+  }
+  for (const [id, box] of boxes) {
+    const tile = id === SELF ? selfTile() : remote(id)?.tile;
+    if (!tile) continue;
+    place(tile, box);
+    if (id === SELF) renderSelfTile();
+    else renderRemoteTile(remote(id));
+  }
+  const over = $('tiles-overflow');
+  if (result.overflow) {
+    place(over, result.overflow);
+    over.querySelector('.overflow-count').textContent = `+${result.overflow.count}`;
+    const label = t('stage.more', { count: result.overflow.count });
+    over.title = label;
+    over.setAttribute('aria-label', label);
+    over.hidden = false;
+  } else {
+    over.hidden = true;
+  }
+  tilesEl.classList.toggle('empty', !boxes.size);
   renderStageNotice();
+  scheduleReceive(result.largeHeight, result.smallHeight);
+  emit('stage');
+}
+
+function place(node, box) {
+  const s = node.style;
+  s.left = `${Math.round(box.x)}px`;
+  s.top = `${Math.round(box.y)}px`;
+  s.width = `${Math.round(box.w)}px`;
+  s.height = `${Math.round(box.h)}px`;
+  if (node.classList.contains('tile')) {
+    node.dataset.size = box.size;
+    node.classList.toggle('pip', !!box.pip);
+    node.classList.toggle('small', !box.pip && box.w < 220);
+    node.classList.toggle('tiny', box.h < 100);
+  }
+}
+
+/** Tells the hub the tiles' real heights (device pixels), once the layout has settled. */
+function scheduleReceive(largeCss, smallCss) {
+  if (!(largeCss > 0)) return;
+  const dpr = Math.min(2, window.devicePixelRatio || 1);
+  const large = Math.round(largeCss * dpr);
+  const small = Math.round((smallCss || largeCss) * dpr);
+  clearTimeout(receiveTimer);
+  receiveTimer = setTimeout(() => {
+    const sent = S.client.receivePrefs;
+    const far = (a, b) => b == null || Math.abs(a - b) / b > 0.1;
+    if (far(large, sent.large_height) || far(small, sent.small_height)) {
+      S.client.setReceive({ largeHeight: large, smallHeight: small });
+    }
+  }, RECEIVE_DEBOUNCE_MS);
+}
+
+/** Sizes the stage again (the window or a side panel changed its size). */
+export function layout() {
+  scheduleRender();
 }
 
 export function renderStageNotice() {
   const notice = $('stage-notice');
-  if (S.reconnecting) {
-    notice.textContent = t('status.reconnecting');
-    notice.hidden = false;
-  } else if (S.view === 'meeting' && S.remotes.size === 0) {
+  if (S.view === 'meeting' && !S.reconnecting && S.remotes.size === 0) {
     notice.textContent = t('meeting.waiting');
     notice.hidden = false;
   } else {
     notice.hidden = true;
   }
 }
+
+// ------------------------------------------------------------------ header and controls
 
 export function renderMeetingHeader() {
   const title = meetingTitle();
@@ -221,6 +453,10 @@ export function renderMeetingHeader() {
   const pill = $('role-pill');
   pill.hidden = S.role !== 'chair';
   pill.textContent = t('role.chair');
+  const lock = $('lock-pill');
+  lock.hidden = !S.meetingState.locked;
+  lock.title = t('chair.lockedPill');
+  $('lock-pill-text').textContent = t('chair.lockedPill');
   const count = S.remotes.size + 1;
   $('participant-count-text').textContent = t('meeting.participants', { count });
   $('participant-count-num').textContent = String(count);
@@ -248,20 +484,27 @@ export function renderStatus() {
 export function renderControls() {
   const hasMic = !!localTrack('audio');
   const hasCam = !!localTrack('video');
-  setToggle($('toggle-mic'), !(S.micOn && hasMic), 'mic', 'micOff',
-    t('control.micOff'), hasMic || !S.micError ? t('control.micOn') : t('control.noMic'), S.busy.audio);
-  setToggle($('toggle-camera'), !(S.camOn && hasCam), 'camera', 'cameraOff',
-    t('control.cameraOff'), t('control.cameraOn'), S.busy.video);
+  const joined = S.client.state === 'joined';
+  const micLocked = joined && !S.client.canUnmute('audio') && !(S.micOn && hasMic);
+  const camLocked = joined && !S.client.canUnmute('video') && !(S.camOn && hasCam);
+  const mic = $('toggle-mic');
+  setToggle(mic, !(S.micOn && hasMic), 'mic', 'micOff',
+    t('control.micOff'), micLocked ? t('floor.micLocked') : hasMic || !S.micError ? t('control.micOn') : t('control.noMic'), S.busy.audio);
+  mic.dataset.chairMuted = String(micLocked);
+  const cam = $('toggle-camera');
+  setToggle(cam, !(S.camOn && hasCam), 'camera', 'cameraOff',
+    t('control.cameraOff'), camLocked ? t('floor.cameraLocked') : t('control.cameraOn'), S.busy.video);
+  cam.dataset.chairMuted = String(camLocked);
 }
 
 /** Everything on the meeting view that carries text (after a language change). */
 export function renderStage() {
   renderControls();
   renderSelfTile();
-  for (const r of S.remotes.values()) renderRemote(r);
   renderMeetingHeader();
   renderStatus();
   renderStageNotice();
+  scheduleRender();
 }
 
 export function initStage() {
@@ -271,11 +514,17 @@ export function initStage() {
     $('audio-unlock').hidden = true;
     for (const a of $('audio-sink').querySelectorAll('audio')) playAudio(a);
   });
-  new ResizeObserver(() => layout()).observe($('stage'));
+  $('tiles-overflow').addEventListener('click', () => emit('open-panel', 'people'));
+  new ResizeObserver(() => scheduleRender()).observe($('stage'));
   on('media', () => {
     renderControls();
     renderSelfTile();
   });
-  on('view', (view) => { if (view === 'meeting') layout(); });
+  on('view', (view) => { if (view === 'meeting') scheduleRender(); });
+  on('meeting-state', () => {
+    renderControls();
+    renderMeetingHeader();
+    scheduleRender();
+  });
+  on('settings', () => scheduleRender());
 }
-

@@ -3,7 +3,9 @@
 // "something changed" (devices → previews and controls; views → meter and layout).
 
 import '../strings/meeting.js';
-import { CauClient } from '../protocol.js';
+import '../strings/floor.js';
+import { CauClient, RECEIVE_MODES } from '../protocol.js';
+import { emptyMeetingState } from '../protocol-rules.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -25,8 +27,27 @@ export function load(key) {
   try { return localStorage.getItem(key); } catch { return null; }
 }
 
+/** The settings menu's choices, remembered in localStorage (see meeting/settings.js). */
+export const LAYOUTS = ['auto', 'speaker', 'grid'];
+function loadSettings() {
+  const mode = load('cau.receiveMode');
+  const layout = load('cau.layout');
+  return {
+    /** `receive.mode`: 'auto' | 'low' | 'audio_only'. */
+    receiveMode: RECEIVE_MODES.includes(mode) ? mode : 'auto',
+    /** Weak-link mode: only the lowest simulcast layer is sent. */
+    weakLink: load('cau.weakLink') === '1',
+    /** 'auto' (grid up to GRID_MAX participants and while nobody has the floor), 'speaker', 'grid'. */
+    layout: LAYOUTS.includes(layout) ? layout : 'auto',
+  };
+}
+
+/** A client for the next join, with the receive and weak-link settings applied. */
 export function newClient() {
-  return new CauClient({ log: (...a) => console.debug('cau:', ...a) });
+  const client = new CauClient({ log: (...a) => console.debug('cau:', ...a) });
+  client.setReceive({ mode: S.settings.receiveMode });
+  client.setWeakLink(S.settings.weakLink);
+  return client;
 }
 
 export const S = {
@@ -48,12 +69,30 @@ export const S = {
   videoDeviceId: load('cau.camera'),
   busy: { audio: false, video: false },
   meter: null,
-  client: newClient(),
+  settings: loadSettings(),
+  client: null, // set below: newClient() reads S.settings
   selfId: null,
-  remotes: new Map(), // participantId → {p, tile, video, audio, videoTrack, audioTrack}
+  /** participantId → {p, order, tile, video, avatar, videoTrack, videoMid, audioMid, speaking, quality} */
+  remotes: new Map(),
+  /** The latest meeting_state (protocol-rules.js normalizeMeetingState). */
+  meetingState: emptyMeetingState(),
+  /** The latest dominant_speaker. */
+  dominant: null,
+  /** Whether you speak now (the hub's `speaking` about yourself). */
+  selfSpeaking: false,
+  /** Your own link's quality (netquality.js outboundQuality), or null. */
+  selfQuality: null,
+  /** Chat: the messages received (newest last) and how many arrived while the panel was closed. */
+  chat: { messages: [], unread: 0 },
+  /** The side panel open: null, 'chat', 'people' or 'roll-call'. */
+  panel: null,
   reconnecting: false,
   reconnectAttempt: 0,
   reconnectTimer: null,
+  /** When the next automatic rejoin is due (ms since the epoch), for the banner's countdown. */
+  reconnectAt: 0,
+  /** Why the connection was lost ('connection_lost', 'media_failed', …), for the banner. */
+  lostReason: null,
   errorCode: null,
   errorLost: false,
   /** What the error view's "Try again" does: 'check' (the link) or 'join'. */
@@ -63,6 +102,8 @@ export const S = {
   endedBySelf: false,
 };
 
+S.client = newClient();
+
 // Test hooks: window.cau.client (its .pc is the live RTCPeerConnection), window.cau.lastError.
 window.cau = {
   get client() { return S.client; },
@@ -71,7 +112,11 @@ window.cau = {
 };
 
 const listeners = new Map();
-/** Subscribes to a page event: 'view' (view), 'media' (), 'roster' (), 'welcome' (welcome). */
+/**
+ * Subscribes to a page event: 'view' (view), 'media' (), 'welcome' (welcome), 'roll-call'
+ * (rollCall), 'error-toast' (code), 'meeting-state' ({state, previous}), 'roster' (),
+ * 'chat' (message), 'panel' (name|null), 'open-panel' (name), 'settings' (), 'stage' ().
+ */
 export function on(event, fn) {
   if (!listeners.has(event)) listeners.set(event, new Set());
   listeners.get(event).add(fn);

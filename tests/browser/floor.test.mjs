@@ -1,0 +1,186 @@
+// The floor in a province-wide meeting, end to end with the real hub: five endpoints (the
+// chair and three officials in Chromium, one official in Firefox; cameras at 320×240) in
+// the speaker layout. Two officials raise their hands; the chair sees them queued in order
+// and gives the floor to the first; every other client then decodes that official's video
+// (framesDecoded growing on the receive slot whose `slots` entry names it, reason "floor"),
+// and its tile is the large, spotlighted one. The chair takes the floor back, forbids
+// self-unmute and mutes one official, who is told so and cannot unmute — not from the page,
+// and not by sending `mute` itself (the hub refuses with `forbidden`). Screenshots go to
+// artifacts/.
+//
+// Runs inside scripts/netns-run: the hub and the browsers share CAU_TEST_ADDR (198.18.0.1).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { closeBrowser, launchChromium, launchFirefox, newPage, screenshot, waitFor } from './lib/browsers.mjs';
+import { startHubWithAccount } from './lib/setup.mjs';
+import { api, createMeeting, links } from './lib/api.mjs';
+import {
+  inMeeting, selfId, slotOf, expectDecoding, tiles, cameraSize, click, pageErrors, recent,
+} from './lib/meeting-page.mjs';
+
+const SCHEDULER = { username: 'lich-hop', name: 'Cán bộ lập lịch', roles: ['scheduler'], password: 'Mat-khau-thu-nghiem-2025' };
+const WINDOW = { width: 1280, height: 720 };
+
+let setup;
+let hub;
+let bearer;
+let chromium;
+let firefox;
+
+before(async () => {
+  setup = await startHubWithAccount('floor', SCHEDULER);
+  ({ hub, bearer } = setup);
+  [chromium, firefox] = await Promise.all([
+    launchChromium({ secureOrigins: [hub.url], window: WINDOW, logName: 'chromium-floor' }),
+    launchFirefox({ secureOrigins: [hub.url], window: WINDOW, logName: 'firefox-floor' }),
+  ]);
+});
+
+after(async () => {
+  await Promise.all([closeBrowser(chromium), closeBrowser(firefox)]);
+  await setup?.stop();
+});
+
+const attr = (page, sel, name) => page.$eval(sel, (e, n) => e.getAttribute(n), name);
+const shown = (page, sel) => page.$eval(sel, (e) => !e.hidden && !e.closest('[hidden]'));
+const meetingState = (page) => page.evaluate(() => window.cau.client.meetingState);
+
+/** Opens `link` in `browser` with a 320×240 camera and the speaker layout, joined. */
+async function join(browser, link, name) {
+  const page = await newPage(browser);
+  await cameraSize(page, 320, 240);
+  await page.evaluateOnNewDocument(() => localStorage.setItem('cau.layout', 'speaker'));
+  const q = new URL(link.url).searchParams;
+  q.set('name', name);
+  q.set('autojoin', '1');
+  await page.goto(new URL(`meeting.html?${q}`, hub.url).href);
+  await inMeeting(page, name);
+  return page;
+}
+
+test('hands, the floor for everyone, and a chair’s mute that holds', { timeout: 420_000 }, async () => {
+  const title = 'Hội nghị trực tuyến toàn tỉnh — thử quyền phát biểu';
+  const start = Date.now();
+  const { meeting } = await createMeeting(hub.origin, bearer, {
+    title,
+    agenda: '1. Các địa phương báo cáo.',
+    start,
+    end: start + 2 * 3600_000,
+    weekly_until: null,
+    host_unit: 'province:19',
+    chair_unit: 'province:19',
+    chair_person: 'Ông Nguyễn Văn Chủ',
+    chair_user: null,
+    scope: { root: 'province:19', tiers: ['province'], add: ['district:164', 'commune:5431', 'commune:5434'], remove: [] },
+    recorded: false,
+    acknowledge_conflicts: true,
+  });
+  const all = await links(hub.origin, bearer, meeting.id);
+  const linkOf = (unitId, role = 'official') => {
+    const l = all.find((x) => x.unit?.id === unitId && x.role === role);
+    assert.ok(l, `a ${role} link for ${unitId}`);
+    return l;
+  };
+
+  try {
+    // Five endpoints: the chair first, then the officials.
+    const chair = await join(chromium, linkOf('province:19', 'chair'), 'Nguyễn Văn Chủ');
+    const an = await join(chromium, linkOf('province:19-S01'), 'Nguyễn Văn An');
+    const binh = await join(chromium, linkOf('district:164'), 'Trần Thị Bình');
+    const cuong = await join(chromium, linkOf('commune:5431'), 'Lê Văn Cường');
+    const dung = await join(firefox, linkOf('commune:5434'), 'Hoàng Văn Dũng');
+    const pages = { chair, an, binh, cuong, dung };
+    const ids = {};
+    for (const [k, p] of Object.entries(pages)) ids[k] = await selfId(p);
+    assert.equal(await attr(chair, '#role-pill', 'hidden'), null, 'the chair is the chair');
+
+    // Everyone in the speaker layout sees the chair large, and decodes the chair.
+    for (const k of ['an', 'binh', 'cuong', 'dung']) {
+      const page = pages[k];
+      await waitFor(async () => (await tiles(page)).length === 4, { timeout: 30_000, message: `${k} sees four others (${recent(page)})` });
+      assert.equal(await attr(page, '#stage', 'data-layout'), 'speaker');
+      await waitFor(async () => (await tiles(page)).find((t) => t.id === ids.chair)?.size === 'large', { message: `${k} shows the chair large` });
+      await expectDecoding(page, ids.chair, `${k} ← chair`);
+    }
+    await screenshot(cuong, 'floor-speaker-before');
+
+    // An, then Bình, raise their hands: the chair's queue has them in that order.
+    await click(an, '#raise-hand');
+    await waitFor(async () => (await meetingState(chair)).hands.length === 1, { message: 'the chair knows of one hand' });
+    await click(binh, '#raise-hand');
+    await waitFor(async () => (await meetingState(chair)).hands.length === 2, { message: 'the chair knows of two hands' });
+    await click(chair, '#toggle-people');
+    await waitFor(async () => {
+      const queue = await chair.$$eval('#hands-queue li[data-participant-id]', (lis) => lis.map((li) => li.dataset.participantId));
+      return queue.length === 2 && queue[0] === ids.an && queue[1] === ids.binh;
+    }, { message: 'the queue: An, then Bình' });
+    assert.equal(await chair.$eval('#people-badge', (e) => e.textContent), '2');
+    assert.equal(await attr(an, '#raise-hand', 'aria-pressed'), 'true');
+    await screenshot(chair, 'floor-hands-queue');
+
+    // The chair gives An the floor.
+    await click(chair, `#hands-queue li[data-participant-id="${ids.an}"] button[data-action="floor"]`);
+    await waitFor(async () => (await meetingState(an)).floor === ids.an, { message: 'An has the floor' });
+    await waitFor(() => shown(an, '#floor-notice'), { message: 'An is told so' });
+    assert.equal(await attr(an, '#raise-hand', 'aria-pressed'), 'false', 'An’s hand went down');
+    assert.deepEqual((await meetingState(chair)).hands, [ids.binh], 'Bình still waits');
+
+    // Every other client decodes An through the slot the hub says carries An, for the floor;
+    // An's tile is the spotlighted large one, the largest on the stage.
+    for (const k of ['chair', 'binh', 'cuong', 'dung']) {
+      const page = pages[k];
+      await waitFor(async () => (await slotOf(page, ids.an, 'video'))?.reason === 'floor', { message: `${k}: a video slot carries An for the floor` });
+      await expectDecoding(page, ids.an, `${k} ← An (floor)`, { more: 20 });
+      await waitFor(async () => {
+        const t = await tiles(page);
+        const anTile = t.find((x) => x.id === ids.an);
+        return anTile?.floor && anTile.size === 'large' && t.every((x) => x === anTile || x.width * x.height < anTile.width * anTile.height);
+      }, { message: `${k}: An's tile is the largest, with the floor` });
+    }
+    const audio = await slotOf(cuong, ids.an, 'audio');
+    assert.ok(audio, 'an audio slot carries An for everyone');
+    for (const [k, page] of Object.entries(pages)) await screenshot(page, `floor-given-${k}`);
+
+    // The chair takes the floor back.
+    await click(chair, '#take-floor');
+    for (const k of ['an', 'binh', 'cuong', 'dung']) {
+      await waitFor(async () => (await meetingState(pages[k])).floor === null && (await tiles(pages[k])).every((t) => !t.floor),
+        { message: `${k}: nobody has the floor` });
+    }
+    assert.equal(await shown(an, '#floor-notice'), false);
+    await screenshot(binh, 'floor-taken-back');
+
+    // The chair forbids self-unmute, then mutes Dũng (Firefox): Dũng is told, and stays muted.
+    await click(chair, '#allow-unmute');
+    await waitFor(async () => (await meetingState(chair)).selfUnmute === false, { message: 'self-unmute is off' });
+    assert.equal(await attr(dung, '#toggle-mic', 'aria-pressed'), 'false', 'Dũng’s microphone is on');
+    await click(chair, `#people-list li[data-participant-id="${ids.dung}"] button[data-action="mute-audio"]`);
+    await waitFor(() => shown(dung, '#chair-mute-notice'), { message: 'Dũng sees the chair’s mute' });
+    assert.equal(await attr(dung, '#chair-mute-notice', 'data-may-unmute'), 'false');
+    assert.equal(await attr(dung, '#toggle-mic', 'aria-pressed'), 'true');
+    assert.equal(await attr(dung, '#toggle-mic', 'data-chair-muted'), 'true');
+    for (const k of ['chair', 'an', 'cuong']) {
+      await waitFor(async () => (await tiles(pages[k])).find((t) => t.id === ids.dung)?.audioMuted, { message: `${k} sees Dũng muted` });
+    }
+    // From the page: the button refuses kindly.
+    await dung.click('#toggle-mic');
+    await waitFor(() => dung.$$eval('.toast.error', (ts) => ts.length > 0), { message: 'Dũng is told why' });
+    assert.equal(await attr(dung, '#toggle-mic', 'aria-pressed'), 'true', 'still muted');
+    assert.equal(await dung.evaluate(() => window.cau.client.muted.audio), true);
+    await screenshot(dung, 'floor-muted-by-chair');
+    // Around the page: the hub itself refuses an unmute, and nobody sees Dũng unmuted.
+    await dung.evaluate(() => window.cau.client._send({ type: 'mute', kind: 'audio', muted: false }));
+    await waitFor(async () => (await dung.evaluate(() => window.cau.lastError)) === 'forbidden', { message: 'the hub answers forbidden' });
+    assert.equal(await dung.evaluate(() => window.cau.client.state), 'joined', 'the session goes on');
+    await new Promise((r) => setTimeout(r, 1000)); // a mute_changed would have arrived by now
+    assert.equal((await tiles(an)).find((t) => t.id === ids.dung)?.audioMuted, true, 'An still sees Dũng muted');
+    assert.ok((await meetingState(chair)).chairMuted.some((m) => m.participantId === ids.dung && m.kind === 'audio'));
+
+    for (const [k, page] of Object.entries(pages)) assert.deepEqual(pageErrors(page), [], `no errors on ${k}'s page`);
+    await Promise.all(Object.values(pages).map((p) => p.close()));
+  } finally {
+    await api(hub.origin, bearer, 'POST', `/api/meetings/${meeting.id}/end`).catch(() => {});
+  }
+});

@@ -1,0 +1,499 @@
+// protocol.js (version 3) without a browser and without the hub: a fake WebSocket and a fake
+// RTCPeerConnection stand in, and the test plays the hub's side of docs/protocol.md. It
+// checks what the client sends (join, offer with simulcast, mute, receive, raise_hand, chat,
+// moderation), how it follows `layers` (setParameters), how it maps receive slots to
+// participants (`slots` → track / track-removed events), and the chair's mute.
+//
+//   node --test tests/browser/protocol-client.test.mjs      (no namespace, no browser needed)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { CauClient, CauError, PROTOCOL_VERSION } from '../../web-client/js/protocol.js';
+import {
+  activeEncodings, cleanChatText, normalizeMeetingState, mayUnmute, shouldRejoin, SIMULCAST_ENCODINGS,
+} from '../../web-client/js/protocol-rules.js';
+
+// ------------------------------------------------------------------ fakes
+
+class FakeWebSocket {
+  static last = null;
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    FakeWebSocket.last = this;
+    queueMicrotask(() => {
+      this.readyState = 1;
+      this.onopen?.();
+    });
+  }
+  send(text) {
+    this.sent.push(JSON.parse(text));
+  }
+  close() {
+    this.readyState = 3;
+  }
+  /** The hub sends `msg`. */
+  deliver(msg) {
+    this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+  /** The hub closes the socket. */
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: '' });
+  }
+  types() {
+    return this.sent.map((m) => m.type);
+  }
+}
+
+let trackSeq = 0;
+class FakeTrack {
+  constructor(kind) {
+    this.kind = kind;
+    this.id = `track-${++trackSeq}`;
+    this.enabled = true;
+  }
+}
+
+class FakeSender {
+  constructor(track, encodings) {
+    this.track = track;
+    this.encodings = encodings;
+    this.setCalls = 0;
+  }
+  async replaceTrack(track) {
+    this.track = track;
+  }
+  getParameters() {
+    return { transactionId: 'x', encodings: this.encodings.map((e) => ({ ...e })) };
+  }
+  async setParameters(params) {
+    this.setCalls++;
+    this.encodings = params.encodings.map((e) => ({ ...e }));
+  }
+}
+
+class FakeTransceiver {
+  constructor({ mid = null, kind, direction, track = null, encodings = [{ active: true }] }) {
+    this.mid = mid;
+    this.kind = kind;
+    this.direction = direction;
+    this.currentDirection = null;
+    this.stopped = false;
+    this.sender = new FakeSender(track, encodings);
+    this.receiver = { track: new FakeTrack(kind) };
+  }
+}
+
+/** A peer connection that understands just enough SDP: lines `m=KIND MID`. */
+class FakePC {
+  static last = null;
+  static simulcast = true; // false: a browser that refuses sendEncodings with RIDs
+  static singleEncoding = false; // true: a browser that keeps one encoding
+  constructor(config) {
+    this.config = config;
+    this.transceivers = [];
+    this.signalingState = 'stable';
+    this.connectionState = 'new';
+    this.localDescription = null;
+    this.remoteDescription = null;
+    this.addInit = [];
+    FakePC.last = this;
+  }
+  addTransceiver(trackOrKind, init) {
+    const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
+    this.addInit.push({ kind, init });
+    let encodings = [{ active: true }];
+    if (init.sendEncodings) {
+      if (!FakePC.simulcast) throw new TypeError('sendEncodings with rid are not supported');
+      encodings = FakePC.singleEncoding ? [{ active: true }] : init.sendEncodings.map((e) => ({ active: true, ...e }));
+    }
+    const tr = new FakeTransceiver({
+      kind, direction: init.direction, track: typeof trackOrKind === 'string' ? null : trackOrKind, encodings,
+    });
+    this.transceivers.push(tr);
+    return tr;
+  }
+  getTransceivers() {
+    return this.transceivers;
+  }
+  async createOffer() {
+    return { type: 'offer', sdp: this.transceivers.map((t) => `m=${t.kind}`).join('\n') };
+  }
+  async createAnswer() {
+    return { type: 'answer', sdp: 'answer' };
+  }
+  async setLocalDescription(d) {
+    this.localDescription = d;
+    if (d.type === 'offer') {
+      this.transceivers.forEach((t, i) => { t.mid = String(i); });
+      this.signalingState = 'have-local-offer';
+    } else {
+      for (const t of this.transceivers) {
+        if (t.direction === 'recvonly') t.currentDirection = 'recvonly';
+      }
+      this.signalingState = 'stable';
+    }
+  }
+  async setRemoteDescription(d) {
+    this.remoteDescription = d;
+    if (d.type === 'answer') {
+      for (const t of this.transceivers) t.currentDirection = 'sendonly';
+      this.signalingState = 'stable';
+      return;
+    }
+    for (const line of d.sdp.split('\n')) {
+      const m = /^m=(audio|video) (\S+)$/.exec(line.trim());
+      if (m && !this.transceivers.some((t) => t.mid === m[2])) {
+        this.transceivers.push(new FakeTransceiver({ mid: m[2], kind: m[1], direction: 'recvonly' }));
+      }
+    }
+    this.signalingState = 'have-remote-offer';
+  }
+  async addIceCandidate() {}
+  close() {
+    this.signalingState = 'closed';
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+async function settle(n = 5) {
+  for (let i = 0; i < n; i++) await tick();
+}
+
+const UNIT = { id: 'commune:5431', code: '5431', name: 'Phường Quán Triều', tier: 'commune' };
+const WELCOME = {
+  type: 'welcome', v: 3, participant_id: 'p-self', session_id: 's1', role: 'official', unit: UNIT,
+  meeting: { id: 7, title: 'Họp', start: 0, end: 1, chair_person: 'Chủ trì' },
+  room: UNIT,
+  participants: [
+    { id: 'p-a', name: 'An', unit: UNIT, role: 'official', audio_muted: false, video_muted: false, tracks: [] },
+    { id: 'p-b', name: 'Bình', unit: UNIT, role: 'chair', audio_muted: false, video_muted: false, tracks: [] },
+  ],
+  ice_servers: [],
+};
+
+/** A client joined to the fake hub: welcome, answer, then the slots' offer answered. */
+async function joined({ slotsOffer = true, weakLink = false } = {}) {
+  const client = new CauClient({ WebSocket: FakeWebSocket, RTCPeerConnection: FakePC });
+  const events = [];
+  for (const type of ['track', 'track-removed', 'slots', 'layers', 'meeting-state', 'muted-by-chair',
+    'unmute-refused', 'chat', 'dominant-speaker', 'error', 'closed', 'participant-left']) {
+    client.addEventListener(type, (e) => events.push({ type, ...e.detail }));
+  }
+  if (weakLink) await client.setWeakLink(true);
+  await client.publish({ getAudioTracks: () => [new FakeTrack('audio')], getVideoTracks: () => [new FakeTrack('video')] });
+  const connected = client.connect({ url: 'ws://hub/ws', meeting: 7, name: ' Lê Thị Dung ', token: 'v1.t' });
+  await settle();
+  const ws = FakeWebSocket.last;
+  ws.deliver(WELCOME);
+  ws.deliver({ type: 'meeting_state', floor: null, hands: [], locked: false, self_unmute: true, chair_muted: [] });
+  await connected;
+  const pc = FakePC.last;
+  ws.deliver({ type: 'answer', sdp: 'hub answer' });
+  await settle();
+  if (slotsOffer) {
+    ws.deliver({
+      type: 'offer',
+      sdp: ['m=audio 2', 'm=audio 3', 'm=video 4', 'm=video 5', 'm=video 6'].join('\n'),
+      tracks: [2, 3, 4, 5, 6].map((mid) => ({ mid: String(mid), kind: mid < 4 ? 'audio' : 'video' })),
+    });
+    await settle();
+  }
+  return { client, ws, pc, events };
+}
+
+const slot = (mid, kind, participant_id, reason = 'other', layer = kind === 'video' ? 'h' : null) =>
+  ({ mid, kind, participant_id, reason, layer });
+
+// ------------------------------------------------------------------ the rules
+
+test('activeEncodings follows layers, weak link and single encodings', () => {
+  const three = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
+  assert.deepEqual(activeEncodings(three, null, false), [true, true, true], 'before any layers: all');
+  assert.deepEqual(activeEncodings(three, ['q'], false), [true, false, false]);
+  assert.deepEqual(activeEncodings(three, ['h', 'f'], false), [false, true, true]);
+  assert.deepEqual(activeEncodings(three, [], false), [false, false, false], 'nobody watches: nothing');
+  assert.deepEqual(activeEncodings(three, ['h', 'f'], true), [true, false, false], 'weak link: q only');
+  assert.deepEqual(activeEncodings(three, null, true), [true, false, false]);
+  assert.deepEqual(activeEncodings(three, [], true), [false, false, false], 'weak link, nobody watches');
+  assert.deepEqual(activeEncodings([{}], ['h'], false), [true], 'one encoding without rid');
+  assert.deepEqual(activeEncodings([{}], [], false), [false]);
+  assert.deepEqual(activeEncodings([{ rid: 'q' }], ['h'], false), [true], 'one encoding left, whatever its rid');
+  assert.deepEqual(activeEncodings(three.slice(0, 2), ['f'], false), [false, true], 'f missing: h instead');
+  assert.deepEqual(activeEncodings(three.slice(1), ['q'], false), [true, false], 'q missing: the lowest there is');
+  assert.deepEqual(activeEncodings(three.slice(1), ['f'], true), [true, false], 'weak link without q: the lowest');
+});
+
+test('chat texts are cleaned and checked as the hub checks them', () => {
+  assert.deepEqual(cleanChatText('  Xin chào\r\nmọi người\t! '), { text: 'Xin chào\nmọi người !', length: 20 });
+  assert.equal(cleanChatText('   ').error, 'empty');
+  assert.equal(cleanChatText('a'.repeat(2001)).error, 'too_long');
+  assert.equal(cleanChatText('ồ'.repeat(2000)).text.length, 2000, '2000 characters with diacritics pass');
+  assert.equal(cleanChatText('a\u0007b').error, 'control');
+  assert.equal(cleanChatText('a\u0085b').error, 'control', 'C1 controls too');
+});
+
+test('who may unmute, and which endings are worth joining again after', () => {
+  const s = normalizeMeetingState({ floor: 'p1', hands: ['p2', 'p2', 'p3'], locked: true, self_unmute: false,
+    chair_muted: [{ participant_id: 'p2', kind: 'audio' }, { participant_id: 'p1', kind: 'audio' }, { kind: 'x' }] });
+  assert.deepEqual(s.hands, ['p2', 'p3']);
+  assert.equal(s.chairMuted.length, 2);
+  assert.equal(mayUnmute(s, 'p2', 'audio'), false, 'muted by the chair, unmute not allowed');
+  assert.equal(mayUnmute(s, 'p1', 'audio'), true, 'the floor holder may');
+  assert.equal(mayUnmute(s, 'p2', 'video'), true, 'only the muted kind is held');
+  assert.equal(mayUnmute({ ...s, selfUnmute: true }, 'p2', 'audio'), true);
+  for (const r of ['left', 'replaced', 'removed', 'meeting_ended', 'invalid_token', 'session_locked']) {
+    assert.equal(shouldRejoin(r), false, r);
+  }
+  for (const r of ['connection_lost', 'media_failed', 'server_shutdown', 'internal', 'room_busy', 'timeout']) {
+    assert.equal(shouldRejoin(r), true, r);
+  }
+});
+
+// ------------------------------------------------------------------ the client
+
+test('joins with v3, offers simulcast video, tells its mute state and receive wishes', async () => {
+  const { client, ws, pc } = await joined({ slotsOffer: false });
+  assert.equal(PROTOCOL_VERSION, 3);
+  const join = ws.sent[0];
+  assert.deepEqual(join, { type: 'join', v: 3, meeting: 7, name: 'Lê Thị Dung', token: 'v1.t' });
+  assert.deepEqual(ws.types().slice(1, 5), ['offer', 'mute', 'mute', 'receive']);
+  assert.deepEqual(ws.sent[4], { type: 'receive', mode: 'auto' });
+  const video = pc.addInit.find((a) => a.kind === 'video').init;
+  assert.equal(video.direction, 'sendonly');
+  assert.deepEqual(video.sendEncodings.map((e) => [e.rid, e.scaleResolutionDownBy, e.maxBitrate]),
+    [['q', 4, 150000], ['h', 2, 500000], ['f', undefined, 1500000]]);
+  assert.equal(pc.addInit.find((a) => a.kind === 'audio').init.sendEncodings, undefined);
+  assert.equal(client.state, 'joined');
+
+  // receive: only what changed goes out.
+  client.setReceive({ largeHeight: 540.4, smallHeight: 120 });
+  assert.deepEqual(ws.sent.at(-1), { type: 'receive', large_height: 540, small_height: 120 });
+  const before = ws.sent.length;
+  assert.equal(client.setReceive({ largeHeight: 540 }), false, 'nothing new, nothing sent');
+  assert.equal(ws.sent.length, before);
+  client.setReceive({ mode: 'audio_only', pinned: ['p-a'] });
+  assert.deepEqual(ws.sent.at(-1), { type: 'receive', mode: 'audio_only', pinned: ['p-a'] });
+  assert.throws(() => client.setReceive({ mode: 'hd' }), TypeError);
+});
+
+test('layers and weak-link mode set the encodings active', async () => {
+  const { client, ws, pc } = await joined({ slotsOffer: false });
+  const sender = pc.transceivers.find((t) => t.kind === 'video').sender;
+  const active = () => sender.encodings.map((e) => `${e.rid}:${e.active ? 'on' : 'off'}`).join(' ');
+  assert.equal(active(), 'q:on h:on f:on');
+  ws.deliver({ type: 'layers', rids: ['q'] });
+  await settle();
+  assert.equal(active(), 'q:on h:off f:off');
+  ws.deliver({ type: 'layers', rids: ['h', 'f'] });
+  await settle();
+  assert.equal(active(), 'q:off h:on f:on');
+  await client.setWeakLink(true);
+  assert.equal(active(), 'q:on h:off f:off', 'weak link: q only, whatever layers says');
+  ws.deliver({ type: 'layers', rids: ['f', 'bogus'] });
+  await settle();
+  assert.equal(active(), 'q:on h:off f:off');
+  await client.setWeakLink(false);
+  assert.equal(active(), 'q:off h:off f:on');
+  ws.deliver({ type: 'layers', rids: [] });
+  await settle();
+  assert.equal(active(), 'q:off h:off f:off', 'nobody watches: no video at all');
+});
+
+test('a browser with one encoding, or none with RIDs, still publishes', async () => {
+  FakePC.singleEncoding = true;
+  try {
+    const { client, ws, pc } = await joined({ slotsOffer: false });
+    const sender = pc.transceivers.find((t) => t.kind === 'video').sender;
+    ws.deliver({ type: 'layers', rids: ['q'] });
+    await settle();
+    assert.deepEqual(sender.encodings, [{ active: true, maxBitrate: 1500000 }]);
+    await client.setWeakLink(true);
+    assert.deepEqual(sender.encodings, [{ active: true, scaleResolutionDownBy: 4, maxBitrate: 150000 }]);
+    await client.setWeakLink(false);
+    assert.deepEqual(sender.encodings, [{ active: true, scaleResolutionDownBy: 1, maxBitrate: 1500000 }]);
+  } finally {
+    FakePC.singleEncoding = false;
+  }
+  FakePC.simulcast = false;
+  try {
+    const { client, pc } = await joined({ slotsOffer: false });
+    assert.equal(client.state, 'joined', 'joined without simulcast');
+    assert.equal(pc.addInit.filter((a) => a.kind === 'video').length, 2, 'tried with, then without encodings');
+  } finally {
+    FakePC.simulcast = true;
+  }
+});
+
+test('slots map receive transceivers to participants; switches move tracks without renegotiation', async () => {
+  const { client, ws, pc, events } = await joined();
+  assert.equal(ws.sent.at(-1).type, 'answer', 'the slots offer is answered');
+  const trackOf = (mid) => pc.transceivers.find((t) => t.mid === mid).receiver.track;
+  events.length = 0;
+  ws.deliver({ type: 'slots', slots: [
+    slot('2', 'audio', 'p-b', 'chair'), slot('3', 'audio', null, null),
+    slot('4', 'video', 'p-b', 'chair', 'f'), slot('5', 'video', 'p-a', 'other', 'q'), slot('6', 'video', null, null, null),
+  ] });
+  await settle();
+  const added = events.filter((e) => e.type === 'track');
+  assert.deepEqual(added.map((e) => [e.participantId, e.kind, e.mid, e.reason, e.layer, e.from]), [
+    ['p-b', 'audio', '2', 'chair', null, null],
+    ['p-b', 'video', '4', 'chair', 'f', null],
+    ['p-a', 'video', '5', 'other', 'q', null],
+  ]);
+  assert.equal(added[1].track, trackOf('4'));
+  assert.equal(events.at(-1).type, 'slots');
+  assert.equal(client.slotOf('p-a', 'video').mid, '5');
+
+  // p-a takes the floor: it moves to slot 4, p-b to slot 6; slot 5 is idle.
+  events.length = 0;
+  ws.deliver({ type: 'slots', slots: [
+    slot('2', 'audio', 'p-a', 'floor'), slot('3', 'audio', 'p-b', 'chair'),
+    slot('4', 'video', 'p-a', 'floor', 'f'), slot('5', 'video', null, null, null), slot('6', 'video', 'p-b', 'chair', 'h'),
+  ] });
+  await settle();
+  const seq = events.map((e) => `${e.type}:${e.participantId ?? ''}:${e.kind ?? ''}:${e.mid ?? ''}:${e.from ?? ''}`);
+  assert.deepEqual(seq, [
+    'track-removed:p-b:audio:2:', 'track-removed:p-b:video:4:', 'track-removed:p-a:video:5:',
+    'track:p-a:audio:2:', 'track:p-b:audio:3:2', 'track:p-a:video:4:5', 'track:p-b:video:6:4', 'slots::::',
+  ]);
+  assert.equal(ws.types().filter((t) => t === 'answer').length, 1, 'no renegotiation');
+
+  // The same mapping again changes nothing but the `slots` event.
+  events.length = 0;
+  ws.deliver({ type: 'slots', slots: [
+    slot('2', 'audio', 'p-a', 'floor'), slot('3', 'audio', 'p-b', 'chair'),
+    slot('4', 'video', 'p-a', 'floor', 'h'), slot('5', 'video', null, null, null), slot('6', 'video', 'p-b', 'chair', 'h'),
+  ] });
+  await settle();
+  assert.deepEqual(events.map((e) => e.type), ['slots']);
+  assert.equal(client.slotOf('p-a', 'video').layer, 'h');
+
+  // p-b leaves: its tracks go at once, before the hub's next `slots`.
+  events.length = 0;
+  ws.deliver({ type: 'participant_left', participant_id: 'p-b', reason: 'left' });
+  await settle();
+  assert.deepEqual(events.map((e) => `${e.type}:${e.mid ?? ''}`), ['track-removed:3', 'track-removed:6', 'participant-left:', 'slots:']);
+  assert.equal(client.slotOf('p-b', 'video'), null);
+});
+
+test('the floor, hands, dominant speaker and chat arrive as events', async () => {
+  const { client, ws, events } = await joined();
+  events.length = 0;
+  assert.equal(client.raiseHand(true), true);
+  assert.deepEqual(ws.sent.at(-1), { type: 'raise_hand', raised: true });
+  ws.deliver({ type: 'meeting_state', floor: null, hands: ['p-a', 'p-self'], locked: false, self_unmute: true, chair_muted: [] });
+  ws.deliver({ type: 'dominant_speaker', participant_id: 'p-a' });
+  ws.deliver({ type: 'chat', from: 'p-a', name: 'An', unit: 'Phường Quán Triều', to: 'all', text: '<b>Chào</b>', at: 1700000000000 });
+  await settle();
+  assert.equal(client.handRaised, true);
+  assert.equal(client.hasFloor, false);
+  assert.deepEqual(events.map((e) => e.type), ['meeting-state', 'dominant-speaker', 'chat']);
+  assert.deepEqual(events[0].state.hands, ['p-a', 'p-self']);
+  assert.equal(events[1].participantId, 'p-a');
+  assert.equal(events[2].text, '<b>Chào</b>', 'text passed on as it came (pages render it as text)');
+  assert.equal(events[2].self, false);
+
+  client.sendChat(' Xin phát biểu ', 'chair');
+  assert.deepEqual(ws.sent.at(-1), { type: 'chat', text: 'Xin phát biểu', to: 'chair' });
+  assert.throws(() => client.sendChat(' '), (e) => e instanceof CauError && e.code === 'invalid_text');
+  assert.throws(() => client.sendChat('x', 'everyone'), TypeError);
+
+  ws.deliver({ type: 'meeting_state', floor: 'p-self', hands: ['p-a'], locked: false, self_unmute: false, chair_muted: [] });
+  await settle();
+  assert.equal(client.hasFloor, true);
+  assert.equal(client.handRaised, false);
+});
+
+test('a chair sends every moderation message in the documented shape', async () => {
+  const { client, ws } = await joined();
+  const n = ws.sent.length;
+  client.giveFloor('p-a');
+  client.takeFloor();
+  client.muteParticipant('p-a', 'audio');
+  client.muteParticipant('p-a', 'video');
+  client.muteAll();
+  client.allowUnmute(false);
+  client.removeParticipant('p-a');
+  client.lock(true);
+  client.endMeeting();
+  assert.deepEqual(ws.sent.slice(n), [
+    { type: 'give_floor', participant_id: 'p-a' },
+    { type: 'take_floor' },
+    { type: 'mute_participant', participant_id: 'p-a', kind: 'audio' },
+    { type: 'mute_participant', participant_id: 'p-a', kind: 'video' },
+    { type: 'mute_all' },
+    { type: 'allow_unmute', allowed: false },
+    { type: 'remove_participant', participant_id: 'p-a' },
+    { type: 'lock', locked: true },
+    { type: 'end_meeting' },
+  ]);
+  assert.throws(() => client.muteParticipant('p-a', 'screen'), TypeError);
+});
+
+test('muted by the chair: the client stops sending and cannot unmute until allowed', async () => {
+  const { client, ws, pc, events } = await joined();
+  const audio = client.track('audio');
+  events.length = 0;
+  ws.deliver({ type: 'muted_by_chair', kind: 'audio' });
+  ws.deliver({ type: 'meeting_state', floor: null, hands: [], locked: false, self_unmute: false,
+    chair_muted: [{ participant_id: 'p-self', kind: 'audio' }] });
+  await settle();
+  assert.deepEqual(events.filter((e) => e.type === 'muted-by-chair').map((e) => e.kind), ['audio'], 'once');
+  assert.equal(audio.enabled, false);
+  assert.equal(client.muted.audio, true);
+  assert.equal(client.canUnmute('audio'), false);
+  const n = ws.sent.length;
+  await assert.rejects(client.setMuted('audio', false), (e) => e.code === 'muted_by_chair');
+  assert.equal(ws.sent.length, n, 'no mute message sent');
+  assert.equal(audio.enabled, false);
+
+  // The camera, too.
+  ws.deliver({ type: 'muted_by_chair', kind: 'video' });
+  await settle();
+  const sender = pc.transceivers.find((t) => t.kind === 'video').sender;
+  assert.equal(sender.track, null, 'the camera is no longer sent');
+  await assert.rejects(client.setTrack('video', new FakeTrack('video')), (e) => e.code === 'muted_by_chair');
+
+  // The chair allows self-unmute: unmuting works.
+  ws.deliver({ type: 'meeting_state', floor: null, hands: [], locked: false, self_unmute: true,
+    chair_muted: [{ participant_id: 'p-self', kind: 'audio' }, { participant_id: 'p-self', kind: 'video' }] });
+  await settle();
+  await client.setMuted('audio', false);
+  assert.deepEqual(ws.sent.at(-1), { type: 'mute', kind: 'audio', muted: false });
+  assert.equal(audio.enabled, true);
+  // …but the hub, which knew better, refuses: the client is muted again and says so.
+  events.length = 0;
+  ws.deliver({ type: 'error', code: 'forbidden', message: 'unmute not allowed' });
+  await settle();
+  assert.deepEqual(events.map((e) => [e.type, e.kind ?? e.context]), [['unmute-refused', 'audio'], ['error', 'mute']]);
+  assert.equal(audio.enabled, false);
+  assert.equal(client.muted.audio, true);
+  assert.equal(client.state, 'joined', 'forbidden does not close the session');
+});
+
+test('bye and closing errors end the client with their reason', async () => {
+  for (const [msgs, reason] of [
+    [[{ type: 'bye', reason: 'removed' }], 'removed'],
+    [[{ type: 'bye', reason: 'meeting_ended' }], 'meeting_ended'],
+    [[{ type: 'error', code: 'media_failed', message: '' }], 'media_failed'],
+    [[], 'connection_lost'],
+  ]) {
+    const { ws, events } = await joined({ slotsOffer: false });
+    for (const m of msgs) ws.deliver(m);
+    ws.drop();
+    await settle();
+    assert.equal(events.find((e) => e.type === 'closed')?.reason, reason);
+  }
+  // A join refused while locked.
+  const client = new CauClient({ WebSocket: FakeWebSocket, RTCPeerConnection: FakePC });
+  const p = client.connect({ url: 'ws://hub/ws', meeting: 7, name: 'An', token: 't' });
+  await settle();
+  FakeWebSocket.last.deliver({ type: 'error', code: 'session_locked', message: 'locked' });
+  await assert.rejects(p, (e) => e.code === 'session_locked');
+});
