@@ -182,9 +182,17 @@ pub fn nominal_bitrate(layer: Layer) -> u64 {
 /// Share `budget` bit/s between the visible videos (given in precedence order): the answer
 /// is, per video, the layer to send (`None`: paused, the link cannot carry even its lowest
 /// layer). Every video first gets its lowest layer in order, then each is raised towards
-/// what it wants, in order, while the budget lasts. A layer that is not arriving is chosen
-/// only by what it would cost nominally — the caller asks the publisher to resume it.
-pub fn allocate(budget: Option<u64>, demands: &[VideoDemand]) -> Vec<Option<Layer>> {
+/// what it wants, in order, while the budget lasts.
+///
+/// With `arriving_only`, only layers the publisher sends now are chosen — a browser may not
+/// encode every layer (Chromium sends no full layer from a small camera) — and a video that
+/// has none at or below what it wants gets its lowest arriving one. Without it, a layer not
+/// arriving is costed at its nominal rate: that answer is what to *ask* publishers to send.
+pub fn allocate(
+    budget: Option<u64>,
+    demands: &[VideoDemand],
+    arriving_only: bool,
+) -> Vec<Option<Layer>> {
     let mut left = budget.unwrap_or(u64::MAX);
     let cost = |d: &VideoDemand, l: Layer| -> u64 {
         let full = d
@@ -200,16 +208,23 @@ pub fn allocate(budget: Option<u64>, demands: &[VideoDemand]) -> Vec<Option<Laye
             full
         }
     };
+    let arriving = |d: &VideoDemand, l: Layer| d.available.iter().any(|(a, _)| *a == l);
     let ladder = |d: &VideoDemand| -> Vec<Layer> {
-        if d.simulcast {
-            Layer::SIMULCAST
-                .iter()
-                .copied()
-                .filter(|l| *l <= d.wanted)
-                .collect()
+        let all: &[Layer] = if d.simulcast {
+            &Layer::SIMULCAST
         } else {
-            vec![Layer::Single]
+            &[Layer::Single]
+        };
+        let mut ladder: Vec<Layer> = all
+            .iter()
+            .copied()
+            .filter(|l| !d.simulcast || *l <= d.wanted)
+            .filter(|l| !arriving_only || arriving(d, *l))
+            .collect();
+        if ladder.is_empty() && arriving_only {
+            ladder.extend(all.iter().copied().find(|l| arriving(d, *l)));
         }
+        ladder
     };
     let mut out: Vec<Option<Layer>> = vec![None; demands.len()];
     for (i, d) in demands.iter().enumerate() {
@@ -374,23 +389,23 @@ mod tests {
         };
         // 1.4 Mbit/s: not enough to rise to the full layer, enough to keep it.
         assert_eq!(
-            allocate(Some(1_400_000), &[demand(Layer::High)]),
+            allocate(Some(1_400_000), &[demand(Layer::High)], true),
             vec![Some(Layer::Mid)]
         );
         assert_eq!(
-            allocate(Some(1_400_000), std::slice::from_ref(&flowing)),
+            allocate(Some(1_400_000), std::slice::from_ref(&flowing), true),
             vec![Some(Layer::High)]
         );
         // 1 Mbit/s: down to the half layer.
         assert_eq!(
-            allocate(Some(1_000_000), &[flowing]),
+            allocate(Some(1_000_000), &[flowing], true),
             vec![Some(Layer::Mid)]
         );
     }
 
     #[test]
     fn an_unlimited_link_gets_what_each_tile_asks_for() {
-        let got = allocate(None, &[demand(Layer::High), demand(Layer::Low)]);
+        let got = allocate(None, &[demand(Layer::High), demand(Layer::Low)], true);
         assert_eq!(got, vec![Some(Layer::High), Some(Layer::Low)]);
     }
 
@@ -399,12 +414,12 @@ mod tests {
         let d = [demand(Layer::High), demand(Layer::Mid), demand(Layer::Low)];
         // 800 kbit/s: three lows (450), then the large tile to mid (+350 = 800).
         assert_eq!(
-            allocate(Some(800_000), &d),
+            allocate(Some(800_000), &d, true),
             vec![Some(Layer::Mid), Some(Layer::Low), Some(Layer::Low)]
         );
         // 2.5 Mbit/s: the large tile to high (+1000 more), the second to mid (+350 = 2150).
         assert_eq!(
-            allocate(Some(2_500_000), &d),
+            allocate(Some(2_500_000), &d, true),
             vec![Some(Layer::High), Some(Layer::Mid), Some(Layer::Low)]
         );
     }
@@ -413,9 +428,42 @@ mod tests {
     fn a_starved_link_pauses_the_last_tiles_not_the_first() {
         let d = [demand(Layer::High), demand(Layer::Low), demand(Layer::Low)];
         assert_eq!(
-            allocate(Some(320_000), &d),
+            allocate(Some(320_000), &d, true),
             vec![Some(Layer::Low), Some(Layer::Low), None]
         );
+    }
+
+    #[test]
+    fn only_arriving_layers_are_sent_and_the_wished_ones_asked_for() {
+        // A small camera: Chromium encodes only q.
+        let small = VideoDemand {
+            available: vec![(Layer::Low, 100_000)],
+            ..demand(Layer::High)
+        };
+        assert_eq!(
+            allocate(None, std::slice::from_ref(&small), true),
+            vec![Some(Layer::Low)]
+        );
+        assert_eq!(
+            allocate(None, std::slice::from_ref(&small), false),
+            vec![Some(Layer::High)]
+        );
+        // Everything paused (nobody watched it): nothing to send yet, q to ask for.
+        let paused = VideoDemand {
+            available: vec![],
+            ..demand(Layer::Low)
+        };
+        assert_eq!(
+            allocate(None, std::slice::from_ref(&paused), true),
+            vec![None]
+        );
+        assert_eq!(allocate(None, &[paused], false), vec![Some(Layer::Low)]);
+        // Only f arriving and a thumbnail wanting q: f rather than nothing.
+        let only_f = VideoDemand {
+            available: vec![(Layer::High, 1_000_000)],
+            ..demand(Layer::Low)
+        };
+        assert_eq!(allocate(None, &[only_f], true), vec![Some(Layer::High)]);
     }
 
     #[test]
@@ -427,10 +475,10 @@ mod tests {
             current: None,
         };
         assert_eq!(
-            allocate(Some(700_000), std::slice::from_ref(&single)),
+            allocate(Some(700_000), std::slice::from_ref(&single), true),
             vec![Some(Layer::Single)]
         );
-        assert_eq!(allocate(Some(500_000), &[single]), vec![None]);
+        assert_eq!(allocate(Some(500_000), &[single], true), vec![None]);
     }
 
     #[test]

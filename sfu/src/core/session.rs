@@ -190,6 +190,8 @@ struct OutSlot {
     current: Option<Layer>,
     /// The layer to switch to at its next keyframe (`None`: pause).
     target: Option<Layer>,
+    /// The layer the slot would take if the publisher sent it (asked of it in `layers`).
+    wish: Option<Layer>,
     rewriter: Rewriter,
 }
 
@@ -327,6 +329,7 @@ impl SessionCore {
                 source: None,
                 current: None,
                 target: None,
+                wish: None,
                 rewriter: Rewriter::new(if video { 90_000 } else { 48_000 }, video),
             });
         }
@@ -370,11 +373,15 @@ impl SessionCore {
             // The speaking change itself is collected by `evaluate` via the state.
             voice.on_level(now, pkt.audio_level);
         }
-        let arrived = published.layers.entry(layer).or_insert(LayerIn {
-            last_packet: now,
-            window_start: now,
-            window_bytes: 0,
-            bps: 0,
+        let arrived = published.layers.entry(layer).or_insert_with(|| {
+            // A layer seen for the first time: slots may now choose it.
+            self.dirty = true;
+            LayerIn {
+                last_packet: now,
+                window_start: now,
+                window_bytes: 0,
+                bps: 0,
+            }
         });
         if now.saturating_duration_since(arrived.last_packet) >= LAYER_FRESH {
             // The layer resumes: its old rate says nothing, and availability changed.
@@ -696,11 +703,12 @@ impl SessionCore {
                 }
             })
             .collect();
-        let layers = select::allocate(budget, &demands);
-        let targets: BTreeMap<usize, Option<Layer>> = visible
+        let layers = select::allocate(budget, &demands, true);
+        let wishes = select::allocate(budget, &demands, false);
+        let targets: BTreeMap<usize, (Option<Layer>, Option<Layer>)> = visible
             .iter()
-            .zip(&layers)
-            .map(|((i, _, _), l)| (*i, *l))
+            .zip(layers.iter().zip(&wishes))
+            .map(|((i, _, _), (l, w))| (*i, (*l, *w)))
             .collect();
 
         let mut asks: Vec<(TrackId, Layer)> = vec![];
@@ -719,7 +727,7 @@ impl SessionCore {
             if slot.kind == MediaKind::Audio {
                 continue;
             }
-            slot.target = targets.get(&i).copied().flatten();
+            (slot.target, slot.wish) = targets.get(&i).copied().unwrap_or_default();
             if slot.target.is_none() {
                 // Paused at once: there is nothing to switch to.
                 slot.current = None;
@@ -768,6 +776,7 @@ impl SessionCore {
                 if let Some(slot) = self.subscribers.get(sub).and_then(|s| s.slots.get(*i)) {
                     needed.extend(slot.current);
                     needed.extend(slot.target);
+                    needed.extend(slot.wish);
                 }
             }
             let needed: Vec<Layer> = needed.into_iter().collect();
@@ -804,6 +813,7 @@ impl SessionCore {
                     slot.source = None;
                     slot.current = None;
                     slot.target = None;
+                    slot.wish = None;
                     slot.rewriter.switch_source();
                 }
             }

@@ -672,8 +672,13 @@ fn an_impaired_upstream_link_is_passed_through_faithfully() {
         }
         in_flight.sort_by_key(|p| p.0);
         let mut delivered = vec![];
+        let mut evaluated = t0;
         for (at, seq, ts, p, key) in &in_flight {
             out.clear();
+            if *at >= evaluated + Duration::from_millis(100) {
+                evaluated = *at;
+                core.evaluate(*at, &mut out);
+            }
             let pkt = RtpIn {
                 ssrc: 0xC0,
                 seq: *seq,
