@@ -497,3 +497,48 @@ test('bye and closing errors end the client with their reason', async () => {
   FakeWebSocket.last.deliver({ type: 'error', code: 'session_locked', message: 'locked' });
   await assert.rejects(p, (e) => e.code === 'session_locked');
 });
+
+test('a dropped media connection is restarted in place first, and fails only if that does not help', async (t) => {
+  const ice = (pc, state, connection = state) => {
+    pc.iceConnectionState = state;
+    pc.connectionState = connection;
+    pc.oniceconnectionstatechange?.();
+  };
+  const restarts = (ws) => ws.sent.filter((m) => m.type === 'restart_ice').length;
+  {
+    const { ws, pc, events } = await joined();
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    ice(pc, 'connected');
+    // A short `disconnected` heals by itself: nothing asked.
+    ice(pc, 'disconnected');
+    t.mock.timers.tick(1000);
+    ice(pc, 'connected');
+    t.mock.timers.tick(5000);
+    assert.equal(restarts(ws), 0);
+    // One that lasts: an ICE restart is asked once; back up, the same participant goes on.
+    ice(pc, 'disconnected');
+    t.mock.timers.tick(2100);
+    assert.equal(restarts(ws), 1);
+    ice(pc, 'failed');
+    assert.equal(restarts(ws), 1, 'asked once');
+    ice(pc, 'connected');
+    t.mock.timers.tick(20_000);
+    t.mock.timers.reset();
+    await settle();
+    assert.ok(!events.some((e) => e.type === 'closed'));
+  }
+  {
+    // `failed` at once: asked at once; no recovery in 10 s: the media fails (the page rejoins).
+    const { ws, pc, events } = await joined();
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    ice(pc, 'connected');
+    ice(pc, 'failed');
+    assert.deepEqual(ws.sent.at(-1), { type: 'restart_ice' });
+    t.mock.timers.tick(9_000);
+    assert.ok(!events.some((e) => e.type === 'closed'));
+    t.mock.timers.tick(1_500);
+    t.mock.timers.reset();
+    await settle();
+    assert.equal(events.find((e) => e.type === 'closed')?.reason, 'media_failed');
+  }
+});

@@ -94,6 +94,11 @@ const WS_OPEN = 1;
 const CONTEXT_MS = 10_000;
 const MAX_TILE_HEIGHT = 4320;
 
+/** How long `disconnected` may last before the client asks for an ICE restart. */
+const ICE_DISCONNECTED_GRACE_MS = 2000;
+/** How long an ICE restart may take before the media counts as failed. */
+const ICE_RESTART_WAIT_MS = 10000;
+
 export class CauClient extends EventTarget {
   /**
    * @param {object} [options]
@@ -422,6 +427,39 @@ export class CauClient extends EventTarget {
     this._emitState();
   }
 
+  /** ICE restart first, media failure after: see onconnectionstatechange. */
+  _watchMedia(pc) {
+    if (this.state === 'closed' || pc !== this.pc) return;
+    const ice = pc.iceConnectionState;
+    const up = ice === 'connected' || ice === 'completed';
+    if (up) {
+      clearTimeout(this._iceRestartTimer);
+      clearTimeout(this._iceLossTimer);
+      this._iceRestartTimer = this._iceLossTimer = null;
+      if (this._iceRestartedAt) this._log('media connection restored');
+      this._iceRestartedAt = 0;
+      return;
+    }
+    const lost = ice === 'failed' || pc.connectionState === 'failed';
+    if (ice !== 'disconnected' && !lost) return;
+    if (this._iceRestartedAt) return; // a restart is under way; its timer decides
+    const restart = () => {
+      if (this.state !== 'joined' || pc !== this.pc) return;
+      this._iceRestartedAt = Date.now();
+      this._log('media connection lost: asking the hub for an ICE restart');
+      this._send({ type: 'restart_ice' });
+      this._iceRestartTimer = setTimeout(() => {
+        if (pc !== this.pc || this.state === 'closed') return;
+        this._emit('error', { code: 'media_failed', message: 'the media connection did not come back', fatal: true, context: null });
+        this._finish('media_failed', 1000);
+      }, ICE_RESTART_WAIT_MS);
+    };
+    clearTimeout(this._iceLossTimer);
+    // `disconnected` often heals by itself within a second or two; `failed` never does.
+    this._iceLossTimer = lost ? null : setTimeout(restart, ICE_DISCONNECTED_GRACE_MS);
+    if (lost) restart();
+  }
+
   _emitState() {
     this._emit('state', {
       signaling: this.state,
@@ -563,14 +601,17 @@ export class CauClient extends EventTarget {
     pc.ontrack = () => {
       if (pc.signalingState === 'stable') this._enqueue(() => this._syncRemoteTracks());
     };
+    // A dropped media connection is first restarted in place (`restart_ice`: the hub offers
+    // new ICE credentials; same participant, same slots); only if that does not bring it
+    // back in ICE_RESTART_WAIT does the media fail (and the page rejoin as a new participant).
     pc.onconnectionstatechange = () => {
       this._emitState();
-      if (pc.connectionState === 'failed' && this.state !== 'closed') {
-        this._emit('error', { code: 'media_failed', message: 'the peer connection failed', fatal: true, context: null });
-        this._finish('media_failed', 1000);
-      }
+      this._watchMedia(pc);
     };
-    pc.oniceconnectionstatechange = () => this._emitState();
+    pc.oniceconnectionstatechange = () => {
+      this._emitState();
+      this._watchMedia(pc);
+    };
 
     try {
       for (const kind of KINDS) {
@@ -977,6 +1018,8 @@ export class CauClient extends EventTarget {
     if (this.pc) {
       this.pc.onicecandidate = this.pc.ontrack = null;
       this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
+      clearTimeout(this._iceRestartTimer);
+      clearTimeout(this._iceLossTimer);
       try { this.pc.close(); } catch { /* already closed */ }
     }
     for (const mid of [...this._remote.keys()]) this._removeRemote(mid);
