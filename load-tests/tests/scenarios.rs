@@ -274,7 +274,11 @@ async fn churn_small_leaves_nothing_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn impaired_small_bad_links_hurt_only_themselves() {
     let hub = start_hub("impaired").await;
-    let c = common(3, 10);
+    // Every camera on: with twelve endpoints each fits in everyone's slots, so the impaired
+    // endpoints' video crosses their bad links steadily (audio comes and goes with the
+    // talkers, as the hub forwards only the loudest).
+    let mut c = common(3, 10);
+    c.video_publishers = None;
     let impairment = Impairment {
         loss: 0.03,
         delay: Duration::from_millis(40),
@@ -282,9 +286,12 @@ async fn impaired_small_bad_links_hurt_only_themselves() {
         reorder: 0.02,
         bandwidth_kbps: Some(2_000),
         queue: Duration::from_millis(200),
+        // Shorter than the 1.5 s after which the hub stops counting a silent layer as
+        // arriving (a longer one pauses the slot, and the stream no longer counts as
+        // forwarded throughout).
         outage: Some(Outage {
             start: Duration::from_secs(6),
-            length: Duration::from_secs(2),
+            length: Duration::from_millis(1200),
         }),
     };
     let r = scenarios::impaired(&hub, &c, 12, 0.34, impairment, None)
@@ -322,5 +329,5 @@ async fn impaired_small_bad_links_hurt_only_themselves() {
     }
     let impaired = r.groups.iter().find(|g| g.name == "impaired").unwrap();
     assert_eq!(impaired.endpoints, 4);
-    assert_eq!(impaired.connected, 4, "a 2 s outage does not end a session");
+    assert_eq!(impaired.connected, 4, "an outage does not end a session");
 }
