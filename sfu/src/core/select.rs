@@ -181,8 +181,8 @@ pub fn nominal_bitrate(layer: Layer) -> u64 {
 
 /// Share `budget` bit/s between the visible videos (given in precedence order): the answer
 /// is, per video, the layer to send (`None`: paused, the link cannot carry even its lowest
-/// layer). Every video first gets its lowest layer in order, then each is raised towards
-/// what it wants, in order, while the budget lasts.
+/// layer). Every video first gets its lowest layer in order — the first one whatever the
+/// budget — then each is raised towards what it wants, in order, while the budget lasts.
 ///
 /// With `arriving_only`, only layers the publisher sends now are chosen — a browser may not
 /// encode every layer (Chromium sends no full layer from a small camera) — and a video that
@@ -232,8 +232,12 @@ pub fn allocate(
             continue;
         };
         let c = cost(d, first);
-        if c <= left {
-            left -= c;
+        // The first video — the floor, else a chair, else the speaker — keeps its lowest
+        // layer on any link: a commune that can carry the meeting's audio carries a quarter
+        // picture of who speaks, and an estimate that dips after congestion must not leave
+        // it looking at nothing.
+        if c <= left || i == 0 {
+            left = left.saturating_sub(c);
             out[i] = Some(first);
         }
     }
@@ -431,6 +435,11 @@ mod tests {
             allocate(Some(320_000), &d, true),
             vec![Some(Layer::Low), Some(Layer::Low), None]
         );
+        // Even with nothing to spare, the first keeps its lowest layer.
+        assert_eq!(
+            allocate(Some(50_000), &d, true),
+            vec![Some(Layer::Low), None, None]
+        );
     }
 
     #[test]
@@ -478,7 +487,11 @@ mod tests {
             allocate(Some(700_000), std::slice::from_ref(&single), true),
             vec![Some(Layer::Single)]
         );
-        assert_eq!(allocate(Some(500_000), &[single], true), vec![None]);
+        // The first video is never paused; a second one that does not fit is.
+        assert_eq!(
+            allocate(Some(500_000), &[single.clone(), single], true),
+            vec![Some(Layer::Single), None]
+        );
     }
 
     #[test]
