@@ -73,6 +73,46 @@ pub fn vp8_keyframe_start(payload: &[u8]) -> bool {
     payload.get(at).is_some_and(|&h| h & 0x01 == 0)
 }
 
+/// The VP8 payload descriptor's frame numbering (RFC 7741 §4.2): the picture ID (7 or 15
+/// bits) and the TL0PICIDX. A receiver's frame buffer relies on them being continuous, so a
+/// slot that switches between publishers or layers must rewrite them as it rewrites sequence
+/// numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vp8Ids {
+    /// (picture ID, whether it is the 15-bit form).
+    pub picture_id: Option<(u16, bool)>,
+    pub tl0_pic_idx: Option<u8>,
+}
+
+/// The descriptor's frame numbering, if the payload is long enough to hold what it declares.
+pub fn vp8_ids(payload: &[u8]) -> Option<Vp8Ids> {
+    let first = *payload.first()?;
+    let mut ids = Vp8Ids {
+        picture_id: None,
+        tl0_pic_idx: None,
+    };
+    if first & 0x80 == 0 {
+        return Some(ids);
+    }
+    let x = *payload.get(1)?;
+    let mut at = 2;
+    if x & 0x80 != 0 {
+        let p = *payload.get(at)?;
+        if p & 0x80 != 0 {
+            let low = *payload.get(at + 1)?;
+            ids.picture_id = Some(((u16::from(p & 0x7f) << 8) | u16::from(low), true));
+            at += 2;
+        } else {
+            ids.picture_id = Some((u16::from(p), false));
+            at += 1;
+        }
+    }
+    if x & 0x40 != 0 {
+        ids.tl0_pic_idx = Some(*payload.get(at)?);
+    }
+    Some(ids)
+}
+
 /// H.264 (RFC 6184): a keyframe starts with an SPS (7) or IDR slice (5), either as a single
 /// NAL unit, inside a STAP-A (24), or as the start fragment of an FU-A (28).
 pub fn h264_keyframe_start(payload: &[u8]) -> bool {
@@ -121,6 +161,24 @@ mod tests {
         assert!(!vp8_keyframe_start(&[0x80, 0x80, 0x05, 0x00]));
         // partition 1
         assert!(!vp8_keyframe_start(&[0x11, 0x00]));
+    }
+
+    #[test]
+    fn vp8_frame_numbering_is_read_in_both_widths() {
+        // X=1, S=1; I=1, L=1, T=1; 15-bit picture id 0x1234; TL0PICIDX 9; TID/KEYIDX byte.
+        let long = [0x90, 0xe0, 0x80 | 0x12, 0x34, 9, 0x20, 0x00];
+        assert_eq!(
+            vp8_ids(&long),
+            Some(Vp8Ids {
+                picture_id: Some((0x1234, true)),
+                tl0_pic_idx: Some(9)
+            })
+        );
+        let short = [0x90, 0x80, 0x55, 0x00];
+        assert_eq!(vp8_ids(&short).unwrap().picture_id, Some((0x55, false)));
+        assert_eq!(vp8_ids(&[0x10, 0x00]).unwrap().picture_id, None);
+        assert_eq!(vp8_ids(&[0x90, 0x80, 0x81]), None, "truncated");
+        assert_eq!(vp8_ids(&[]), None);
     }
 
     #[test]

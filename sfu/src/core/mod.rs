@@ -18,5 +18,5 @@ mod tests;
 
 pub use codec::Codec;
 pub use policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason};
-pub use rewrite::DropReason;
+pub use rewrite::{DropReason, Vp8Out};
 pub use session::{CoreConfig, CoreStats, Decision, Notice, Removal, RtpIn, SessionCore};

@@ -9,9 +9,14 @@
 //! that passed. Within an epoch the offsets are constant, so reordering and loss upstream are
 //! passed through unchanged (the subscriber's NACKs then name the right packets).
 //!
-//! Video epochs only start on a keyframe: a decoder cannot use anything before one.
+//! Video epochs only start on a keyframe: a decoder cannot use anything before one. VP8's own
+//! frame numbering (picture ID, TL0PICIDX) is rewritten the same way: a receiver's frame
+//! buffer drops a frame whose picture ID it has seen, so a slot that splices another encoder's
+//! frames in must continue the numbering it had sent.
 
 use std::time::Instant;
+
+use super::codec::Vp8Ids;
 
 /// Why a packet was not forwarded to this subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +37,8 @@ pub struct SourcePacket {
     pub seq: u64,
     pub ts: u32,
     pub keyframe_start: bool,
+    /// VP8 frame numbering, kept continuous as sequence numbers are.
+    pub vp8: Option<Vp8Ids>,
 }
 
 /// Rewritten sequence number (extended) and timestamp for the outgoing packet.
@@ -41,6 +48,15 @@ pub struct Rewritten {
     pub ts: u32,
     /// True on the first packet of a new epoch.
     pub epoch_start: bool,
+    /// The VP8 frame numbering to write, when the packet carries one.
+    pub vp8: Option<Vp8Out>,
+}
+
+/// Rewritten VP8 descriptor fields (the picture ID in the packet's own width).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vp8Out {
+    pub picture_id: Option<u16>,
+    pub tl0_pic_idx: Option<u8>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +65,13 @@ struct Epoch {
     first_in_seq: u64,
     seq_offset: u64,
     ts_offset: u32,
+    /// Added to picture IDs (mod 2^15) and TL0PICIDX (mod 2^8) of this source.
+    pid_offset: u16,
+    tl0_offset: u8,
 }
+
+/// Picture IDs count modulo 2^15 (the 7-bit form is the low bits of the same count).
+const PID_MOD: u16 = 0x8000;
 
 /// Rewriting state of one subscription.
 #[derive(Debug, Clone)]
@@ -61,6 +83,9 @@ pub struct Rewriter {
     retired_ssrc: Option<u32>,
     /// Highest outgoing sequence number sent, with its timestamp and the time it was sent.
     last_out: Option<(u64, u32, Instant)>,
+    /// The newest picture ID and TL0PICIDX sent (the next epoch continues after them).
+    last_pid: Option<u16>,
+    last_tl0: Option<u8>,
 }
 
 /// The first outgoing sequence number. Small, so the SRTP roll-over counter starts at 0.
@@ -74,6 +99,8 @@ impl Rewriter {
             epoch: None,
             retired_ssrc: None,
             last_out: None,
+            last_pid: None,
+            last_tl0: None,
         }
     }
 
@@ -107,13 +134,35 @@ impl Rewriter {
         }
         let seq = pkt.seq.wrapping_add(epoch.seq_offset);
         let ts = pkt.ts.wrapping_add(epoch.ts_offset);
-        if self.last_out.is_none_or(|(last, _, _)| seq > last) {
+        let newest = self.last_out.is_none_or(|(last, _, _)| seq > last);
+        if newest {
             self.last_out = Some((seq, ts, now));
         }
+        let vp8 = pkt.vp8.map(|ids| {
+            let picture_id = ids.picture_id.map(|(pid, long)| {
+                let out = (pid.wrapping_add(epoch.pid_offset)) % PID_MOD;
+                if newest {
+                    self.last_pid = Some(out);
+                }
+                if long { out } else { out & 0x7f }
+            });
+            let tl0_pic_idx = ids.tl0_pic_idx.map(|t| {
+                let out = t.wrapping_add(epoch.tl0_offset);
+                if newest {
+                    self.last_tl0 = Some(out);
+                }
+                out
+            });
+            Vp8Out {
+                picture_id,
+                tl0_pic_idx,
+            }
+        });
         Ok(Rewritten {
             seq,
             ts,
             epoch_start,
+            vp8,
         })
     }
 
@@ -128,11 +177,27 @@ impl Rewriter {
                 (last_seq + 1, last_ts.wrapping_add(advance))
             }
         };
+        // The new source's first frame numbers follow the last ones sent (a new epoch of the
+        // same numbering, as after a keyframe), so the receiver's frame buffer sees one stream.
+        let ids = pkt.vp8.unwrap_or(Vp8Ids {
+            picture_id: None,
+            tl0_pic_idx: None,
+        });
+        let pid_offset = match (self.last_pid, ids.picture_id) {
+            (Some(last), Some((pid, _))) => (last + 1 + PID_MOD - pid % PID_MOD) % PID_MOD,
+            _ => 0,
+        };
+        let tl0_offset = match (self.last_tl0, ids.tl0_pic_idx) {
+            (Some(last), Some(t)) => last.wrapping_add(1).wrapping_sub(t),
+            _ => 0,
+        };
         Epoch {
             ssrc: pkt.ssrc,
             first_in_seq: pkt.seq,
             seq_offset: out_seq.wrapping_sub(pkt.seq),
             ts_offset: out_ts.wrapping_sub(pkt.ts),
+            pid_offset,
+            tl0_offset,
         }
     }
 }
@@ -148,7 +213,64 @@ mod tests {
             seq,
             ts,
             keyframe_start: key,
+            vp8: None,
         }
+    }
+
+    fn vp8_pkt(ssrc: u32, seq: u64, key: bool, pid: u16, tl0: u8) -> SourcePacket {
+        SourcePacket {
+            vp8: Some(Vp8Ids {
+                picture_id: Some((pid, true)),
+                tl0_pic_idx: Some(tl0),
+            }),
+            ..pkt(ssrc, seq, (seq * 3000) as u32, key)
+        }
+    }
+
+    #[test]
+    fn vp8_frame_numbers_continue_across_a_switch_of_source() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(90_000, true);
+        let ids = |r: &mut Rewriter, p| r.rewrite(t0, p).unwrap().vp8.unwrap();
+        // Source A: picture IDs 32766, 32767, 0 (wrapping), TL0 250..252.
+        assert_eq!(
+            ids(&mut r, vp8_pkt(1, 10, true, 32_766, 250)).picture_id,
+            Some(32_766)
+        );
+        ids(&mut r, vp8_pkt(1, 11, false, 32_767, 251));
+        let last = ids(&mut r, vp8_pkt(1, 12, false, 0, 252));
+        assert_eq!(
+            last,
+            Vp8Out {
+                picture_id: Some(0),
+                tl0_pic_idx: Some(252)
+            }
+        );
+        // B's keyframe starts a new epoch: its numbers continue from A's, whatever B's own.
+        r.switch_source();
+        let first_b = ids(&mut r, vp8_pkt(2, 900, true, 12_345, 7));
+        assert_eq!(
+            first_b,
+            Vp8Out {
+                picture_id: Some(1),
+                tl0_pic_idx: Some(253)
+            }
+        );
+        let next_b = ids(&mut r, vp8_pkt(2, 901, false, 12_346, 8));
+        assert_eq!(
+            next_b,
+            Vp8Out {
+                picture_id: Some(2),
+                tl0_pic_idx: Some(254)
+            }
+        );
+        // A late packet of B's frame keeps its own (rewritten) number.
+        let late = ids(&mut r, vp8_pkt(2, 900, false, 12_345, 7));
+        assert_eq!(late.picture_id, Some(1));
+        // Back to A: continues after B.
+        r.switch_source();
+        let again_a = ids(&mut r, vp8_pkt(1, 40, true, 100, 3));
+        assert_eq!(again_a.picture_id, Some(3));
     }
 
     #[test]
@@ -161,7 +283,8 @@ mod tests {
             Rewritten {
                 seq: 1,
                 ts: 123_456,
-                epoch_start: true
+                epoch_start: true,
+                vp8: None,
             }
         );
         let out = r.rewrite(t0, pkt(7, 40_001, 124_416, false)).unwrap();

@@ -12,10 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::codec::Codec;
+use super::codec::{self, Codec};
 use super::dominant::DominantSpeaker;
 use super::policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason};
-use super::rewrite::{DropReason, Rewriter, SourcePacket};
+use super::rewrite::{DropReason, Rewriter, SourcePacket, Vp8Out};
 use super::select::{self, Ranking, VideoDemand};
 use super::speaking::{VoiceActivity, VoiceConfig};
 use super::throttle::Throttle;
@@ -75,13 +75,15 @@ pub struct RtpIn<'a> {
 /// What to do with a packet or a request, decided by the core, applied by the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    /// Send this packet to `to` on its m-line `mid` with the rewritten sequence number (extended)
-    /// and timestamp; payload, marker and codec are the incoming packet's.
+    /// Send this packet to `to` on its m-line `mid` with the rewritten sequence number (extended),
+    /// timestamp and VP8 frame numbering; payload, marker and codec are the incoming packet's.
     Forward {
         to: EndpointId,
         mid: Mid,
         seq: u64,
         ts: u32,
+        /// VP8 descriptor fields to rewrite (picture ID, TL0PICIDX), if the packet has them.
+        vp8: Option<Vp8Out>,
     },
     /// Not sent to `to`, and why.
     Drop { to: EndpointId, reason: DropReason },
@@ -407,6 +409,9 @@ impl SessionCore {
             seq: pkt.seq,
             ts: pkt.ts,
             keyframe_start: video && pkt.codec.is_keyframe_start(pkt.payload),
+            vp8: (pkt.codec == Codec::Vp8)
+                .then(|| codec::vp8_ids(pkt.payload))
+                .flatten(),
         };
         let mut wants_keyframe = false;
         for (to, index) in &published.routes {
@@ -447,6 +452,7 @@ impl SessionCore {
                         mid: slot.mid,
                         seq: r.seq,
                         ts: r.ts,
+                        vp8: r.vp8,
                     });
                 }
                 Err(reason) => {

@@ -258,7 +258,10 @@ impl Meeting {
     fn record(&mut self, from: EndpointId, layer: Layer, out: &[Decision], key: bool) {
         self.apply(out);
         for d in out {
-            if let Decision::Forward { to, mid, seq, ts } = *d {
+            if let Decision::Forward {
+                to, mid, seq, ts, ..
+            } = *d
+            {
                 self.received
                     .entry((to, mid))
                     .or_default()

@@ -11,7 +11,7 @@ use str0m::format::{Codec, FormatParams};
 use str0m::media::Frequency;
 use str0m::media::KeyframeRequestKind;
 use str0m::net::{Protocol, Receive, Transmit};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
@@ -248,11 +248,11 @@ impl Engine {
             .set_send_buffer_video(SEND_BUFFER_VIDEO)
             .set_send_buffer_audio(SEND_BUFFER_AUDIO)
             .build(now);
-        // Probe towards what a full speaker layout needs, so layers can rise.
-        rtc.bwe().set_bitrate(
-            Bitrate::kbps(INITIAL_ESTIMATE_KBPS),
-            Bitrate::kbps(DESIRED_KBPS),
-        );
+        // Probe towards what a full speaker layout needs, so layers can rise; no minimum rate
+        // (str0m would pad every link up to it with retransmissions: half of a 350 kbit/s
+        // commune's link carried no new video).
+        rtc.bwe()
+            .set_bitrate(Bitrate::kbps(0), Bitrate::kbps(DESIRED_KBPS));
         for addr in &self.local {
             if let Ok(c) = Candidate::host(*addr, "udp") {
                 rtc.add_local_candidate(c);
@@ -611,9 +611,19 @@ impl Engine {
             video_orientation: pkt.header.ext_vals.video_orientation,
             ..Default::default()
         };
+        // The incoming VP8 descriptor, parsed once for every subscriber's patch.
+        let vp8_descriptor = (codec == crate::core::Codec::Vp8)
+            .then(|| Vp8Descriptor::parse(&pkt.payload).ok())
+            .flatten();
         for d in decisions.drain(..) {
             match d {
-                Decision::Forward { to, mid, seq, ts } => {
+                Decision::Forward {
+                    to,
+                    mid,
+                    seq,
+                    ts,
+                    vp8,
+                } => {
                     let Some(sub) = self.endpoints.get_mut(&to) else {
                         continue;
                     };
@@ -623,11 +633,24 @@ impl Engine {
                     let Some(pt) = sub.local_pt(params) else {
                         continue;
                     };
-                    let write =
+                    let mut write =
                         RtpWrite::new(pt, seq.into(), ts, pkt.timestamp, pkt.payload.clone())
                             .marker(pkt.header.marker)
                             .ext_vals(exts.clone())
                             .nackable(codec.is_video());
+                    if let (Some(out), Some(descriptor)) = (vp8, vp8_descriptor) {
+                        let mut patch = descriptor.patch();
+                        if let Some(pid) = out.picture_id {
+                            patch = patch.picture_id(pid);
+                        }
+                        if let Some(tl0) = out.tl0_pic_idx {
+                            patch = patch.tl0_pic_idx(tl0);
+                        }
+                        // A descriptor str0m cannot patch goes out as it came.
+                        if let Ok(patch) = patch.build() {
+                            write = write.vp8_patch(patch);
+                        }
+                    }
                     let written = sub.guard(|rtc| {
                         if let Some(stream) = rtc.direct_api().stream_tx_by_mid(mid, None) {
                             stream.write_rtp(write);
