@@ -327,6 +327,8 @@ struct Session {
     vp8: Option<Pt>,
     /// Whether the hub's answer asked for Opus DTX (`usedtx=1`).
     dtx_asked: bool,
+    /// The hub's latest `layers`: which simulcast layers anyone receives.
+    layers: Option<Vec<&'static str>>,
     /// When str0m next wants `Input::Timeout` (what the last drain returned).
     rtc_due: Instant,
     started: Instant,
@@ -477,6 +479,7 @@ impl Session {
             opus: None,
             vp8: None,
             dtx_asked: false,
+            layers: None,
             rtc_due: now,
             started,
             uplink: plan.impairment.map(|i| Link::new(i, seed, now)),
@@ -675,7 +678,13 @@ impl Session {
                         Some(clip) => {
                             Camera::Clip(ClipVideoSource::new(plan.index, 0, clip.clone(), now))
                         }
-                        None => Camera::Simulcast(SimulcastCamera::new(plan.index, ctx.video, now)),
+                        None => {
+                            let mut cam = SimulcastCamera::new(plan.index, ctx.video, now);
+                            if let Some(rids) = &self.layers {
+                                cam.set_active(rids);
+                            }
+                            Camera::Simulcast(cam)
+                        }
                     });
                 }
             }
@@ -740,11 +749,13 @@ impl Session {
                 send(&mut self.ws, &answer).await?;
             }
             ServerMessage::Layers { rids } => {
-                // As the web client: only the layers someone receives are sent.
+                // As the web client: only the layers someone receives are sent — from the
+                // camera's first frame if the hub said so before media connected.
+                let rids: Vec<&'static str> = rids.iter().filter_map(|l| rid_of(*l)).collect();
                 if let Some(Camera::Simulcast(cam)) = &mut self.video {
-                    let rids: Vec<&str> = rids.iter().filter_map(|l| rid_of(*l)).collect();
                     cam.set_active(&rids);
                 }
+                self.layers = Some(rids);
             }
             ServerMessage::Slots { slots } => {
                 let list = slots
