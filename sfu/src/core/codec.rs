@@ -41,36 +41,14 @@ pub fn vp8_keyframe_start(payload: &[u8]) -> bool {
     let Some(&first) = payload.first() else {
         return false;
     };
-    let extended = first & 0x80 != 0;
     let start_of_partition = first & 0x10 != 0;
     let partition_id = first & 0x07;
     if !start_of_partition || partition_id != 0 {
         return false;
     }
-    let mut at = 1;
-    if extended {
-        let Some(&x) = payload.get(at) else {
-            return false;
-        };
-        at += 1;
-        let has_picture_id = x & 0x80 != 0;
-        let has_tl0picidx = x & 0x40 != 0;
-        let has_tid = x & 0x20 != 0;
-        let has_keyidx = x & 0x10 != 0;
-        if has_picture_id {
-            let Some(&p) = payload.get(at) else {
-                return false;
-            };
-            at += if p & 0x80 != 0 { 2 } else { 1 };
-        }
-        if has_tl0picidx {
-            at += 1;
-        }
-        if has_tid || has_keyidx {
-            at += 1;
-        }
-    }
-    payload.get(at).is_some_and(|&h| h & 0x01 == 0)
+    vp8_descriptor(payload)
+        .and_then(|(_, header)| payload.get(header))
+        .is_some_and(|&h| h & 0x01 == 0)
 }
 
 /// The VP8 payload descriptor's frame numbering (RFC 7741 §4.2): the picture ID (7 or 15
@@ -86,17 +64,27 @@ pub struct Vp8Ids {
 
 /// The descriptor's frame numbering, if the payload is long enough to hold what it declares.
 pub fn vp8_ids(payload: &[u8]) -> Option<Vp8Ids> {
+    vp8_descriptor(payload).map(|(ids, _)| ids)
+}
+
+/// The VP8 payload descriptor: its frame numbering and where the payload header starts
+/// (`None` when the payload is shorter than the fields the descriptor declares).
+fn vp8_descriptor(payload: &[u8]) -> Option<(Vp8Ids, usize)> {
     let first = *payload.first()?;
     let mut ids = Vp8Ids {
         picture_id: None,
         tl0_pic_idx: None,
     };
     if first & 0x80 == 0 {
-        return Some(ids);
+        return Some((ids, 1));
     }
     let x = *payload.get(1)?;
+    let has_picture_id = x & 0x80 != 0;
+    let has_tl0picidx = x & 0x40 != 0;
+    let has_tid = x & 0x20 != 0;
+    let has_keyidx = x & 0x10 != 0;
     let mut at = 2;
-    if x & 0x80 != 0 {
+    if has_picture_id {
         let p = *payload.get(at)?;
         if p & 0x80 != 0 {
             let low = *payload.get(at + 1)?;
@@ -107,10 +95,14 @@ pub fn vp8_ids(payload: &[u8]) -> Option<Vp8Ids> {
             at += 1;
         }
     }
-    if x & 0x40 != 0 {
+    if has_tl0picidx {
         ids.tl0_pic_idx = Some(*payload.get(at)?);
+        at += 1;
     }
-    Some(ids)
+    if has_tid || has_keyidx {
+        at += 1;
+    }
+    Some((ids, at))
 }
 
 /// H.264 (RFC 6184): a keyframe starts with an SPS (7) or IDR slice (5), either as a single
