@@ -24,7 +24,7 @@ import path from 'node:path';
 
 import { ARTIFACTS_DIR, closeBrowser, launchChromium, newPage, screenshot, waitFor } from './lib/browsers.mjs';
 import { startHubWithAccount } from './lib/setup.mjs';
-import { api, createMeeting, links } from './lib/api.mjs';
+import { api, planLiveMeeting } from './lib/api.mjs';
 import { startCappedRelay, useRelay } from './lib/capped-relay.mjs';
 import { cameraSize, inMeeting, pageErrors, recent, selfId } from './lib/meeting-page.mjs';
 
@@ -165,27 +165,12 @@ const selectedRemote = (page) =>
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test('a capped subscriber drops to a lower layer and keeps decoding', { timeout: 150_000 }, async (t) => {
-  const start = Date.now();
-  const { meeting } = await createMeeting(hub.origin, bearer, {
+  const { meeting, linkOf } = await planLiveMeeting(hub.origin, bearer, {
     title: 'Giao ban trực tuyến — đường truyền yếu',
     agenda: '1. Kiểm tra đường truyền các điểm cầu.',
-    start,
-    end: start + 2 * 3600_000,
-    weekly_until: null,
-    host_unit: 'province:19',
-    chair_unit: 'province:19',
-    chair_person: 'Ông Nguyễn Văn Chủ',
-    chair_user: null,
     scope: { root: 'province:19', tiers: ['province'], add: ['commune:5431'], remove: [] },
-    recorded: false,
-    acknowledge_conflicts: true,
+    acknowledgeConflicts: true,
   });
-  const all = await links(hub.origin, bearer, meeting.id);
-  const linkOf = (unitId, role = 'official') => {
-    const l = all.find((x) => x.unit?.id === unitId && x.role === role);
-    assert.ok(l, `a ${role} link for ${unitId}`);
-    return l;
-  };
 
   // Every reading, for the record (artifacts/capped-trace.json) and for failure messages.
   const t0 = Date.now();

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 
 import { closeBrowser, launchChromium, launchFirefox, newPage, screenshot, waitFor } from './lib/browsers.mjs';
 import { startHubWithAccount } from './lib/setup.mjs';
-import { api, createMeeting, links } from './lib/api.mjs';
+import { api, planLiveMeeting } from './lib/api.mjs';
 import {
   inMeeting, selfId, slotOf, expectDecoding, tiles, cameraSize, click, pageErrors, recent,
 } from './lib/meeting-page.mjs';
@@ -62,27 +62,12 @@ async function join(browser, link, name) {
 
 test('hands, the floor for everyone, and a chair’s mute that holds', { timeout: 420_000 }, async () => {
   const title = 'Hội nghị trực tuyến toàn tỉnh — thử quyền phát biểu';
-  const start = Date.now();
-  const { meeting } = await createMeeting(hub.origin, bearer, {
+  const { meeting, linkOf } = await planLiveMeeting(hub.origin, bearer, {
     title,
     agenda: '1. Các địa phương báo cáo.',
-    start,
-    end: start + 2 * 3600_000,
-    weekly_until: null,
-    host_unit: 'province:19',
-    chair_unit: 'province:19',
-    chair_person: 'Ông Nguyễn Văn Chủ',
-    chair_user: null,
     scope: { root: 'province:19', tiers: ['province'], add: ['district:164', 'commune:5431', 'commune:5434'], remove: [] },
-    recorded: false,
-    acknowledge_conflicts: true,
+    acknowledgeConflicts: true,
   });
-  const all = await links(hub.origin, bearer, meeting.id);
-  const linkOf = (unitId, role = 'official') => {
-    const l = all.find((x) => x.unit?.id === unitId && x.role === role);
-    assert.ok(l, `a ${role} link for ${unitId}`);
-    return l;
-  };
 
   try {
     // Five endpoints: the chair first, then the officials.

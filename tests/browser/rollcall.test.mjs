@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 
 import { closeBrowser, launchChromium, launchFirefox, newPage, screenshot, waitFor } from './lib/browsers.mjs';
 import { startHubWithAccount } from './lib/setup.mjs';
-import { createMeeting, links } from './lib/api.mjs';
+import { planLiveMeeting } from './lib/api.mjs';
 
 const SCHEDULER = { username: 'lich-hop', name: 'Cán bộ lập lịch', roles: ['scheduler'], password: 'Mat-khau-thu-nghiem-2025' };
 const DASH = '—';
@@ -64,26 +64,11 @@ const visible = async (page) => (await rows(page)).filter((r) => !r.hidden);
 
 test('the chair follows the roll call and ends the meeting', { timeout: 240_000 }, async () => {
   const title = 'Điểm danh các phường, xã thành phố Thái Nguyên';
-  const start = Date.now();
-  const { meeting } = await createMeeting(hub.origin, bearer, {
+  const { meeting, linkOf } = await planLiveMeeting(hub.origin, bearer, {
     title,
     agenda: '',
-    start,
-    end: start + 2 * 3600_000,
-    weekly_until: null,
-    host_unit: 'province:19',
-    chair_unit: 'province:19',
-    chair_person: 'Ông Nguyễn Văn Chủ',
-    chair_user: null,
     scope: { root: 'district:164', tiers: ['commune'], add: ['district:164', 'province:19-S01'], remove: [] },
-    recorded: false,
   });
-  const all = await links(hub.origin, bearer, meeting.id);
-  const linkOf = (unitId, role = 'official') => {
-    const l = all.find((x) => x.unit?.id === unitId && x.role === role);
-    assert.ok(l, `a ${role} link for ${unitId}`);
-    return l;
-  };
   const invited = meeting.invited_count;
   assert.ok(invited > 30, `a district's communes and more are invited (${invited})`);
 

@@ -74,3 +74,33 @@ export async function links(base, token, meetingId) {
   const res = await api(base, token, 'GET', `/api/meetings/${encodeURIComponent(meetingId)}/links`);
   return res?.links ?? [];
 }
+
+/**
+ * Plans a meeting live from now for two hours, hosted and chaired by `host`, and takes its
+ * links. Returns {meeting, linkOf(unitId, role = 'official')}: linkOf throws when the meeting
+ * has no such link.
+ */
+export async function planLiveMeeting(base, token, { title, agenda = '', scope, host = 'province:19', acknowledgeConflicts }) {
+  const start = Date.now();
+  const { meeting } = await createMeeting(base, token, {
+    title,
+    agenda,
+    start,
+    end: start + 2 * 3600_000,
+    weekly_until: null,
+    host_unit: host,
+    chair_unit: host,
+    chair_person: 'Ông Nguyễn Văn Chủ',
+    chair_user: null,
+    scope,
+    recorded: false,
+    ...(acknowledgeConflicts === undefined ? {} : { acknowledge_conflicts: acknowledgeConflicts }),
+  });
+  const all = await links(base, token, meeting.id);
+  const linkOf = (unitId, role = 'official') => {
+    const l = all.find((x) => x.unit?.id === unitId && x.role === role);
+    if (!l) throw new Error(`a ${role} link for ${unitId}`);
+    return l;
+  };
+  return { meeting, linkOf };
+}
