@@ -56,6 +56,21 @@ pub struct SimClient {
     pub cut: bool,
     /// Its downlink, when capped: datagrams wait here for their delivery time.
     downlink: Option<Link>,
+    /// Audio packets received (payload type, sequence number, timestamp, payload), kept
+    /// only for clients that joined with [`SimNet::join_red`].
+    pub audio_in: Option<Vec<AudioIn>>,
+    /// Its audio goes out on the negotiated RED payload type (the test writes RED payloads).
+    pub send_red: bool,
+}
+
+/// One audio packet as a client received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioIn {
+    pub mid: Mid,
+    pub pt: Pt,
+    pub seq: u64,
+    pub ts: u32,
+    pub payload: Vec<u8>,
 }
 
 /// A capped link: a FIFO drained at `bps`; a datagram that finds more than `queue_bytes`
@@ -133,7 +148,15 @@ impl SimNet {
     pub fn join(&mut self, session: SessionId, kinds: &[MediaKind]) -> usize {
         let media: Vec<(MediaKind, Direction)> =
             kinds.iter().map(|k| (*k, Direction::SendOnly)).collect();
-        self.join_with(session, &media, false)
+        self.join_with(session, &media, false, false)
+    }
+
+    /// As [`SimNet::join`], for a client that supports redundant audio (RED, RFC 2198) and
+    /// keeps every audio packet it receives in [`SimClient::audio_in`].
+    pub fn join_red(&mut self, session: SessionId, kinds: &[MediaKind]) -> usize {
+        let media: Vec<(MediaKind, Direction)> =
+            kinds.iter().map(|k| (*k, Direction::SendOnly)).collect();
+        self.join_with(session, &media, false, true)
     }
 
     /// A client joins `session` as the web client does by default: a microphone, and a
@@ -146,6 +169,7 @@ impl SimNet {
                 (MediaKind::Video, Direction::SendOnly),
             ],
             true,
+            false,
         )
     }
 
@@ -164,7 +188,12 @@ impl SimNet {
     /// A client that publishes nothing joins `session`: it offers one receive-only audio
     /// m-line (a peer connection needs one), so the hub only ever sends to it.
     pub fn join_viewer(&mut self, session: SessionId) -> usize {
-        self.join_with(session, &[(MediaKind::Audio, Direction::RecvOnly)], false)
+        self.join_with(
+            session,
+            &[(MediaKind::Audio, Direction::RecvOnly)],
+            false,
+            false,
+        )
     }
 
     fn join_with(
@@ -172,6 +201,7 @@ impl SimNet {
         session: SessionId,
         media: &[(MediaKind, Direction)],
         simulcast: bool,
+        red: bool,
     ) -> usize {
         let index = self.clients.len();
         let n = u32::try_from(index).expect("fewer than 2^32 clients");
@@ -179,7 +209,11 @@ impl SimNet {
             IpAddr::V4(Ipv4Addr::new(10, 1, (n >> 8) as u8, n as u8)),
             5_000,
         );
-        let mut rtc = Rtc::builder().set_rtp_mode(true).build(self.now);
+        let mut builder = Rtc::builder().set_rtp_mode(true);
+        if red {
+            builder = builder.enable_opus(true, true);
+        }
+        let mut rtc = builder.build(self.now);
         rtc.direct_api().enable_twcc_feedback();
         rtc.add_local_candidate(Candidate::host(addr, "udp").expect("a host candidate"));
         let mut api = rtc.sdp_api();
@@ -227,6 +261,8 @@ impl SimNet {
             closed: None,
             cut: false,
             downlink: None,
+            audio_in: red.then(Vec::new),
+            send_red: false,
         });
         self.by_addr.insert(addr, index);
         index
@@ -386,7 +422,15 @@ impl SimNet {
         } else {
             Codec::Opus
         };
-        let (Some(mid), Some(pt)) = (c.mid(kind), c.pt(codec)) else {
+        let pt = if kind == MediaKind::Audio && c.send_red {
+            c.rtc
+                .codec_config()
+                .find(|p| p.spec().codec == codec)
+                .and_then(|p| p.red())
+        } else {
+            c.pt(codec)
+        };
+        let (Some(mid), Some(pt)) = (c.mid(kind), pt) else {
             return vec![];
         };
         let rid = rid.map(Rid::from);
@@ -481,6 +525,16 @@ fn note_event(c: &mut SimClient, e: Event) {
             if let Some(mid) = mid {
                 *c.received.entry(mid).or_default() += 1;
                 *c.received_bytes.entry(mid).or_default() += p.payload.len() as u64;
+                let audio = c.rtc.media(mid).map(|m| m.kind()) == Some(MediaKind::Audio);
+                if let (true, Some(kept)) = (audio, &mut c.audio_in) {
+                    kept.push(AudioIn {
+                        mid,
+                        pt: p.header.payload_type,
+                        seq: *p.seq_no,
+                        ts: p.header.timestamp,
+                        payload: p.payload.to_vec(),
+                    });
+                }
             }
         }
         _ => {}

@@ -87,6 +87,24 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         "RTP packets written to subscribers.",
         sfu.packets_forwarded,
     );
+    metric(
+        "cau_sfu_red_packets_received_total",
+        "counter",
+        "Redundant-audio (RED) packets received from publishers.",
+        sfu.red_packets_received,
+    );
+    metric(
+        "cau_sfu_red_packets_sent_total",
+        "counter",
+        "Redundant-audio (RED) packets written to subscribers.",
+        sfu.red_packets_sent,
+    );
+    metric(
+        "cau_sfu_audio_packets_recovered_total",
+        "counter",
+        "Audio packets lost on the way in and recovered from redundant audio.",
+        sfu.audio_packets_recovered,
+    );
     if let Some(heap) = HEAP.get() {
         metric(
             "cau_heap_bytes",

@@ -3,7 +3,9 @@
 // the speaker layout. Two officials raise their hands; the chair sees them queued in order
 // and gives the floor to the first; every other client then decodes that official's video
 // (framesDecoded growing on the receive slot whose `slots` entry names it, reason "floor"),
-// and its tile is the large, spotlighted one. The chair takes the floor back, forbids
+// and its tile is the large, spotlighted one. Audio goes as redundant audio (RED) between the
+// hub and the Chromium clients and as plain Opus to Firefox, and all of them play it. The
+// chair takes the floor back, forbids
 // self-unmute and mutes one official, who is told so and cannot unmute — not from the page,
 // and not by sending `mute` itself (the hub refuses with `forbidden`). Screenshots go to
 // artifacts/.
@@ -17,7 +19,7 @@ import { closeBrowser, launchChromium, launchFirefox, newPage, screenshot, waitF
 import { startHubWithAccount } from './lib/setup.mjs';
 import { api, planLiveMeeting } from './lib/api.mjs';
 import {
-  inMeeting, selfId, slotOf, expectDecoding, tiles, cameraSize, click, pageErrors, recent,
+  inMeeting, selfId, slotOf, expectDecoding, tiles, cameraSize, click, pageErrors, recent, audioCodec,
 } from './lib/meeting-page.mjs';
 
 const SCHEDULER = { username: 'lich-hop', name: 'Cán bộ lập lịch', roles: ['scheduler'], password: 'Mat-khau-thu-nghiem-2025' };
@@ -45,6 +47,14 @@ after(async () => {
 
 const attr = (page, sel, name) => page.$eval(sel, (e, n) => e.getAttribute(n), name);
 const shown = (page, sel) => page.$eval(sel, (e) => !e.hidden && !e.closest('[hidden]'));
+/** The hub's Prometheus counters, by name. */
+async function metrics() {
+  const text = await (await fetch(new URL('/metrics', hub.url))).text();
+  return Object.fromEntries(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
+    const [name, value] = l.split(' ');
+    return [name, Number(value)];
+  }));
+}
 const meetingState = (page) => page.evaluate(() => window.cau.client.meetingState);
 
 /** Opens `link` in `browser` with a 320×240 camera and the speaker layout, joined. */
@@ -126,6 +136,31 @@ test('hands, the floor for everyone, and a chair’s mute that holds', { timeout
     }
     const audio = await slotOf(cuong, ids.an, 'audio');
     assert.ok(audio, 'an audio slot carries An for everyone');
+    // Redundant audio where both sides support it. Chromium offers RED and the hub puts it
+    // first in its answers and offers, so An (Chromium) sends RED and Chromium subscribers
+    // get RED; Firefox does not offer it and gets plain Opus. getStats names the primary
+    // codec either way, so RED is read from the SDP and the hub's counters, and every
+    // subscriber must play An's audio with little concealed.
+    const redIn = (page) => page.evaluate(() => /a=rtpmap:\d+ red\/48000\/2/.test(window.cau.client.pc.localDescription.sdp));
+    assert.equal(await redIn(an), true, 'Chromium negotiates RED');
+    const red = await waitFor(async () => {
+      const m = await metrics();
+      return m.cau_sfu_red_packets_received_total > 50 && m.cau_sfu_red_packets_sent_total > 50 ? m : null;
+    }, { message: 'the hub receives RED from Chromium and sends RED to Chromium' });
+    console.log(`RED: ${red.cau_sfu_red_packets_received_total} received, ${red.cau_sfu_red_packets_sent_total} sent, ${red.cau_sfu_audio_packets_recovered_total} recovered`);
+    for (const k of ['chair', 'cuong', 'dung']) {
+      const first = await waitFor(async () => {
+        const a = await audioCodec(pages[k], ids.an);
+        return a?.totalSamplesReceived > 0 ? a : null;
+      }, { message: `${k} receives An's audio` });
+      const later = await waitFor(async () => {
+        const a = await audioCodec(pages[k], ids.an);
+        return a && a.totalSamplesReceived >= first.totalSamplesReceived + 96_000 ? a : null;
+      }, { message: `${k} plays two more seconds of An's audio` });
+      const concealed = (later.concealedSamples - first.concealedSamples) / (later.totalSamplesReceived - first.totalSamplesReceived);
+      console.log(`${k} ← An: ${later.mimeType}, RED negotiated ${await redIn(pages[k])}, ${(concealed * 100).toFixed(1)} % concealed`);
+      assert.ok(concealed < 0.2, `${k}: ${(concealed * 100).toFixed(1)} % of An's audio concealed`);
+    }
     for (const [k, page] of Object.entries(pages)) await screenshot(page, `floor-given-${k}`);
 
     // The chair takes the floor back.

@@ -7,6 +7,7 @@
 pub mod codec;
 pub mod dominant;
 pub mod policy;
+pub mod red;
 pub mod rewrite;
 pub mod select;
 pub mod session;

@@ -48,6 +48,9 @@ pub struct Rewritten {
     pub ts: u32,
     /// True on the first packet of a new epoch.
     pub epoch_start: bool,
+    /// The packet before this one (its sequence number − 1) belongs to the same epoch, so a
+    /// copy of it sent along (redundant audio) means the same to the subscriber.
+    pub continues: bool,
     /// The VP8 frame numbering to write, when the packet carries one.
     pub vp8: Option<Vp8Out>,
 }
@@ -162,6 +165,7 @@ impl Rewriter {
             seq,
             ts,
             epoch_start,
+            continues: pkt.seq > epoch.first_in_seq,
             vp8,
         })
     }
@@ -284,11 +288,19 @@ mod tests {
                 seq: 1,
                 ts: 123_456,
                 epoch_start: true,
+                continues: false,
                 vp8: None,
             }
         );
         let out = r.rewrite(t0, pkt(7, 40_001, 124_416, false)).unwrap();
-        assert_eq!((out.seq, out.ts, out.epoch_start), (2, 124_416, false));
+        assert_eq!(
+            (out.seq, out.ts, out.epoch_start, out.continues),
+            (2, 124_416, false, true)
+        );
+        // A late packet from before the epoch's first is not forwarded at all; another
+        // source starts a new epoch whose first packet has nothing before it to repeat.
+        let out = r.rewrite(t0, pkt(9, 7, 500, false)).unwrap();
+        assert!(out.epoch_start && !out.continues);
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub enum Decision {
         ts: u32,
         /// VP8 descriptor fields to rewrite (picture ID, TL0PICIDX), if the packet has them.
         vp8: Option<Vp8Out>,
+        /// The subscriber's copy of the previous packet means the same (same source, no
+        /// switch in between): redundant audio may repeat it.
+        continues: bool,
     },
     /// Not sent to `to`, and why.
     Drop { to: EndpointId, reason: DropReason },
@@ -453,6 +456,7 @@ impl SessionCore {
                         seq: r.seq,
                         ts: r.ts,
                         vp8: r.vp8,
+                        continues: r.continues,
                     });
                 }
                 Err(reason) => {

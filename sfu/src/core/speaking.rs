@@ -131,9 +131,9 @@ mod tests {
     fn speech_turns_on_quickly_and_off_after_a_pause() {
         let mut t = Instant::now();
         let mut va = VoiceActivity::new(VoiceConfig::default());
-        assert_eq!(feed(&mut va, &mut t, -90, 1000), vec![]);
+        assert_eq!(feed(&mut va, &mut t, -90, 1000), Vec::<bool>::new());
         assert_eq!(feed(&mut va, &mut t, -20, 400), vec![true]);
-        assert_eq!(feed(&mut va, &mut t, -20, 2000), vec![]);
+        assert_eq!(feed(&mut va, &mut t, -20, 2000), Vec::<bool>::new());
         assert_eq!(feed(&mut va, &mut t, -90, 1000), vec![false]);
     }
 
@@ -155,7 +155,7 @@ mod tests {
         let mut va = VoiceActivity::new(VoiceConfig::default());
         let mut changes = feed(&mut va, &mut t, -10, 60);
         changes.extend(feed(&mut va, &mut t, -100, 500));
-        assert_eq!(changes, vec![]);
+        assert_eq!(changes, Vec::<bool>::new());
     }
 
     #[test]

@@ -120,6 +120,11 @@ pub struct SfuStats {
     pub packets_forwarded: u64,
     /// Datagrams dropped on arrival because the media task was behind (its queue full).
     pub datagrams_dropped: u64,
+    /// Redundant-audio (RED) packets received from publishers, and written to subscribers.
+    pub red_packets_received: u64,
+    pub red_packets_sent: u64,
+    /// Audio packets lost on the way in and recovered from the next packet's redundancy.
+    pub audio_packets_recovered: u64,
 }
 
 /// The quality of one endpoint's link, from str0m's statistics (refreshed every second);

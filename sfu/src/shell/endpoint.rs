@@ -32,6 +32,16 @@ pub(crate) struct Slot {
     pub state: SlotState,
 }
 
+/// What a received payload type carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// The primary codec's negotiated parameters.
+    pub params: PayloadParams,
+    pub codec: Codec,
+    /// The payload is RED (RFC 2198) wrapping `codec`.
+    pub red: bool,
+}
+
 pub(crate) struct Endpoint {
     pub id: EndpointId,
     pub session: SessionId,
@@ -51,7 +61,7 @@ pub(crate) struct Endpoint {
     pub slots: Vec<Slot>,
     /// Receive-side caches: SSRC → (mid, simulcast layer), payload type → codec.
     ssrc_source: HashMap<Ssrc, (Mid, Layer)>,
-    codecs: HashMap<Pt, (PayloadParams, Codec)>,
+    codecs: HashMap<Pt, Received>,
     /// Link quality, from str0m's statistics.
     pub link: LinkStats,
     /// Bytes received by the last statistics, and when (for the bitrate).
@@ -168,25 +178,34 @@ impl Endpoint {
         }
     }
 
-    /// The codec of a received payload type.
-    pub fn codec_for(&mut self, pt: Pt) -> Option<(PayloadParams, Codec)> {
+    /// The codec of a received payload type, and whether it is RED wrapping that codec.
+    pub fn codec_for(&mut self, pt: Pt) -> Option<Received> {
         if let Some(c) = self.codecs.get(&pt) {
             return Some(*c);
         }
-        let params = *self.rtc.codec_config().find(|p| p.pt() == pt)?;
+        let params = *self
+            .rtc
+            .codec_config()
+            .find(|p| p.pt() == pt || p.red() == Some(pt))?;
         let codec = match params.spec().codec {
             str0m::format::Codec::Opus => Codec::Opus,
             str0m::format::Codec::Vp8 => Codec::Vp8,
             str0m::format::Codec::H264 => Codec::H264,
             _ => Codec::Other,
         };
-        self.codecs.insert(pt, (params, codec));
-        Some((params, codec))
+        let received = Received {
+            params,
+            codec,
+            red: params.pt() != pt,
+        };
+        self.codecs.insert(pt, received);
+        Some(received)
     }
 
-    /// Our payload type for a codec received from another endpoint.
-    pub fn local_pt(&self, params: PayloadParams) -> Option<Pt> {
-        self.rtc.codec_config().match_params(params).map(|p| p.pt())
+    /// Our negotiated parameters (payload type, RED's if any) for a codec received from
+    /// another endpoint.
+    pub fn local_params(&self, params: PayloadParams) -> Option<PayloadParams> {
+        self.rtc.codec_config().match_params(params).copied()
     }
 
     /// Whether the receive slot `mid` is negotiated and open.

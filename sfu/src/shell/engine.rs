@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
-use str0m::format::{Codec, FormatParams};
-use str0m::media::Frequency;
+use str0m::format::{Codec, CodecConfig, CodecSpec, FormatParams, PayloadParams};
 use str0m::media::KeyframeRequestKind;
+use str0m::media::{Frequency, Pt};
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use super::api::{CloseReason, EndpointEvent, LinkStats, SfuConfig, SfuError, SfuStats};
 use super::endpoint::Endpoint;
 use super::parse_untrusted;
+use crate::core::red::{self, RedSource};
 use crate::core::{Decision, Layer, Notice, ReceivePrefs, RtpIn, SessionCore, SessionPolicy};
 use crate::ids::{EndpointId, SessionId, TrackId};
 
@@ -39,6 +40,26 @@ fn opus_format() -> FormatParams {
         use_dtx: Some(true),
         ..FormatParams::default()
     }
+}
+
+/// The payload type of redundant audio (RFC 2198) wrapping Opus: Chromium's, and str0m's.
+const RED_PT: u8 = 63;
+
+/// Opus as we negotiate it: our fmtp, and RED folded onto it so that a browser that supports
+/// redundant audio sends it (and gets it). str0m folds RED only onto its own Opus defaults
+/// (`enable_opus(_, true)`, whose fmtp lacks DTX); payload parameters are plain serde data,
+/// so RED's payload type is set there.
+pub(crate) fn opus_params() -> PayloadParams {
+    let spec = CodecSpec {
+        codec: Codec::Opus,
+        clock_rate: Frequency::FORTY_EIGHT_KHZ,
+        channels: Some(2),
+        format: opus_format(),
+    };
+    let mut value = serde_json::to_value(PayloadParams::new(OPUS_PT.into(), None, spec))
+        .expect("payload parameters serialize");
+    value["red"] = serde_json::json!(RED_PT);
+    serde_json::from_value(value).expect("payload parameters with RED deserialize")
 }
 
 /// The bandwidth estimate towards a new endpoint before congestion control has measured
@@ -76,9 +97,14 @@ pub struct Engine {
     dirty: BTreeSet<EndpointId>,
     renegotiate: BTreeSet<EndpointId>,
     decisions: Vec<Decision>,
+    /// Redundant-audio state of each published audio track.
+    red: HashMap<TrackId, RedSource>,
     next_speaking_poll: Instant,
     packets_received: u64,
     packets_forwarded: u64,
+    red_packets_received: u64,
+    red_packets_sent: u64,
+    audio_packets_recovered: u64,
     /// Datagrams to send, in order.
     outbox: Vec<Transmit>,
 }
@@ -105,9 +131,13 @@ impl Engine {
             dirty: BTreeSet::new(),
             renegotiate: BTreeSet::new(),
             decisions: Vec::with_capacity(64),
+            red: HashMap::new(),
             next_speaking_poll: now,
             packets_received: 0,
             packets_forwarded: 0,
+            red_packets_received: 0,
+            red_packets_sent: 0,
+            audio_packets_recovered: 0,
             outbox: Vec::with_capacity(256),
         }
     }
@@ -210,6 +240,9 @@ impl Engine {
             packets_forwarded: self.packets_forwarded,
             // Counted by the shell's socket readers, before the engine sees anything.
             datagrams_dropped: 0,
+            red_packets_received: self.red_packets_received,
+            red_packets_sent: self.red_packets_sent,
+            audio_packets_recovered: self.audio_packets_recovered,
         }
     }
 
@@ -233,14 +266,7 @@ impl Engine {
             .set_rtp_mode(true)
             .set_stats_interval(Some(STATS_INTERVAL))
             .clear_codecs();
-        config.codec_config().add_config(
-            OPUS_PT.into(),
-            None,
-            Codec::Opus,
-            Frequency::FORTY_EIGHT_KHZ,
-            Some(2),
-            opus_format(),
-        );
+        *config.codec_config() = CodecConfig::new_from_payload_params(vec![opus_params()]);
         let mut rtc = config
             .enable_vp8(true)
             .enable_h264(true)
@@ -574,35 +600,98 @@ impl Engine {
         let Some(ep) = self.endpoints.get_mut(&from) else {
             return;
         };
-        let (Some((mid, layer)), Some((params, codec))) = (
+        let (Some((mid, layer)), Some(received)) = (
             ep.source_for(pkt.header.ssrc),
             ep.codec_for(pkt.header.payload_type),
         ) else {
             return;
         };
-        let Some(core) = self.sessions.get_mut(&ep.session) else {
+        let track = TrackId {
+            endpoint: from,
+            mid,
+        };
+        let incoming = Incoming {
+            session: ep.session,
+            track,
+            layer,
+            params: received.params,
+            codec: received.codec,
+            pkt: &pkt,
+        };
+        if received.codec != crate::core::Codec::Opus {
+            let (seq, ts) = (*pkt.seq_no, pkt.header.timestamp);
+            self.forward_payload(now, &incoming, seq, ts, &pkt.payload, None);
+            return;
+        }
+        // Opus, plain or redundant (RED): forwarded frame by frame, a frame lost on the way
+        // in first when the packet's redundancy repeats it.
+        if received.red {
+            self.red_packets_received += 1;
+        }
+        let mut source = self.red.remove(&track).unwrap_or_default();
+        match source.receive(
+            *pkt.seq_no,
+            pkt.header.timestamp,
+            &pkt.payload,
+            received.red,
+        ) {
+            Ok(frames) => {
+                self.audio_packets_recovered +=
+                    frames.iter().filter(|f| f.recovered).count() as u64;
+                for frame in &frames {
+                    let red = RedFrame {
+                        source: &source,
+                        frame,
+                    };
+                    self.forward_payload(
+                        now,
+                        &incoming,
+                        frame.seq,
+                        frame.ts,
+                        &frame.payload,
+                        Some(red),
+                    );
+                }
+            }
+            Err(e) => tracing::debug!(endpoint = %from, error = %e, "malformed RED packet dropped"),
+        }
+        self.red.insert(track, source);
+    }
+
+    /// Ask the core about one packet's payload and write it to each subscriber it names:
+    /// rewritten numbering, VP8 descriptor patched, and for subscribers that negotiated
+    /// redundant audio, wrapped in RED with the previous frame.
+    fn forward_payload(
+        &mut self,
+        now: Instant,
+        incoming: &Incoming,
+        seq: u64,
+        ts: u32,
+        payload: &[u8],
+        red: Option<RedFrame>,
+    ) {
+        let Incoming {
+            session,
+            track,
+            layer,
+            params,
+            codec,
+            pkt,
+        } = *incoming;
+        let Some(core) = self.sessions.get_mut(&session) else {
             return;
         };
         let rtp = RtpIn {
             ssrc: *pkt.header.ssrc,
-            seq: *pkt.seq_no,
-            ts: pkt.header.timestamp,
+            seq,
+            ts,
             codec,
-            payload: &pkt.payload,
+            payload,
             audio_level: pkt.header.ext_vals.audio_level,
         };
         let mut decisions = std::mem::take(&mut self.decisions);
         decisions.clear();
-        core.handle_rtp(
-            now,
-            TrackId {
-                endpoint: from,
-                mid,
-            },
-            layer,
-            &rtp,
-            &mut decisions,
-        );
+        core.handle_rtp(now, track, layer, &rtp, &mut decisions);
         // Only what the subscriber needs is carried over; transport-level extensions
         // (TWCC, abs-send-time, mid) are the subscriber's own str0m's to write.
         let exts = ExtensionValues {
@@ -613,8 +702,10 @@ impl Engine {
         };
         // The incoming VP8 descriptor, parsed once for every subscriber's patch.
         let vp8_descriptor = (codec == crate::core::Codec::Vp8)
-            .then(|| Vp8Descriptor::parse(&pkt.payload).ok())
+            .then(|| Vp8Descriptor::parse(payload).ok())
             .flatten();
+        // The RED payload, made once per block payload type for every subscriber with RED.
+        let mut red_payload: Option<(Pt, Vec<u8>)> = None;
         for d in decisions.drain(..) {
             match d {
                 Decision::Forward {
@@ -623,6 +714,7 @@ impl Engine {
                     seq,
                     ts,
                     vp8,
+                    continues,
                 } => {
                     let Some(sub) = self.endpoints.get_mut(&to) else {
                         continue;
@@ -630,14 +722,29 @@ impl Engine {
                     if !sub.is_open(mid) {
                         continue;
                     }
-                    let Some(pt) = sub.local_pt(params) else {
+                    let Some(local) = sub.local_params(params) else {
                         continue;
                     };
-                    let mut write =
-                        RtpWrite::new(pt, seq.into(), ts, pkt.timestamp, pkt.payload.clone())
-                            .marker(pkt.header.marker)
-                            .ext_vals(exts.clone())
-                            .nackable(codec.is_video());
+                    let (pt, data, is_red) = match (red, local.red()) {
+                        (Some(red), Some(red_pt)) if continues => {
+                            let primary_pt = local.pt();
+                            if red_payload.as_ref().is_none_or(|(p, _)| *p != primary_pt) {
+                                let mut out = Vec::with_capacity(payload.len() * 2 + 5);
+                                let previous = red.source.previous_of(red.frame);
+                                red::encode(&mut out, *primary_pt, previous, payload);
+                                red_payload = Some((primary_pt, out));
+                            }
+                            let data = red_payload.as_ref().map(|(_, d)| d.clone());
+                            (red_pt, data.unwrap_or_default(), true)
+                        }
+                        // No RED with this subscriber, or its slot just switched to this
+                        // source (whose previous frame is not the previous packet it got).
+                        _ => (local.pt(), payload.to_vec(), false),
+                    };
+                    let mut write = RtpWrite::new(pt, seq.into(), ts, pkt.timestamp, data)
+                        .marker(pkt.header.marker)
+                        .ext_vals(exts.clone())
+                        .nackable(codec.is_video());
                     if let (Some(out), Some(descriptor)) = (vp8, vp8_descriptor) {
                         let mut patch = descriptor.patch();
                         if let Some(pid) = out.picture_id {
@@ -659,6 +766,7 @@ impl Engine {
                     });
                     if written.is_some() {
                         self.packets_forwarded += 1;
+                        self.red_packets_sent += u64::from(is_red);
                         self.dirty.insert(to);
                     }
                 }
@@ -702,6 +810,7 @@ impl Engine {
             // Best effort: tell the peer we are going (DTLS close), ignoring a broken instance.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ep.rtc.disconnect()));
             self.routes.retain(|_, e| *e != id);
+            self.red.retain(|track, _| track.endpoint != id);
             self.dirty.remove(&id);
             self.renegotiate.remove(&id);
             if let Some(core) = self.sessions.get_mut(&ep.session) {
@@ -724,4 +833,22 @@ impl Engine {
     pub fn transmits(&mut self) -> std::vec::Drain<'_, Transmit> {
         self.outbox.drain(..)
     }
+}
+
+/// An incoming packet's source and codec, as [`Engine::forward_payload`] needs them.
+#[derive(Clone, Copy)]
+struct Incoming<'a> {
+    session: SessionId,
+    track: TrackId,
+    layer: Layer,
+    params: PayloadParams,
+    codec: crate::core::Codec,
+    pkt: &'a RtpPacket,
+}
+
+/// An Opus frame with its source's RED history (for the redundancy sent with it).
+#[derive(Clone, Copy)]
+struct RedFrame<'a> {
+    source: &'a RedSource,
+    frame: &'a red::Frame,
 }

@@ -281,3 +281,163 @@ fn a_lost_connection_is_kept_for_an_ice_restart_and_closed_without_one() {
     assert_eq!(net.clients[b].closed, Some(CloseReason::Disconnected));
     assert_eq!(net.engine.stats().endpoints, 1);
 }
+
+/// An offer from a browser that supports redundant audio (as Chromium's does).
+fn browser_offer_with_red() -> String {
+    let mut rtc = Rtc::builder().enable_opus(true, true).build(Instant::now());
+    let mut api = rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, _pending) = api.apply().expect("an offer");
+    offer.to_sdp_string()
+}
+
+#[test]
+fn red_is_negotiated_when_the_browser_offers_it_and_only_then() {
+    let answer_to = |offer: &str| {
+        let mut engine = Engine::new(
+            SfuConfig::default(),
+            vec!["10.0.0.1:10000".parse().unwrap()],
+            Instant::now(),
+        );
+        let (tx, _rx) = mpsc::unbounded_channel();
+        engine
+            .join(Instant::now(), SessionId(1), EndpointId(1), offer, tx)
+            .unwrap()
+    };
+    let with_red = answer_to(&browser_offer_with_red());
+    assert!(with_red.contains("a=rtpmap:63 red/48000/2"), "{with_red}");
+    assert!(with_red.contains("a=fmtp:63 111/111"), "{with_red}");
+    // RED comes first, which is what makes libwebrtc send it; Opus keeps FEC and DTX.
+    let m_audio = with_red.lines().find(|l| l.starts_with("m=audio")).unwrap();
+    assert!(m_audio.ends_with(" 63 111"), "{m_audio}");
+    let fmtp = with_red
+        .lines()
+        .find(|l| l.starts_with("a=fmtp:111 "))
+        .unwrap();
+    assert!(fmtp.contains("useinbandfec=1") && fmtp.contains("usedtx=1"));
+
+    let without = answer_to(&browser_offer());
+    assert!(!without.contains("red/48000"), "{without}");
+}
+
+#[test]
+fn red_goes_to_subscribers_that_negotiated_it_and_repairs_a_loss_on_the_way_in() {
+    use crate::core::red;
+    use crate::testkit::SimNet;
+
+    let mut net = SimNet::new(SfuConfig::default());
+    let session = SessionId(1);
+    let publisher = net.join_red(session, &[MediaKind::Audio]);
+    let with_red = net.join_red(session, &[MediaKind::Audio]);
+    let plain = net.join(session, &[MediaKind::Audio]);
+    net.clients[plain].audio_in = Some(vec![]);
+    let step = Duration::from_millis(5);
+    assert!(net.run_until(step, Duration::from_secs(5), |n| {
+        n.clients.iter().all(|c| c.connected)
+    }));
+
+    // 20 ms Opus frames, each payload naming its frame number.
+    let frame = |n: u64| format!("opus frame {n}").into_bytes();
+    let send = |net: &mut SimNet, n: u64, payload: Vec<u8>, deliver: bool| {
+        let datagrams = net.write_layer(
+            publisher,
+            MediaKind::Audio,
+            None,
+            1000 + n,
+            (n * 960) as u32,
+            payload,
+            false,
+            Some(-20),
+        );
+        if deliver {
+            for (from, data) in datagrams {
+                net.engine
+                    .handle_datagram(net.now, from, crate::testkit::HUB_ADDR, &data);
+            }
+        }
+        for _ in 0..4 {
+            net.advance(Duration::from_millis(5));
+        }
+    };
+    // Plain Opus until both subscribers hear the publisher (their audio slot filled).
+    let mut n = 0;
+    while n < 300
+        && [with_red, plain].iter().any(|c| {
+            net.clients[*c]
+                .audio_in
+                .as_ref()
+                .is_none_or(|a| a.is_empty())
+        })
+    {
+        n += 1;
+        send(&mut net, n, frame(n), true);
+    }
+    assert!(n < 300, "audio reaches both subscribers");
+    for c in [with_red, plain] {
+        net.clients[c].audio_in = Some(vec![]);
+    }
+    let first = n + 1;
+    for _ in 0..10 {
+        n += 1;
+        send(&mut net, n, frame(n), true);
+    }
+    let red_pt = net.clients[with_red]
+        .rtc
+        .codec_config()
+        .find(|p| p.spec().codec == str0m::format::Codec::Opus)
+        .and_then(|p| p.red())
+        .expect("RED negotiated with the RED subscriber");
+    let got = net.clients[with_red].audio_in.take().unwrap();
+    assert_eq!(got.len(), 10);
+    for (i, pkt) in got.iter().enumerate() {
+        assert_eq!(pkt.pt, red_pt, "RED towards the subscriber that has it");
+        let parsed = red::parse(&pkt.payload).unwrap();
+        assert_eq!(parsed.primary, frame(first + i as u64));
+        let previous = parsed.previous.expect("the previous frame repeated");
+        assert_eq!(previous.ts_offset, 960);
+        assert_eq!(previous.payload, frame(first + i as u64 - 1));
+    }
+    let got = net.clients[plain].audio_in.take().unwrap();
+    let opus_pt = net.clients[plain].pt(str0m::format::Codec::Opus).unwrap();
+    assert!(
+        got.iter().all(|p| p.pt == opus_pt),
+        "plain Opus to the other"
+    );
+    let payloads: Vec<_> = got.iter().map(|p| p.payload.clone()).collect();
+    assert_eq!(payloads, (first..=n).map(frame).collect::<Vec<_>>());
+
+    // Now the publisher sends RED, and one packet is lost on its way to the hub.
+    net.clients[publisher].send_red = true;
+    net.clients[plain].audio_in = Some(vec![]);
+    net.clients[with_red].audio_in = Some(vec![]);
+    let first = n + 1;
+    let lost = first + 4;
+    for _ in 0..10 {
+        n += 1;
+        let mut payload = vec![];
+        let previous = red::Redundant {
+            ts_offset: 960,
+            payload: &frame(n - 1),
+        };
+        red::encode(&mut payload, 111, Some(previous), &frame(n));
+        send(&mut net, n, payload, n != lost);
+    }
+    // The subscriber without RED gets every frame, the lost one recovered from the next.
+    let got = net.clients[plain].audio_in.take().unwrap();
+    let payloads: Vec<_> = got.iter().map(|p| p.payload.clone()).collect();
+    assert_eq!(payloads, (first..=n).map(frame).collect::<Vec<_>>());
+    let seqs: Vec<_> = got.iter().map(|p| p.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert_eq!(got[5].ts - got[4].ts, 960);
+    let stats = net.engine.stats();
+    assert_eq!(stats.audio_packets_recovered, 1);
+    assert_eq!(stats.red_packets_received, 9);
+    assert!(stats.red_packets_sent >= 20, "{stats:?}");
+    // The RED subscriber gets every frame as a primary, with its predecessor repeated.
+    let got = net.clients[with_red].audio_in.take().unwrap();
+    let primaries: Vec<_> = got
+        .iter()
+        .map(|p| red::parse(&p.payload).unwrap().primary.to_vec())
+        .collect();
+    assert_eq!(primaries, (first..=n).map(frame).collect::<Vec<_>>());
+}

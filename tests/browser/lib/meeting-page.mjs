@@ -46,6 +46,46 @@ export const slotStats = (page, id, kind = 'video') =>
     return out;
   }, id, kind);
 
+/**
+ * The audio codec in use, from getStats: on the slot that carries participant `id`
+ * (`{mid, mimeType, packetsReceived, totalSamplesReceived, concealedSamples}`, or null when
+ * no slot carries it), or with `id` null, the page's own microphone (`{mimeType,
+ * packetsSent}`). `mimeType` is the codec of the payload type in use: audio/red when
+ * redundant audio is negotiated and sent, audio/opus otherwise.
+ */
+export const audioCodec = (page, id) =>
+  page.evaluate(async (pid) => {
+    const c = window.cau.client;
+    let stats;
+    let mid = null;
+    if (pid) {
+      const s = c.slotOf(pid, 'audio');
+      const tr = s && c.transceiverOf(s.mid);
+      if (!tr) return null;
+      mid = s.mid;
+      stats = await tr.receiver.getStats();
+    } else {
+      const sender = c.pc.getSenders().find((x) => x.track?.kind === 'audio');
+      if (!sender) return null;
+      stats = await sender.getStats();
+    }
+    const byId = new Map();
+    stats.forEach((r) => byId.set(r.id, r));
+    let out = null;
+    stats.forEach((r) => {
+      if (r.type !== 'inbound-rtp' && r.type !== 'outbound-rtp') return;
+      out = {
+        mid,
+        mimeType: byId.get(r.codecId)?.mimeType?.toLowerCase() ?? null,
+        packetsReceived: r.packetsReceived ?? 0,
+        packetsSent: r.packetsSent ?? 0,
+        totalSamplesReceived: r.totalSamplesReceived ?? 0,
+        concealedSamples: r.concealedSamples ?? 0,
+      };
+    });
+    return out;
+  }, id);
+
 /** Frames decoded from participant `id`'s video on this page (null: no slot carries it). */
 export async function framesOf(page, id) {
   return (await slotStats(page, id, 'video'))?.framesDecoded ?? null;
