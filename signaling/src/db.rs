@@ -110,6 +110,19 @@ const MIGRATIONS: &[&str] = &[
         detail      TEXT
     );
     CREATE INDEX moderation_by_meeting ON moderation_log(meeting_id, id);",
+    // 4: the meeting's record — speaking time per participation (attendance: who spoke), and
+    // the chair's notes and decisions per occurrence.
+    "ALTER TABLE participations ADD COLUMN spoke_ms INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX sessions_by_meeting ON sessions(meeting_id, started_at);
+    CREATE TABLE meeting_records (
+        meeting_id       INTEGER NOT NULL REFERENCES meetings(id),
+        occurrence_start INTEGER NOT NULL,
+        notes            TEXT NOT NULL,
+        decisions        TEXT NOT NULL,
+        updated_by       TEXT NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        PRIMARY KEY (meeting_id, occurrence_start)
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +255,24 @@ impl Db {
                 "UPDATE participations SET left_at = ?3, leave_reason = ?4
                  WHERE session_id = ?1 AND participant_id = ?2",
                 params![session_id, participant_id, now_ms(), reason],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Add `ms` of speaking to a participation.
+    pub async fn spoke(
+        &self,
+        session_id: i64,
+        participant_id: String,
+        ms: i64,
+    ) -> Result<(), DbError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE participations SET spoke_ms = spoke_ms + ?3
+                 WHERE session_id = ?1 AND participant_id = ?2",
+                params![session_id, participant_id, ms.max(0)],
             )?;
             Ok(())
         })

@@ -107,6 +107,23 @@ pub fn utc(ms: i64) -> String {
     )
 }
 
+/// Viet Nam time (UTC+7, no daylight saving) as ISO 8601 with its offset,
+/// `YYYY-MM-DDTHH:MM:SS+07:00`, for milliseconds since the epoch: what exports for people
+/// (spreadsheets of attendance) show.
+pub fn vn_time(ms: i64) -> String {
+    const OFFSET_SECS: i64 = 7 * 3600;
+    let secs = ms.div_euclid(1000) + OFFSET_SECS;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+07:00",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;

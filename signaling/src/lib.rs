@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod api;
+pub mod attendance;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -88,6 +88,8 @@ struct Member {
     /// What let it in (a chair's removal bars it from the session).
     credential: Credential,
     tx: mpsc::UnboundedSender<ServerMessage>,
+    /// Since when it has been speaking (for the attendance record's speaking time).
+    speaking_since: Option<i64>,
 }
 
 impl Room {
@@ -353,6 +355,7 @@ impl Hub {
                 endpoint,
                 credential: admission.credential.clone(),
                 tx,
+                speaking_since: None,
             },
         );
         // Right after its welcome: the floor and moderation state, and for a chair the roll
@@ -377,6 +380,39 @@ impl Hub {
             others,
             events: Some(events),
         })
+    }
+
+    /// The media plane says `participant_id` started or stopped speaking: its speaking time
+    /// is added to its participation when it stops (or leaves while speaking).
+    pub async fn speaking(&self, room_code: &str, participant_id: &str, speaking: bool) {
+        let spoke = {
+            let mut rooms = self.inner.rooms.lock().await;
+            let Some(room) = rooms.get_mut(room_code) else {
+                return;
+            };
+            let session = room.session.0 as i64;
+            let Some(member) = room.members.get_mut(participant_id) else {
+                return;
+            };
+            let now = now_ms();
+            match (speaking, member.speaking_since) {
+                (true, None) => {
+                    member.speaking_since = Some(now);
+                    None
+                }
+                (false, Some(since)) => {
+                    member.speaking_since = None;
+                    Some((session, now - since))
+                }
+                _ => None,
+            }
+        };
+        if let Some((session, ms)) = spoke {
+            let db = &self.inner.db;
+            if let Err(e) = db.spoke(session, participant_id.to_string(), ms).await {
+                tracing::error!(error = %e, "cannot record speaking time");
+            }
+        }
     }
 
     /// The participant left (or was dropped). Ends the session when the room empties, and
@@ -442,6 +478,17 @@ impl Hub {
             self.push_policy(room);
         }
         let session = room.session.0 as i64;
+        if let Some(since) = gone.speaking_since {
+            let ms = now_ms() - since;
+            if let Err(e) = self
+                .inner
+                .db
+                .spoke(session, participant_id.into(), ms)
+                .await
+            {
+                tracing::error!(error = %e, "cannot record speaking time");
+            }
+        }
         if let Err(e) = self
             .inner
             .db

@@ -677,6 +677,23 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 }
                 None
             }
+            Some(EndpointEvent::Speaking { endpoint, speaking })
+                if self
+                    .state
+                    .as_ref()
+                    .is_some_and(|s| s.joined.endpoint == endpoint) =>
+            {
+                // Our own speaking: the room counts the time for the attendance record.
+                if let Some(s) = &self.state {
+                    let (room, id) = (s.joined.room.id.clone(), s.joined.participant.id.clone());
+                    self.hub.speaking(&room, &id, speaking).await;
+                }
+                let msg = media_message(EndpointEvent::Speaking { endpoint, speaking });
+                if let Some(msg) = msg {
+                    self.send(&msg).await;
+                }
+                None
+            }
             Some(EndpointEvent::Closed(CloseReason::Closed)) => None,
             Some(EndpointEvent::Closed(_)) | None => {
                 self.error(ErrorCode::MediaFailed, "the media connection failed")

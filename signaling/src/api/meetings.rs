@@ -383,7 +383,7 @@ pub async fn links(
     Ok(Json(serde_json::json!({ "links": links })).into_response())
 }
 
-fn csv_field(s: &str) -> String {
+pub(super) fn csv_field(s: &str) -> String {
     // Quote always; a leading formula character is neutralised for spreadsheet programs.
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
@@ -611,7 +611,7 @@ pub struct JoinQuery {
     token: Option<String>,
 }
 
-fn meeting_summary(m: &Meeting, host: Option<&AdminUnit>) -> serde_json::Value {
+pub(super) fn meeting_summary(m: &Meeting, host: Option<&AdminUnit>) -> serde_json::Value {
     serde_json::json!({
         "id": m.id,
         "title": m.title,

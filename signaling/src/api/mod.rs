@@ -6,6 +6,7 @@
 mod accounts;
 mod directory;
 mod meetings;
+mod record;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -56,6 +57,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/meetings/{id}/moderation-log",
             get(meetings::moderation_log),
+        )
+        .route("/api/meetings/{id}/attendance", get(record::attendance))
+        .route(
+            "/api/meetings/{id}/attendance.csv",
+            get(record::attendance_csv),
+        )
+        .route(
+            "/api/meetings/{id}/record",
+            get(record::record).put(record::save_record),
         )
         .route("/api/meetings/{id}/meeting.ics", get(meetings::meeting_ics))
         .route("/api/join", get(meetings::check_join))

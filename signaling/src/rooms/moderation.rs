@@ -587,6 +587,7 @@ mod tests {
                     endpoint,
                     credential: Credential::Link(n as i64),
                     tx: tokio::sync::mpsc::unbounded_channel().0,
+                    speaking_since: None,
                 },
             );
         }

@@ -299,6 +299,9 @@ pub struct Seen {
     pub video_codecs: HashSet<String>,
     /// The `a=ice-ufrag` of every offer the hub made.
     pub offer_ufrags: Vec<String>,
+    /// Set by a test: the audio it sends carries a loud RFC 6464 level (it speaks);
+    /// otherwise silence.
+    pub speaking: bool,
 }
 
 /// A simulated endpoint: joins `room` as `name`, publishes audio (50/s) and video (30/s) once
@@ -579,6 +582,7 @@ fn is_rtp(datagram: &[u8]) -> bool {
 fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, media: Media, seen: &Arc<Mutex<Seen>>) {
     let kind = media.kind();
     let mut seen = seen.lock().unwrap();
+    let speaking = seen.speaking;
     let n = seen.sent.entry(kind).or_default();
     let codec = match media {
         Media::Audio => str0m::format::Codec::Opus,
@@ -601,6 +605,12 @@ fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, media: Media, seen: &Arc<Mut
         return;
     };
     let data = payload(name, media, *n);
+    let level = if speaking { -20 } else { -127 };
+    let exts = str0m::rtp::ExtensionValues {
+        audio_level: (kind == MediaKind::Audio).then_some(level),
+        voice_activity: (kind == MediaKind::Audio).then_some(speaking),
+        ..Default::default()
+    };
     stream.write_rtp(
         RtpWrite::new(
             pt,
@@ -610,6 +620,7 @@ fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, media: Media, seen: &Arc<Mut
             data,
         )
         .marker(true)
+        .ext_vals(exts)
         .nackable(kind == MediaKind::Video),
     );
     *n += 1;

@@ -1,6 +1,8 @@
 // What the chair has on the meeting page besides the participant list (meeting/people.js):
 // the roll call panel (the RollCall component fed by the websocket's `roll_call`) and ending
-// the meeting for everyone (`end_meeting`, after a confirmation dialog).
+// the meeting for everyone (`end_meeting`, after a confirmation dialog), and under the roll
+// call the meeting's record — notes and decisions — with the link to the printable record
+// (meeting/record-panel.js).
 //
 // The roll call and the directory are loaded only for a chair (import()), so that the
 // officials' page stays small.
@@ -34,6 +36,17 @@ function getDirectory() {
     return dir;
   });
   return directory;
+}
+
+let recordPanel = null;
+/** The chair's notes and decisions under the roll call, loaded the first time. */
+function ensureRecordPanel() {
+  recordPanel ??= import('./record-panel.js').then(({ RecordPanel }) => {
+    const root = $('record-editor');
+    root.hidden = false;
+    return new RecordPanel(root);
+  });
+  return recordPanel;
 }
 
 let loading = null;
@@ -119,6 +132,7 @@ function resetEndButton() {
 
 export function renderChair() {
   renderChairControls();
+  recordPanel?.then((p) => p.render());
   if (!$('end-meeting').disabled) resetEndButton();
   if ($('end-meeting-dialog').open) $('end-meeting-body').textContent = t('chair.endBody', { title: meetingTitle() });
 }
@@ -130,6 +144,7 @@ export function initChair() {
     if (isChair()) {
       getDirectory().catch(() => {});
       ensureRollCall().catch((err) => console.warn('cau: roll call', err));
+      ensureRecordPanel().catch((err) => console.warn('cau: record', err));
       if (load('cau.rollCallOpen') === '1') setPanel('roll-call');
     }
   });
