@@ -123,6 +123,8 @@ const MIGRATIONS: &[&str] = &[
         updated_at       INTEGER NOT NULL,
         PRIMARY KEY (meeting_id, occurrence_start)
     );",
+    // 5: a host-set cap on a meeting's endpoints (NULL: none).
+    "ALTER TABLE meetings ADD COLUMN max_endpoints INTEGER;",
 ];
 
 #[derive(Debug, thiserror::Error)]

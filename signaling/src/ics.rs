@@ -171,6 +171,7 @@ mod tests {
                 remove: vec![],
             },
             recorded: false,
+            max_endpoints: None,
             state: MeetingState::Planned,
             invited_count: 1,
             created_by: "lan".into(),

@@ -15,6 +15,10 @@ use crate::protocol::Role;
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
 pub const WEEK_MS: i64 = 7 * 24 * HOUR_MS;
+/// The smallest and largest cap a host may set on a meeting's endpoints.
+pub const MIN_ENDPOINTS_CAP: u32 = 2;
+pub const MAX_ENDPOINTS_CAP: u32 = 2_000;
+
 /// Longest single occurrence.
 pub const MAX_DURATION_MS: i64 = 24 * HOUR_MS;
 /// Most occurrences of a weekly meeting (five years).
@@ -62,6 +66,10 @@ pub struct MeetingForm {
     pub scope: Scope,
     #[serde(default)]
     pub recorded: bool,
+    /// The most endpoints in the meeting at once (the chair always gets in); none: no cap
+    /// but the hub's own.
+    #[serde(default)]
+    pub max_endpoints: Option<u32>,
     #[serde(default, skip_serializing)]
     pub acknowledge_conflicts: bool,
 }
@@ -121,6 +129,7 @@ pub struct Meeting {
     pub chair_user: Option<String>,
     pub scope: Scope,
     pub recorded: bool,
+    pub max_endpoints: Option<u32>,
     pub state: MeetingState,
     pub invited_count: usize,
     pub created_by: String,
@@ -264,6 +273,13 @@ impl MeetingForm {
         {
             self.chair_user = None;
         }
+        if let Some(n) = self.max_endpoints
+            && !(MIN_ENDPOINTS_CAP..=MAX_ENDPOINTS_CAP).contains(&n)
+        {
+            return Err(format!(
+                "max_endpoints: from {MIN_ENDPOINTS_CAP} to {MAX_ENDPOINTS_CAP}, or none"
+            ));
+        }
         Ok(())
     }
 
@@ -290,7 +306,7 @@ pub fn invited(dir: &Directory, form: &MeetingForm) -> BTreeSet<String> {
     set
 }
 
-const MEETING_COLUMNS: &str = "id, title, agenda, start_ms, end_ms, weekly_until, host_unit, chair_unit, chair_person, chair_user, scope, recorded, state, created_by, created_at, updated_by, updated_at, (SELECT COUNT(*) FROM meeting_invites i WHERE i.meeting_id = meetings.id)";
+const MEETING_COLUMNS: &str = "id, title, agenda, start_ms, end_ms, weekly_until, host_unit, chair_unit, chair_person, chair_user, scope, recorded, state, created_by, created_at, updated_by, updated_at, (SELECT COUNT(*) FROM meeting_invites i WHERE i.meeting_id = meetings.id), max_endpoints";
 
 fn meeting_from_row(r: &Row<'_>) -> rusqlite::Result<Meeting> {
     let scope: String = r.get(10)?;
@@ -316,6 +332,9 @@ fn meeting_from_row(r: &Row<'_>) -> rusqlite::Result<Meeting> {
         updated_by: r.get(15)?,
         updated_at: r.get(16)?,
         invited_count: r.get::<_, i64>(17)? as usize,
+        max_endpoints: r
+            .get::<_, Option<i64>>(18)?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         occurrences: vec![],
     })
 }
@@ -444,6 +463,8 @@ fn form_values(form: &MeetingForm) -> Vec<rusqlite::types::Value> {
         form.chair_user.clone().map_or(Value::Null, Value::Text),
         Value::Text(serde_json::to_string(&form.scope).unwrap_or_default()),
         Value::Integer(i64::from(form.recorded)),
+        form.max_endpoints
+            .map_or(Value::Null, |n| Value::Integer(i64::from(n))),
     ]
 }
 
@@ -459,9 +480,9 @@ pub fn insert(
     values.extend([by.to_string().into(), now.into()]);
     c.execute(
         "INSERT INTO meetings (title, agenda, start_ms, end_ms, weekly_until, last_end_ms, host_unit,
-            chair_unit, chair_person, chair_user, scope, recorded, state, created_by, created_at,
-            updated_by, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'planned', ?13, ?14, ?13, ?14)",
+            chair_unit, chair_person, chair_user, scope, recorded, max_endpoints, state, created_by,
+            created_at, updated_by, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'planned', ?14, ?15, ?14, ?15)",
         rusqlite::params_from_iter(values),
     )?;
     let id = c.last_insert_rowid();
@@ -483,8 +504,8 @@ pub fn update(
     c.execute(
         "UPDATE meetings SET title = ?1, agenda = ?2, start_ms = ?3, end_ms = ?4, weekly_until = ?5,
             last_end_ms = ?6, host_unit = ?7, chair_unit = ?8, chair_person = ?9, chair_user = ?10,
-            scope = ?11, recorded = ?12, updated_by = ?13, updated_at = ?14
-         WHERE id = ?15",
+            scope = ?11, recorded = ?12, max_endpoints = ?13, updated_by = ?14, updated_at = ?15
+         WHERE id = ?16",
         rusqlite::params_from_iter(values),
     )?;
     set_invites(c, id, invited)
@@ -514,6 +535,7 @@ pub fn form_of(m: &Meeting) -> MeetingForm {
         chair_user: m.chair_user.clone(),
         scope: m.scope.clone(),
         recorded: m.recorded,
+        max_endpoints: m.max_endpoints,
         acknowledge_conflicts: false,
     }
 }
@@ -716,6 +738,7 @@ mod tests {
                 remove: vec![],
             },
             recorded: false,
+            max_endpoints: None,
             acknowledge_conflicts: false,
         }
     }
@@ -770,6 +793,11 @@ mod tests {
             (
                 "scope",
                 Box::new(|f| f.scope.add = vec!["commune:0".into()]),
+            ),
+            ("max_endpoints", Box::new(|f| f.max_endpoints = Some(1))),
+            (
+                "max_endpoints",
+                Box::new(|f| f.max_endpoints = Some(MAX_ENDPOINTS_CAP + 1)),
             ),
         ];
         for (field, break_it) in cases {

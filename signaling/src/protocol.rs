@@ -411,6 +411,7 @@ pub enum ErrorCode {
     SessionLocked,
     Removed,
     InvalidText,
+    MeetingFull,
 }
 
 impl ErrorCode {
@@ -443,6 +444,7 @@ impl ErrorCode {
                 | ErrorCode::RoomBusy
                 | ErrorCode::SessionLocked
                 | ErrorCode::Removed
+                | ErrorCode::MeetingFull
         )
     }
 
@@ -537,6 +539,13 @@ pub enum ServerMessage {
         units: Vec<RollCallEntry>,
         connected: usize,
         invited: usize,
+    },
+    /// To chairs: a unit was refused because the meeting reached the host's cap.
+    JoinRefused {
+        unit: UnitRef,
+        name: String,
+        code: ErrorCode,
+        max_endpoints: u32,
     },
     Error {
         code: ErrorCode,

@@ -261,6 +261,23 @@ impl Hub {
             if room.moderation.locked() && admission.role != Role::Chair {
                 return Err(ErrorCode::SessionLocked);
             }
+            // The host's cap counts every endpoint; a chair always gets in.
+            if let Some(cap) = meeting.max_endpoints
+                && admission.role != Role::Chair
+                && room.members.len() >= cap as usize
+            {
+                tracing::info!(meeting = meeting.id, cap, unit = %admission.unit.id, "join refused: meeting full");
+                let notice = ServerMessage::JoinRefused {
+                    unit: admission.unit.clone(),
+                    name: participant.name.clone(),
+                    code: ErrorCode::MeetingFull,
+                    max_endpoints: cap,
+                };
+                for m in room.members.values().filter(|m| m.info.role == Role::Chair) {
+                    let _ = m.tx.send(notice.clone());
+                }
+                return Err(ErrorCode::MeetingFull);
+            }
         }
         if !rooms.contains_key(&host_id) {
             let meeting_id = meeting.id;

@@ -485,6 +485,9 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             Err(code) => {
                 let message = match code {
                     ErrorCode::SessionLocked => "the chair locked the session",
+                    ErrorCode::MeetingFull => {
+                        "the meeting has reached the host's limit of endpoints"
+                    }
                     ErrorCode::Removed => "the chair removed this join link from the session",
                     ErrorCode::RoomBusy => "another meeting is live in the host unit's room",
                     _ => "cannot join this meeting's room",

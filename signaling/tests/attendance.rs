@@ -234,3 +234,77 @@ async fn attendance_follows_joins_speech_drops_and_rejoins_and_is_exported() {
     assert!(absent.contains(",yes,no,,,no,0,0,0,no,0,"), "{absent}");
     hub.shutdown().await;
 }
+
+/// The host's cap on endpoints: a join above it is refused with `meeting_full` and the chair
+/// is told who was turned away; a chair always gets in, even above the cap; a place that
+/// frees up is taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_at_its_cap_refuses_joins_and_tells_the_chair() {
+    use signaling::protocol::ErrorCode;
+    let hub = start_hub("capped").await;
+    let m = common::plan_meeting_capped(
+        &hub.hub,
+        "province:19",
+        &[SPEAKER, DROPPER, ABSENT],
+        Some(2),
+    )
+    .await;
+    let mut chair = Client::join(hub.addr, &m.join_as_chair("Chủ trì")).await;
+    let mut first = Client::join(hub.addr, &m.join(SPEAKER, "Người thứ hai")).await;
+
+    // The third endpoint is one too many.
+    let mut ws = common::connect(hub.addr).await;
+    common::send(&mut ws, &m.join(DROPPER, "Người thứ ba")).await;
+    match common::recv(&mut ws).await {
+        Some(ServerMessage::Error { code, message }) => {
+            assert_eq!(code, ErrorCode::MeetingFull);
+            assert!(message.contains("limit"), "{message}");
+        }
+        other => panic!("expected meeting_full, got {other:?}"),
+    }
+    assert!(
+        common::recv(&mut ws).await.is_none(),
+        "the connection closes"
+    );
+    let (unit, name, cap) = within(
+        "the chair hears of the refusal",
+        chair.until(|msg| match msg {
+            ServerMessage::JoinRefused {
+                unit,
+                name,
+                code: ErrorCode::MeetingFull,
+                max_endpoints,
+            } => Some((unit.id, name, max_endpoints)),
+            _ => None,
+        }),
+    )
+    .await;
+    assert_eq!(
+        (unit.as_str(), name.as_str(), cap),
+        (DROPPER, "Người thứ ba", 2)
+    );
+
+    // A second chair endpoint still gets in above the cap.
+    let mut chair2 = Client::join(hub.addr, &m.join_as_chair("Chủ trì dự phòng")).await;
+    // Once the official and the second chair leave, a place is free again.
+    first.send(&ClientMessage::Leave).await;
+    chair2.send(&ClientMessage::Leave).await;
+    let mut welcomed = false;
+    for _ in 0..50 {
+        let mut ws = common::connect(hub.addr).await;
+        common::send(&mut ws, &m.join(DROPPER, "Người thứ ba")).await;
+        match common::recv(&mut ws).await {
+            Some(ServerMessage::Welcome { .. }) => {
+                welcomed = true;
+                break;
+            }
+            Some(ServerMessage::Error {
+                code: ErrorCode::MeetingFull,
+                ..
+            }) => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => panic!("expected welcome or meeting_full, got {other:?}"),
+        }
+    }
+    assert!(welcomed, "a freed place is taken");
+    hub.shutdown().await;
+}

@@ -5,7 +5,9 @@
 // (record.html with its token): every invited unit by tier, the two units present (the
 // official's with one reconnection), the others absent, the notes and decisions, laid out as a
 // Vietnamese administrative document. It is printed to PDF (Chromium) and screenshotted in
-// Vietnamese and English; the scheduler downloads the CSV. Screenshots go to artifacts/.
+// Vietnamese and English; the scheduler downloads the CSV. A second meeting capped at two
+// endpoints refuses a third with `meeting_full` (the page offers a retry) and the chair is
+// told who was turned away. Screenshots go to artifacts/.
 //
 // Runs inside scripts/netns-run: the hub and the browsers share CAU_TEST_ADDR (198.18.0.1).
 
@@ -51,7 +53,8 @@ function pageUrl(link, extra = {}) {
 async function join(browser, link, name) {
   const page = await newPage(browser);
   await cameraSize(page, 320, 240);
-  await page.goto(pageUrl(link, { name, autojoin: '1' }));
+  // Vietnamese whatever an earlier page chose (the language is remembered per browser).
+  await page.goto(pageUrl(link, { name, autojoin: '1', lang: 'vi' }));
   await inMeeting(page, name);
   return page;
 }
@@ -141,4 +144,29 @@ test('the chair keeps the record; the printable attendance and the CSV', { timeo
   await official.close();
   await chair.close();
   await record.close();
+});
+
+test('a meeting at its cap turns a unit away and tells the chair', { timeout: 120_000 }, async () => {
+  const { linkOf } = await planLiveMeeting(hub.origin, bearer, {
+    title: 'Họp giới hạn hai điểm cầu',
+    host: 'district:164',
+    scope: { root: 'district:164', tiers: ['commune'], add: [], remove: [] },
+    maxEndpoints: 2,
+    acknowledgeConflicts: true, // its communes are invited to the first meeting too
+  });
+  const chair = await join(chromium, linkOf('district:164', 'chair'), 'Chủ trì huyện');
+  const first = await join(firefox, linkOf('commune:5434'), 'Điểm cầu thứ hai');
+  const third = await newPage(chromium);
+  await third.goto(pageUrl(linkOf('commune:5431'), { name: 'Điểm cầu thứ ba', autojoin: '1', lang: 'vi' }));
+  await waitFor(async () => (await third.evaluate(() => document.getElementById('error-message')?.dataset.errorCode)) === 'meeting_full',
+    { timeout: 25_000, message: 'the third endpoint is told the meeting is full' });
+  assert.equal(await third.$eval('#retry', (e) => e.hidden), false, 'it may try again later');
+  const told = await waitFor(async () => {
+    const texts = await chair.$$eval('#toasts .toast', (ts) => ts.map((t) => t.textContent));
+    return texts.find((x) => x.includes('Điểm cầu thứ ba') && x.includes('2')) ?? null;
+  }, { message: 'the chair is told who was turned away' });
+  assert.match(told, /không vào được/);
+  await screenshot(third, 'meeting-full');
+  await screenshot(chair, 'meeting-full-chair');
+  await Promise.all([third.close(), first.close(), chair.close()]);
 });

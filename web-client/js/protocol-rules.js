@@ -132,8 +132,9 @@ export function cleanChatText(raw) {
 /**
  * Endings after which joining again by oneself cannot help, or would fight the hub's
  * decision (protocol.md, "No resume"): `bye` left / replaced / removed / meeting_ended, and
- * the refusals of a `join` that would only repeat. `session_locked` is among them too: the
- * page offers a manual retry instead (the chair may unlock).
+ * the refusals of a `join` that would only repeat. `session_locked` and `meeting_full` are
+ * among them too: the page offers a manual retry instead (the chair may unlock, a place may
+ * free up).
  */
 export const JOIN_REFUSALS = new Set([
   'invalid_name', 'unsupported_version',
@@ -141,7 +142,7 @@ export const JOIN_REFUSALS = new Set([
   'not_found', 'forbidden', 'meeting_cancelled', 'meeting_ended', 'meeting_not_started',
   'removed',
 ]);
-export const NO_REJOIN = new Set([...JOIN_REFUSALS, 'left', 'replaced', 'removed', 'meeting_ended', 'session_locked']);
+export const NO_REJOIN = new Set([...JOIN_REFUSALS, 'left', 'replaced', 'removed', 'meeting_ended', 'session_locked', 'meeting_full']);
 
 /** Whether a client that closed with `reason` should join again by itself. */
 export function shouldRejoin(reason) {

@@ -65,7 +65,7 @@ export const CLOSING_ERROR_CODES = new Set([
   'too_large', 'unsupported_version', 'invalid_name',
   'unauthenticated', 'invalid_token', 'expired_token', 'revoked_token', 'wrong_meeting',
   'not_found', 'meeting_cancelled', 'meeting_ended', 'meeting_not_started', 'room_busy',
-  'session_locked', 'removed', 'join_timeout', 'media_failed', 'internal',
+  'session_locked', 'meeting_full', 'removed', 'join_timeout', 'media_failed', 'internal',
 ]);
 
 /** Whether the hub closes the connection after `error` `code`, sent while in `state`. */
@@ -567,6 +567,16 @@ export class CauClient extends EventTarget {
       case 'muted_by_chair': return this._onMutedByChair(msg);
       case 'chat': return this._onChat(msg);
       case 'roll_call': return this._onRollCall(msg);
+      case 'join_refused': {
+        // To chairs: a unit was turned away (the host's cap on endpoints).
+        this._emit('join-refused', {
+          unit: msg.unit && typeof msg.unit === 'object' ? msg.unit : null,
+          name: typeof msg.name === 'string' ? msg.name : '',
+          code: String(msg.code ?? ''),
+          maxEndpoints: Number.isFinite(msg.max_endpoints) ? msg.max_endpoints : null,
+        });
+        return;
+      }
       case 'error': return this._onError(msg);
       case 'bye': return; // reason recorded in _onFrame; the hub closes the socket next
       default:

@@ -98,6 +98,16 @@ pub fn join_with_token(meeting: i64, token: Option<&str>, name: &str) -> ClientM
 
 /// Plan a meeting hosted (and chaired) by `host` inviting `units` (plus the host).
 pub async fn plan_meeting(hub: &signaling::rooms::Hub, host: &str, units: &[&str]) -> Planned {
+    plan_meeting_capped(hub, host, units, None).await
+}
+
+/// The same, with the host's cap on endpoints.
+pub async fn plan_meeting_capped(
+    hub: &signaling::rooms::Hub,
+    host: &str,
+    units: &[&str],
+    max_endpoints: Option<u32>,
+) -> Planned {
     use signaling::meetings::{self, MeetingForm, Scope};
     let now = signaling::db::now_ms();
     let dir = hub.directory();
@@ -118,6 +128,7 @@ pub async fn plan_meeting(hub: &signaling::rooms::Hub, host: &str, units: &[&str
             remove: vec![],
         },
         recorded: false,
+        max_endpoints,
         acknowledge_conflicts: true,
     };
     form.validate(&dir).expect("valid test meeting");

@@ -80,7 +80,7 @@ export async function links(base, token, meetingId) {
  * links. Returns {meeting, linkOf(unitId, role = 'official')}: linkOf throws when the meeting
  * has no such link.
  */
-export async function planLiveMeeting(base, token, { title, agenda = '', scope, host = 'province:19', acknowledgeConflicts }) {
+export async function planLiveMeeting(base, token, { title, agenda = '', scope, host = 'province:19', acknowledgeConflicts, maxEndpoints = null }) {
   const start = Date.now();
   const { meeting } = await createMeeting(base, token, {
     title,
@@ -94,6 +94,7 @@ export async function planLiveMeeting(base, token, { title, agenda = '', scope, 
     chair_user: null,
     scope,
     recorded: false,
+    max_endpoints: maxEndpoints,
     ...(acknowledgeConflicts === undefined ? {} : { acknowledge_conflicts: acknowledgeConflicts }),
   });
   const all = await links(base, token, meeting.id);

@@ -1,5 +1,6 @@
 // A scripted stand-in for the hub, speaking docs/protocol.md version 3 well enough to drive
-// the meeting page without `cau`: static files of web-client/, GET /api/join, and the
+// the meeting page without `cau`: static files of web-client/, GET /api/join, the chair's
+// record (GET/PUT /api/meetings/{id}/record), and the
 // websocket /ws with join, the client's offer and the slots' offer, `slots` (floor, chairs,
 // dominant speaker, then join order), `layers`, mute, raise_hand, chat, receive and every
 // moderation message. Media goes through a browser page (fixtures/fake-hub-media.html):
@@ -141,6 +142,8 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
     return run;
   };
 
+  let record = { notes: '', decisions: [], updated_by: null, updated_at: null };
+
   function serve(req, res) {
     const url = new URL(req.url, origin);
     if (url.pathname === '/api/join') {
@@ -154,6 +157,27 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
       const units = new Map(Object.values(tokens).map(({ unit }) => [unit.id, { ...unit, kind: '', parent: null }]));
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify({ source: 'fake hub', tiers: ['province', 'district', 'commune'], units: [...units.values()] }));
+    }
+    if (url.pathname === `/api/meetings/${MEETING.id}/record`) {
+      // The chair's notes and decisions (api.md), kept in memory; chairs' tokens only.
+      const tok = tokens[url.searchParams.get('token')];
+      if (tok?.role !== 'chair') {
+        res.writeHead(403, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ error: 'forbidden', message: 'only the chair' }));
+      }
+      if (req.method === 'PUT') {
+        let body = '';
+        req.on('data', (chunk) => { body += chunk; });
+        req.on('end', () => {
+          const { notes = '', decisions = [] } = JSON.parse(body || '{}');
+          record = { notes, decisions: decisions.map((d) => d.trim()).filter(Boolean), updated_by: tok.unit.name, updated_at: Date.now() };
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(record));
+        });
+        return undefined;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify(record));
     }
     if (url.pathname.startsWith('/api/')) {
       res.writeHead(404, { 'Content-Type': 'application/json' });

@@ -158,6 +158,10 @@ export function initChair() {
     rollCall?.update(rc);
     renderBadge();
   });
+  on('join-refused', (r) => {
+    if (!isChair()) return;
+    toast(t('chair.joinRefusedFull', { unit: r.unit?.name ?? r.name, name: r.name, max: r.maxEndpoints ?? '?' }), 'error');
+  });
   on('error-toast', (code) => {
     if (code === 'forbidden') {
       S.endedBySelf = false;

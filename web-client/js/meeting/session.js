@@ -71,6 +71,7 @@ function wire(client) {
   }));
   client.addEventListener('chat', mine((message) => emit('chat', message)));
   client.addEventListener('roll-call', mine((rollCall) => emit('roll-call', rollCall)));
+  client.addEventListener('join-refused', mine((refusal) => emit('join-refused', refusal)));
   client.addEventListener('error', mine(({ code, fatal, context }) => {
     S.errorCode = code;
     // Errors that end the session surface through `closed` / connect(); the rest as a toast.

@@ -167,6 +167,12 @@ export class Details {
     bar.append(
       el('a', { class: 'btn btn-secondary btn-small', id: 'meeting-ics', href: `/api/meetings/${id}/meeting.ics`, download: `cuoc-hop-${m.id}.ics`, text: t('sched.details.ics') }),
       el('a', { class: 'btn btn-secondary btn-small', id: 'links-csv', href: `/api/meetings/${id}/links.csv`, download: `cuoc-hop-${m.id}-duong-dan.csv`, text: t('sched.details.csv') }));
+    if (m.state === 'live' || m.state === 'ended') {
+      // The attendance and the chair's record of the latest occurrence that has begun.
+      bar.append(
+        el('a', { class: 'btn btn-secondary btn-small', id: 'meeting-record', href: `record.html?meeting=${id}`, target: '_blank', rel: 'noopener', text: t('sched.details.record') }),
+        el('a', { class: 'btn btn-secondary btn-small', id: 'attendance-csv', href: `/api/meetings/${id}/attendance.csv`, download: `cuoc-hop-${m.id}-diem-danh.csv`, text: t('sched.details.attendanceCsv') }));
+    }
     if (m.state === 'planned' || m.state === 'live') {
       bar.append(el('button', { type: 'button', class: 'btn btn-danger-outline btn-small', id: 'cancel-meeting', text: t('sched.details.cancel'), on: { click: () => this.cancel() } }));
     }

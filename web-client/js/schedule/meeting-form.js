@@ -19,12 +19,16 @@ const PREVIEW_DELAY_MS = 300;
 const CONFLICTS_SHOWN = 50;
 const TITLE_MAX = 200;
 const AGENDA_MAX = 10_000;
+// The host's cap on endpoints (meetings.rs MIN_ENDPOINTS_CAP, MAX_ENDPOINTS_CAP).
+const MIN_CAP = 2;
+const MAX_CAP = 2_000;
 
 // Field names of the API (as a 400 message names them) → the input to mark.
 const FIELD_INPUTS = [
   ['acknowledge_conflicts', null], ['weekly_until', 'm-weekly-until'], ['chair_person', 'm-chair-person'],
   ['chair_unit', 'm-chair-unit'], ['chair_user', null], ['host_unit', 'm-host'], ['title', 'm-title'],
   ['agenda', 'm-agenda'], ['scope', 'scope-root'], ['start', 'm-start'], ['end', 'm-end'], ['recorded', 'm-recorded'],
+  ['max_endpoints', 'm-max-endpoints'],
 ];
 
 /**
@@ -73,6 +77,7 @@ export class MeetingForm {
     this.f = {
       title: $('m-title'), agenda: $('m-agenda'), date: $('m-date'), start: $('m-start'), end: $('m-end'),
       weekly: $('m-weekly-until'), chairPerson: $('m-chair-person'), recorded: $('m-recorded'),
+      maxEndpoints: $('m-max-endpoints'),
     };
     this.host = new UnitPicker($('m-host'), { index, onChange: (u) => this.hostChanged(u) });
     this.chair = new UnitPicker($('m-chair-unit'), { index, onChange: () => this.contextChanged() });
@@ -116,7 +121,7 @@ export class MeetingForm {
     const sole = this.index.soleProvince();
     this.fill({
       title: '', agenda: '', start: instant(day, start), end: instant(day, start + 60), weekly_until: null,
-      host_unit: sole?.id ?? null, chair_unit: sole?.id ?? null, chair_person: '', recorded: false,
+      host_unit: sole?.id ?? null, chair_unit: sole?.id ?? null, chair_person: '', recorded: false, max_endpoints: null,
       scope: { root: null, tiers: [], add: [], remove: [] },
     });
     this.show();
@@ -141,6 +146,7 @@ export class MeetingForm {
     f.weekly.value = m.weekly_until != null ? isoDate(dayOf(m.weekly_until - 1)) : '';
     f.chairPerson.value = m.chair_person ?? '';
     f.recorded.checked = Boolean(m.recorded);
+    f.maxEndpoints.value = m.max_endpoints != null ? String(m.max_endpoints) : '';
     this.host.set(m.host_unit ?? null);
     this.chair.set(m.chair_unit ?? null);
     this.lastHostId = m.host_unit ?? null;
@@ -219,6 +225,14 @@ export class MeetingForm {
     if (!chair) errors.push({ id: 'm-chair-unit', key: 'sched.form.chairRequired' });
     const scope = this.scope.value;
     if (!scope.root) errors.push({ id: 'scope-root', key: 'sched.form.rootRequired' });
+    let maxEndpoints = null;
+    const capText = f.maxEndpoints.value.trim();
+    if (capText) {
+      maxEndpoints = Number(capText);
+      if (!Number.isInteger(maxEndpoints) || maxEndpoints < MIN_CAP || maxEndpoints > MAX_CAP) {
+        errors.push({ id: 'm-max-endpoints', key: 'sched.form.maxEndpointsRange', vars: { min: MIN_CAP, max: MAX_CAP } });
+      }
+    }
     const form = {
       title,
       agenda,
@@ -231,6 +245,7 @@ export class MeetingForm {
       chair_user: this.editing?.chair_user ?? null, // not edited here: kept as it was
       scope,
       recorded: f.recorded.checked,
+      max_endpoints: maxEndpoints,
     };
     return { form, errors };
   }

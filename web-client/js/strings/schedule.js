@@ -87,6 +87,10 @@ addStrings({
     'sched.field.chair_user': 'Tài khoản chủ toạ',
     'sched.field.scope': 'Danh sách mời',
     'sched.field.recorded': 'Ghi hình cuộc họp',
+    'sched.field.max_endpoints': 'Số điểm cầu tối đa',
+    'sched.form.maxEndpointsPlaceholder': 'Không giới hạn',
+    'sched.form.maxEndpointsHint': 'Điểm cầu vượt quá số này không vào được; chủ trì luôn vào được và được báo khi có điểm cầu bị từ chối.',
+    'sched.form.maxEndpointsRange': 'Từ {min} đến {max}, hoặc để trống.',
 
     'sched.scope.root': 'Đơn vị gốc',
     'sched.scope.rootHint': 'Mời các đơn vị thuộc đơn vị này (kể cả chính nó), theo các cấp được chọn.',
@@ -158,6 +162,8 @@ addStrings({
     'sched.details.end': 'Kết thúc',
     'sched.details.ics': 'Lịch (.ics)',
     'sched.details.csv': 'Tải danh sách (CSV)',
+    'sched.details.record': 'Biên bản điểm danh',
+    'sched.details.attendanceCsv': 'Điểm danh (CSV)',
     'sched.details.cancel': 'Huỷ cuộc họp',
 
     'sched.cancel.title': 'Huỷ cuộc họp “{title}”?',
@@ -329,6 +335,10 @@ addStrings({
     'sched.field.chair_user': 'Chair account',
     'sched.field.scope': 'Invitation list',
     'sched.field.recorded': 'Record the meeting',
+    'sched.field.max_endpoints': 'Most endpoints',
+    'sched.form.maxEndpointsPlaceholder': 'No limit',
+    'sched.form.maxEndpointsHint': 'Endpoints beyond this number cannot join; the chair always can, and is told when one is refused.',
+    'sched.form.maxEndpointsRange': 'From {min} to {max}, or empty.',
 
     'sched.scope.root': 'Root unit',
     'sched.scope.rootHint': 'Invites the units under this one (itself included), at the tiers ticked.',
@@ -408,6 +418,8 @@ addStrings({
     'sched.details.end': 'End',
     'sched.details.ics': 'Calendar (.ics)',
     'sched.details.csv': 'Download list (CSV)',
+    'sched.details.record': 'Attendance record',
+    'sched.details.attendanceCsv': 'Attendance (CSV)',
     'sched.details.cancel': 'Cancel meeting',
 
     'sched.cancel.title': 'Cancel “{title}”?',
