@@ -125,6 +125,9 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 5: a host-set cap on a meeting's endpoints (NULL: none).
     "ALTER TABLE meetings ADD COLUMN max_endpoints INTEGER;",
+    // 6: each stay's connection quality (medians of the 2-second samples), for statistics.
+    "ALTER TABLE participations ADD COLUMN rtt_ms REAL;
+    ALTER TABLE participations ADD COLUMN loss_pct REAL;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +143,14 @@ pub enum DbError {
     TooNew { found: i64, known: i64 },
     #[error("database task failed")]
     Task,
+}
+
+/// A stay's connection quality: medians of what was measured, if anything was.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LinkMedians {
+    pub rtt_ms: Option<f64>,
+    /// Loss in percent (0–100).
+    pub loss_pct: Option<f64>,
 }
 
 /// Handle to the database; cheap to clone. Calls run on the blocking thread pool.
@@ -251,12 +262,20 @@ impl Db {
         session_id: i64,
         participant_id: String,
         reason: &'static str,
+        quality: LinkMedians,
     ) -> Result<(), DbError> {
         self.call(move |c| {
             c.execute(
-                "UPDATE participations SET left_at = ?3, leave_reason = ?4
+                "UPDATE participations SET left_at = ?3, leave_reason = ?4, rtt_ms = ?5, loss_pct = ?6
                  WHERE session_id = ?1 AND participant_id = ?2",
-                params![session_id, participant_id, now_ms(), reason],
+                params![
+                    session_id,
+                    participant_id,
+                    now_ms(),
+                    reason,
+                    quality.rtt_ms,
+                    quality.loss_pct
+                ],
             )?;
             Ok(())
         })

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod moderation_log;
 pub mod protocol;
 pub mod rooms;
+pub mod statistics;
 pub mod tokens;
 pub mod ws;
 

@@ -90,6 +90,55 @@ struct Member {
     tx: mpsc::UnboundedSender<ServerMessage>,
     /// Since when it has been speaking (for the attendance record's speaking time).
     speaking_since: Option<i64>,
+    /// Its link's quality, sampled with the roll call (for the statistics).
+    quality: QualitySamples,
+}
+
+/// Round-trip time and loss samples of one endpoint, every [`ROLL_CALL_INTERVAL`]. Bounded:
+/// when full, every other sample is dropped (the medians stay representative).
+#[derive(Debug, Default)]
+struct QualitySamples {
+    rtt_ms: Vec<f32>,
+    loss_pct: Vec<f32>,
+}
+
+/// Samples kept per endpoint (an hour at one every 2 s).
+const MAX_QUALITY_SAMPLES: usize = 1_800;
+
+impl QualitySamples {
+    fn add(&mut self, s: &LinkStats) {
+        for (v, sample) in [
+            (&mut self.rtt_ms, s.rtt_ms),
+            (&mut self.loss_pct, s.loss.map(|l| l * 100.0)),
+        ] {
+            let Some(x) = sample.filter(|x| x.is_finite()) else {
+                continue;
+            };
+            if v.len() >= MAX_QUALITY_SAMPLES {
+                let mut i = 0;
+                v.retain(|_| {
+                    i += 1;
+                    i % 2 == 0
+                });
+            }
+            v.push(x as f32);
+        }
+    }
+
+    fn medians(&self) -> crate::db::LinkMedians {
+        let median = |v: &[f32]| {
+            let mut v = v.to_vec();
+            if v.is_empty() {
+                return None;
+            }
+            v.sort_by(f32::total_cmp);
+            Some(f64::from(v[v.len() / 2]))
+        };
+        crate::db::LinkMedians {
+            rtt_ms: median(&self.rtt_ms),
+            loss_pct: median(&self.loss_pct),
+        }
+    }
 }
 
 impl Room {
@@ -373,6 +422,7 @@ impl Hub {
                 credential: admission.credential.clone(),
                 tx,
                 speaking_since: None,
+                quality: QualitySamples::default(),
             },
         );
         // Right after its welcome: the floor and moderation state, and for a chair the roll
@@ -509,7 +559,12 @@ impl Hub {
         if let Err(e) = self
             .inner
             .db
-            .participant_left(session, participant_id.to_string(), reason.as_str())
+            .participant_left(
+                session,
+                participant_id.to_string(),
+                reason.as_str(),
+                gone.quality.medians(),
+            )
             .await
         {
             tracing::error!(error = %e, "cannot record participant leave");
@@ -564,10 +619,15 @@ impl Hub {
                 let _ = m.tx.send(ServerMessage::Bye {
                     reason: ByeReason::MeetingEnded,
                 });
-                if let Err(e) = self
-                    .inner
-                    .db
-                    .participant_left(session, id.clone(), "meeting_ended")
+                let db = &self.inner.db;
+                if let Some(since) = m.speaking_since
+                    && let Err(e) = db.spoke(session, id.clone(), now_ms() - since).await
+                {
+                    tracing::error!(error = %e, "cannot record speaking time");
+                }
+                let quality = m.quality.medians();
+                if let Err(e) = db
+                    .participant_left(session, id.clone(), "meeting_ended", quality)
                     .await
                 {
                     tracing::error!(error = %e, "cannot record participant leave");
@@ -703,6 +763,11 @@ impl Hub {
         let stats = self.stats_snapshot();
         let mut rooms = self.inner.rooms.lock().await;
         for room in rooms.values_mut() {
+            for m in room.members.values_mut() {
+                if let Some(s) = stats.get(&m.endpoint) {
+                    m.quality.add(s);
+                }
+            }
             if !room.members.values().any(|m| m.info.role == Role::Chair) {
                 continue;
             }

@@ -170,3 +170,36 @@ test('a meeting at its cap turns a unit away and tells the chair', { timeout: 12
   await screenshot(chair, 'meeting-full-chair');
   await Promise.all([third.close(), first.close(), chair.close()]);
 });
+
+test('the scheduler reads the statistics of the meetings held', { timeout: 120_000 }, async () => {
+  // Both meetings above were held today; the scheduler signs in and opens the statistics.
+  const page = await newPage(chromium);
+  await page.setViewport({ width: 1280, height: 1100 });
+  await page.goto(new URL('stats.html?lang=vi', hub.url).href);
+  await page.waitForSelector('#username', { visible: true });
+  await page.type('#username', SCHEDULER.username);
+  await page.type('#password', SCHEDULER.password);
+  await Promise.all([page.waitForNavigation(), page.click('#login-submit')]);
+  await waitFor(async () => (await page.evaluate(() => document.body.dataset.view)) === 'stats', { message: 'the statistics page loads' });
+  const card = (key) => page.$eval(`#cards [data-card="${key}"] .value`, (e) => e.textContent);
+  assert.equal(await card('meetings'), '2', 'two meetings held');
+  assert.match(await card('rate'), /%$/);
+  // The official's commune came to the first meeting (twice, one reconnection) and was
+  // invited to the second; the unit table lists it with its measured quality.
+  const row = await page.$eval('#unit-table tr[data-unit-id="commune:5434"]', (tr) => [...tr.cells].map((c) => c.textContent));
+  assert.equal(row[0], 'Phường Quang Vinh');
+  assert.equal(row[2], '2', 'invited twice');
+  assert.equal(row[3], '2', 'attended both');
+  // The communes invited twice and never there are flagged as often absent.
+  const flagged = await page.$$eval('#unit-table tr[data-flag="often_absent"]', (trs) => trs.map((tr) => tr.dataset.unitId));
+  assert.ok(flagged.includes('commune:5431'), `often absent: ${flagged.slice(0, 5)}`);
+  assert.ok(await page.$('#tier-table tr[data-tier="commune"]'));
+  await screenshot(page, 'stats-vi');
+  // Filtered to the district's communes only.
+  await page.select('#f-tier', 'commune');
+  await page.select('#f-root', 'district:164');
+  await page.click('#filters button[type="submit"]');
+  await waitFor(async () => (await page.$$eval('#unit-table tbody tr', (trs) => trs.every((tr) => tr.cells[1].textContent === 'Cấp xã'))), { message: 'communes only' });
+  assert.match(page.url(), /root=district%3A164/);
+  await page.close();
+});

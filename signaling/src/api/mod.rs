@@ -7,6 +7,7 @@ mod accounts;
 mod directory;
 mod meetings;
 mod record;
+mod statistics;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -68,6 +69,7 @@ pub fn router() -> Router<AppState> {
             get(record::record).put(record::save_record),
         )
         .route("/api/meetings/{id}/meeting.ics", get(meetings::meeting_ics))
+        .route("/api/statistics", get(statistics::statistics))
         .route("/api/join", get(meetings::check_join))
         .route("/api/join/meeting.ics", get(meetings::join_ics))
 }

@@ -588,6 +588,7 @@ mod tests {
                     credential: Credential::Link(n as i64),
                     tx: tokio::sync::mpsc::unbounded_channel().0,
                     speaking_since: None,
+                    quality: Default::default(),
                 },
             );
         }

@@ -163,6 +163,7 @@ addStrings({
     'sched.details.ics': 'Lịch (.ics)',
     'sched.details.csv': 'Tải danh sách (CSV)',
     'sched.details.record': 'Biên bản điểm danh',
+    'sched.nav.stats': 'Thống kê',
     'sched.details.attendanceCsv': 'Điểm danh (CSV)',
     'sched.details.cancel': 'Huỷ cuộc họp',
 
@@ -419,6 +420,7 @@ addStrings({
     'sched.details.ics': 'Calendar (.ics)',
     'sched.details.csv': 'Download list (CSV)',
     'sched.details.record': 'Attendance record',
+    'sched.nav.stats': 'Statistics',
     'sched.details.attendanceCsv': 'Attendance (CSV)',
     'sched.details.cancel': 'Cancel meeting',
 
