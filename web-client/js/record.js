@@ -188,6 +188,13 @@ async function load() {
       location.href = loginUrl();
       return;
     }
+    if (data && (err.status === 0 || err.status >= 500)) {
+      // A live refresh that failed (the network, the hub restarting): keep the record shown
+      // and try again.
+      clearTimeout(timer);
+      timer = setTimeout(load, REFRESH_MS);
+      return;
+    }
     showError(err);
   }
 }
