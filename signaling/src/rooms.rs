@@ -545,31 +545,35 @@ impl Hub {
             self.push_policy(room);
         }
         let session = room.session.0 as i64;
-        if let Some(since) = gone.speaking_since {
-            let ms = now_ms() - since;
-            if let Err(e) = self
-                .inner
-                .db
-                .spoke(session, participant_id.into(), ms)
+        self.record_leave(session, participant_id, &gone, reason.as_str())
+            .await;
+        Some(gone)
+    }
+
+    /// Write a member's leave to its participation: the speaking it was still doing, its
+    /// link's quality medians, when and why it left.
+    async fn record_leave(
+        &self,
+        session: i64,
+        participant_id: &str,
+        m: &Member,
+        reason: &'static str,
+    ) {
+        let db = &self.inner.db;
+        if let Some(since) = m.speaking_since
+            && let Err(e) = db
+                .spoke(session, participant_id.into(), now_ms() - since)
                 .await
-            {
-                tracing::error!(error = %e, "cannot record speaking time");
-            }
+        {
+            tracing::error!(error = %e, "cannot record speaking time");
         }
-        if let Err(e) = self
-            .inner
-            .db
-            .participant_left(
-                session,
-                participant_id.to_string(),
-                reason.as_str(),
-                gone.quality.medians(),
-            )
+        let quality = m.quality.medians();
+        if let Err(e) = db
+            .participant_left(session, participant_id.into(), reason, quality)
             .await
         {
             tracing::error!(error = %e, "cannot record participant leave");
         }
-        Some(gone)
     }
 
     /// Tell the media plane the session's priorities (floor, chairs, mutes by the chair).
@@ -619,19 +623,7 @@ impl Hub {
                 let _ = m.tx.send(ServerMessage::Bye {
                     reason: ByeReason::MeetingEnded,
                 });
-                let db = &self.inner.db;
-                if let Some(since) = m.speaking_since
-                    && let Err(e) = db.spoke(session, id.clone(), now_ms() - since).await
-                {
-                    tracing::error!(error = %e, "cannot record speaking time");
-                }
-                let quality = m.quality.medians();
-                if let Err(e) = db
-                    .participant_left(session, id.clone(), "meeting_ended", quality)
-                    .await
-                {
-                    tracing::error!(error = %e, "cannot record participant leave");
-                }
+                self.record_leave(session, id, m, "meeting_ended").await;
             }
             self.inner.db.session_ended(session).await?;
             tracing::info!(room = %code, meeting, session, by, "meeting ended by its chair or staff");

@@ -11,16 +11,16 @@
 // #doc, #totals, tables .doc-units[data-tier] with rows tr[data-unit-id][data-attended],
 // #notes, #decisions li, #csv (href of the CSV export).
 
+import { $, el } from './schedule/dom.js';
+import { TIME_ZONE } from './schedule/time.js';
 import { t, applyI18n, bindLangSwitch, onLangChange, getLang } from './i18n.js';
 import { tierLabel } from './directory.js';
 import { api, ApiError, loginUrl } from './api.js';
 import './strings/record.js';
 
 const REFRESH_MS = 10_000;
-const TIME_ZONE = 'Asia/Ho_Chi_Minh';
 const params = new URLSearchParams(location.search);
 const meetingId = Number(params.get('meeting'));
-const $ = (id) => document.getElementById(id);
 
 let data = null;
 let timer = null;
@@ -50,17 +50,6 @@ function duration(ms) {
   const h = Math.floor(total / 60);
   const m = total % 60;
   return h > 0 ? t('record.hoursMinutes', { h, m }) : t('record.minutes', { m });
-}
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('data-')) e.setAttribute(k, v);
-    else e[k] = v;
-  }
-  for (const c of children) if (c != null) e.append(c);
-  return e;
 }
 
 /** The issuing body above its rule (the host unit, in capitals), the motto and the place and date. */

@@ -8,6 +8,7 @@
 // Hooks for browser tests: body[data-view="stats"], #cards [data-card], #tier-table
 // tr[data-tier], #unit-table tr[data-unit-id][data-flag].
 
+import { $, el } from './schedule/dom.js';
 import { t, applyI18n, bindLangSwitch, onLangChange, getLang } from './i18n.js';
 import { hydrateIcons } from './icons.js';
 import { fetchDirectory, tierLabel } from './directory.js';
@@ -15,21 +16,9 @@ import { get, requireStaff, canSchedule, ApiError } from './api.js';
 import { today, dayStart, isoDate, parseIsoDate } from './schedule/time.js';
 import './strings/stats.js';
 
-const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 let dir = null;
 let data = null;
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('data-') || k.startsWith('aria-')) e.setAttribute(k, v);
-    else e[k] = v;
-  }
-  for (const c of children) if (c != null) e.append(c);
-  return e;
-}
 
 const nf = (digits = 0) => new Intl.NumberFormat(getLang() === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (r) => (r == null ? '—' : `${nf(0).format(r * 100)} %`);

@@ -155,7 +155,7 @@ fn with_next(mut m: Meeting) -> Meeting {
     m
 }
 
-async fn load(state: &AppState, id: i64) -> Result<Meeting, ApiError> {
+pub(super) async fn load(state: &AppState, id: i64) -> Result<Meeting, ApiError> {
     state
         .hub
         .db()
@@ -415,17 +415,22 @@ pub async fn links_csv(
             "no"
         ));
     }
-    Ok((
+    Ok(csv_response(out, &format!("meeting-{id}-links.csv")))
+}
+
+/// A CSV download named `name` (the body UTF-8, starting with its byte-order mark).
+pub(super) fn csv_response(body: String, name: &str) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"meeting-{id}-links.csv\""),
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
-        out,
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]

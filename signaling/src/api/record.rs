@@ -4,18 +4,18 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::meetings::{csv_field, meeting_summary};
-use super::{JsonBody, optional_staff};
+use super::meetings::{csv_field, csv_response, load, meeting_summary};
+use super::{JsonBody, staff};
 use crate::access;
 use crate::attendance::{self, Attendance, Record};
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::meetings::{self, Meeting, Occurrence};
+use crate::meetings::{Meeting, Occurrence};
 use crate::protocol::Role;
 
 #[derive(Debug, Deserialize)]
@@ -43,25 +43,16 @@ async fn reader(
     id: i64,
     q: &RecordQuery,
 ) -> Result<Reader, ApiError> {
+    // Without a join token, a staff login — with the CSRF check of every change a cookie
+    // session makes, schedulers and staff chairs alike.
     let staff = match &q.token {
         Some(_) => None,
-        None => Some(
-            optional_staff(state, headers)
-                .await?
-                .ok_or(ApiError::Unauthenticated)?,
-        ),
+        None => Some(staff(state, method, headers).await?),
     };
     if let Some(s) = &staff
         && s.user.may_schedule()
     {
-        // Schedulers go through the CSRF check like every other change they make.
-        let s = super::scheduler(state, method, headers).await?;
-        let meeting = state
-            .hub
-            .db()
-            .call(move |c| meetings::get(c, id))
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no meeting {id}")))?;
+        let meeting = load(state, id).await?;
         let occurrence = attendance::occurrence_of(&meeting, q.occurrence, now_ms())
             .ok_or_else(|| ApiError::NotFound("no such occurrence of the meeting".into()))?;
         return Ok(Reader {
@@ -171,22 +162,12 @@ pub async fn attendance_csv(
             csv_field(&u.names.join("; ")),
         ));
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"meeting-{id}-attendance-{}.csv\"",
-                    crate::ics::vn_time(r.occurrence.start)
-                        .get(..10)
-                        .unwrap_or_default()
-                ),
-            ),
-        ],
+    let day = crate::ics::vn_time(r.occurrence.start);
+    let day = day.get(..10).unwrap_or_default();
+    Ok(csv_response(
         out,
-    )
-        .into_response())
+        &format!("meeting-{id}-attendance-{day}.csv"),
+    ))
 }
 
 /// `GET /api/meetings/{id}/record`: the chair's notes and decisions.
