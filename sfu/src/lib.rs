@@ -15,7 +15,7 @@ pub mod ids;
 pub mod shell;
 pub mod testkit;
 
-pub use core::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason};
+pub use core::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason, Source};
 pub use ids::{EndpointId, MediaKind, Mid, SessionId, TrackId};
 pub use shell::{
     CloseReason, EndpointEvent, Engine, LinkStats, SfuConfig, SfuError, SfuHandle, SfuStats,

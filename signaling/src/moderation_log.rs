@@ -15,6 +15,8 @@ pub enum ModerationAction {
     AllowUnmute,
     RemoveParticipant,
     Lock,
+    StopShare,
+    AllowSecondShare,
     EndMeeting,
 }
 
@@ -28,6 +30,8 @@ impl ModerationAction {
             ModerationAction::AllowUnmute => "allow_unmute",
             ModerationAction::RemoveParticipant => "remove_participant",
             ModerationAction::Lock => "lock",
+            ModerationAction::StopShare => "stop_share",
+            ModerationAction::AllowSecondShare => "allow_second_share",
             ModerationAction::EndMeeting => "end_meeting",
         }
     }

@@ -106,6 +106,18 @@ pub enum ClientMessage {
     },
     /// Chair only: end the meeting for everyone.
     EndMeeting,
+    /// Start or stop sharing one's screen (the chair, or whoever has the floor).
+    ShareScreen {
+        sharing: bool,
+    },
+    /// Chair only: stop that participant's screen share.
+    StopShare {
+        participant_id: String,
+    },
+    /// Chair only: whether a second screen share may run beside the first.
+    AllowSecondShare {
+        allowed: bool,
+    },
     Leave,
 }
 
@@ -128,6 +140,9 @@ pub const CLIENT_MESSAGE_TYPES: &[&str] = &[
     "remove_participant",
     "lock",
     "end_meeting",
+    "share_screen",
+    "stop_share",
+    "allow_second_share",
     "leave",
 ];
 
@@ -244,11 +259,33 @@ pub struct RollCallEntry {
     pub bitrate_kbps: Option<f64>,
 }
 
-/// A track a participant publishes: its m-line in the participant's own connection and kind.
+/// What a track carries: an endpoint's audio is its microphone, its first video m-line its
+/// camera, its second its screen (the wire form is the sfu's [`sfu::Source::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    Microphone,
+    Camera,
+    Screen,
+}
+
+impl From<sfu::Source> for TrackSource {
+    fn from(s: sfu::Source) -> Self {
+        match s {
+            sfu::Source::Microphone => TrackSource::Microphone,
+            sfu::Source::Camera => TrackSource::Camera,
+            sfu::Source::Screen => TrackSource::Screen,
+        }
+    }
+}
+
+/// A track a participant publishes: its m-line in the participant's own connection, its kind
+/// and what it carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedTrack {
     pub mid: String,
     pub kind: TrackKind,
+    pub source: TrackSource,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,6 +323,7 @@ pub struct SlotTrack {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SlotReason {
+    Screen,
     Floor,
     Chair,
     Speaker,
@@ -297,6 +335,7 @@ pub enum SlotReason {
 impl From<sfu::SlotReason> for SlotReason {
     fn from(r: sfu::SlotReason) -> Self {
         match r {
+            sfu::SlotReason::Screen => SlotReason::Screen,
             sfu::SlotReason::Floor => SlotReason::Floor,
             sfu::SlotReason::Chair => SlotReason::Chair,
             sfu::SlotReason::Speaker => SlotReason::Speaker,
@@ -339,6 +378,8 @@ pub struct Slot {
     pub kind: TrackKind,
     /// Whose stream, or `None` for an idle slot.
     pub participant_id: Option<String>,
+    /// Which of its tracks (`None` for an idle slot).
+    pub source: Option<TrackSource>,
     pub reason: Option<SlotReason>,
     /// Video: the layer being sent; `None` while paused, idle, or for audio.
     pub layer: Option<Layer>,
@@ -412,6 +453,7 @@ pub enum ErrorCode {
     Removed,
     InvalidText,
     MeetingFull,
+    ShareBusy,
 }
 
 impl ErrorCode {
@@ -521,6 +563,10 @@ pub enum ServerMessage {
         locked: bool,
         self_unmute: bool,
         chair_muted: Vec<ChairMute>,
+        /// Participants sharing their screen, in the order they started.
+        screens: Vec<String>,
+        /// Whether the chair allows a second share beside the first.
+        second_share: bool,
     },
     MutedByChair {
         kind: TrackKind,

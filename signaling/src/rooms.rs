@@ -149,6 +149,14 @@ impl Room {
         }
     }
 
+    /// Shares whose sharer lost the floor (and is no chair) stop; returns whether any did.
+    fn drop_unentitled_shares(&mut self) -> bool {
+        let members = &self.members;
+        self.moderation.drop_unentitled_shares(|id| {
+            members.get(id).is_some_and(|m| m.info.role == Role::Chair)
+        })
+    }
+
     /// The session's forwarding priorities as the media plane takes them.
     fn policy(&self) -> sfu::SessionPolicy {
         let mut chairs: Vec<EndpointId> = self

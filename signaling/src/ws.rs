@@ -221,6 +221,7 @@ fn media_message(event: EndpointEvent) -> Option<ServerMessage> {
                     mid: s.mid.to_string(),
                     kind: track_kind(s.kind),
                     participant_id: s.publisher.map(|p| p.to_string()),
+                    source: s.source.map(Into::into),
                     reason: s.reason.map(Into::into),
                     layer: s.layer.map(Into::into),
                 })
@@ -426,6 +427,22 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 self.moderate(Moderation::Lock { locked }).await
             }
             (ClientMessage::EndMeeting, true) => self.moderate(Moderation::EndMeeting).await,
+            (ClientMessage::ShareScreen { sharing }, true) => {
+                if let Some((room, id)) = self.ids()
+                    && let Err(refusal) = self.hub.share_screen(&room, &id, sharing).await
+                {
+                    self.error(refusal.code, refusal.message).await;
+                }
+                None
+            }
+            (ClientMessage::StopShare { participant_id }, true) => {
+                self.moderate(Moderation::StopShare { participant_id })
+                    .await
+            }
+            (ClientMessage::AllowSecondShare { allowed }, true) => {
+                self.moderate(Moderation::AllowSecondShare { allowed })
+                    .await
+            }
             (ClientMessage::Leave, true) => {
                 self.send(&ServerMessage::Bye {
                     reason: ByeReason::Left,
@@ -669,11 +686,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     async fn on_media(&mut self, event: Option<EndpointEvent>) -> Option<End> {
         match event {
             Some(EndpointEvent::Connected) => None,
-            Some(EndpointEvent::Published { mid, kind }) => {
+            Some(EndpointEvent::Published { mid, kind, source }) => {
                 if let Some(s) = &self.state {
                     let track = PublishedTrack {
                         mid,
                         kind: track_kind(kind),
+                        source: source.into(),
                     };
                     let (room, id) = (s.joined.room.id.clone(), s.joined.participant.id.clone());
                     self.hub.track_published(&room, &id, track).await;
@@ -750,20 +768,22 @@ mod tests {
 
     #[test]
     fn media_events_become_the_documented_messages() {
-        use crate::protocol::SlotReason;
+        use crate::protocol::{SlotReason, TrackSource};
         use sfu::{EndpointId, MediaKind, Mid, SlotInfo};
         let slots = EndpointEvent::Slots(vec![
             SlotInfo {
                 mid: Mid::from("4"),
                 kind: MediaKind::Video,
                 publisher: Some(EndpointId(7)),
-                reason: Some(sfu::SlotReason::Floor),
+                source: Some(sfu::Source::Screen),
+                reason: Some(sfu::SlotReason::Screen),
                 layer: Some(sfu::Layer::Mid),
             },
             SlotInfo {
                 mid: Mid::from("5"),
                 kind: MediaKind::Video,
                 publisher: Some(EndpointId(8)),
+                source: Some(sfu::Source::Camera),
                 reason: Some(sfu::SlotReason::Other),
                 layer: None,
             },
@@ -771,6 +791,7 @@ mod tests {
                 mid: Mid::from("a0"),
                 kind: MediaKind::Audio,
                 publisher: None,
+                source: None,
                 reason: None,
                 layer: None,
             },
@@ -783,13 +804,15 @@ mod tests {
                         mid: "4".into(),
                         kind: TrackKind::Video,
                         participant_id: Some("e7".into()),
-                        reason: Some(SlotReason::Floor),
+                        source: Some(TrackSource::Screen),
+                        reason: Some(SlotReason::Screen),
                         layer: Some(Layer::Half),
                     },
                     Slot {
                         mid: "5".into(),
                         kind: TrackKind::Video,
                         participant_id: Some("e8".into()),
+                        source: Some(TrackSource::Camera),
                         reason: Some(SlotReason::Other),
                         layer: None,
                     },
@@ -797,6 +820,7 @@ mod tests {
                         mid: "a0".into(),
                         kind: TrackKind::Audio,
                         participant_id: None,
+                        source: None,
                         reason: None,
                         layer: None,
                     },

@@ -28,6 +28,8 @@ fn state(floor: Option<&str>, hands: &[&str]) -> MeetingState {
         locked: false,
         self_unmute: true,
         chair_muted: vec![],
+        screens: vec![],
+        second_share: false,
     }
 }
 
@@ -522,6 +524,8 @@ async fn a_chairs_mute_holds_until_the_chair_allows_or_gives_the_floor() {
             locked: false,
             self_unmute: false,
             chair_muted: vec![(ai.clone(), TrackKind::Audio)],
+            screens: vec![],
+            second_share: false,
         }
     );
     a.send(&mute(TrackKind::Audio, false)).await;

@@ -85,6 +85,8 @@ async fn bad_input_gets_a_clear_error_and_the_connection_survives() {
             locked: false,
             self_unmute: true,
             chair_muted: vec![],
+            screens: vec![],
+            second_share: false,
         })
     );
 

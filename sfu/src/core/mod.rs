@@ -18,6 +18,6 @@ pub mod throttle;
 mod tests;
 
 pub use codec::Codec;
-pub use policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason};
+pub use policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason, Source};
 pub use rewrite::{DropReason, Vp8Out};
 pub use session::{CoreConfig, CoreStats, Decision, Notice, Removal, RtpIn, SessionCore};

@@ -15,8 +15,31 @@ pub struct SessionPolicy {
     pub chairs: Vec<EndpointId>,
     /// Endpoints whose audio the chair muted: never forwarded until lifted.
     pub silenced_audio: BTreeSet<EndpointId>,
-    /// Endpoints whose video the chair turned off: never forwarded until lifted.
+    /// Endpoints whose camera the chair turned off: never forwarded until lifted.
     pub silenced_video: BTreeSet<EndpointId>,
+    /// Endpoints sharing their screen now, in the order they started: their screen tracks
+    /// go to everyone before any camera.
+    pub screens: Vec<EndpointId>,
+}
+
+/// What a published track carries. An endpoint's audio is its microphone; its first video
+/// m-line is its camera and its second its screen (shown only while the session's policy
+/// lists it in [`SessionPolicy::screens`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    Microphone,
+    Camera,
+    Screen,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Microphone => "microphone",
+            Source::Camera => "camera",
+            Source::Screen => "screen",
+        }
+    }
 }
 
 /// How much video a subscriber wants.
@@ -57,6 +80,8 @@ impl Default for ReceivePrefs {
 /// Why a receive slot carries the publisher it carries (in order of precedence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SlotReason {
+    /// A shared screen.
+    Screen,
     Floor,
     Chair,
     Speaker,
@@ -68,6 +93,7 @@ pub enum SlotReason {
 impl SlotReason {
     pub fn as_str(self) -> &'static str {
         match self {
+            SlotReason::Screen => "screen",
             SlotReason::Floor => "floor",
             SlotReason::Chair => "chair",
             SlotReason::Speaker => "speaker",
@@ -77,9 +103,12 @@ impl SlotReason {
         }
     }
 
-    /// Shown large in the speaker layout.
+    /// Shown large (the speaker layout's floor and chair, the presentation layout's screen).
     pub fn is_large(self) -> bool {
-        matches!(self, SlotReason::Floor | SlotReason::Chair)
+        matches!(
+            self,
+            SlotReason::Screen | SlotReason::Floor | SlotReason::Chair
+        )
     }
 }
 
@@ -126,6 +155,8 @@ pub struct SlotInfo {
     pub mid: crate::ids::Mid,
     pub kind: crate::ids::MediaKind,
     pub publisher: Option<EndpointId>,
+    /// Which of the publisher's tracks (`None` while idle).
+    pub source: Option<Source>,
     pub reason: Option<SlotReason>,
     /// Video: the layer being sent; `None` while paused or idle.
     pub layer: Option<Layer>,

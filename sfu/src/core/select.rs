@@ -1,9 +1,10 @@
 //! Who fills a subscriber's receive slots, and at which simulcast layer: pure functions over
 //! the session's state, so every rule is tested by asserting on its answer.
 //!
-//! Video slots are filled in order of precedence — the floor, the chairs, the dominant
-//! speaker, what the subscriber pinned, the most recent speakers, then everyone else in the
-//! order they joined — and a publisher already in a slot stays in that slot (a change of
+//! Video slots are filled in order of precedence — the shared screens, then cameras: the
+//! floor, the chairs, the dominant speaker, what the subscriber pinned, the most recent
+//! speakers, then everyone else in the order they joined — and a feed already in a slot
+//! stays in that slot (a change of
 //! who is visible costs one keyframe, not a reshuffle of every tile). Audio slots carry the
 //! floor, the chairs and the loudest few. Layers then share the subscriber's bandwidth
 //! estimate: every visible video first gets its lowest layer, in precedence order, then the
@@ -11,14 +12,19 @@
 
 use std::collections::BTreeSet;
 
-use super::policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotReason};
+use super::policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotReason, Source};
 use crate::ids::EndpointId;
+
+/// One video a slot can carry: a publisher's camera or its screen.
+pub type Feed = (EndpointId, Source);
 
 /// The session-wide facts a selection needs, computed once per evaluation.
 #[derive(Debug, Clone, Default)]
 pub struct Ranking {
-    /// Endpoints publishing video (not silenced), in the order they joined.
+    /// Endpoints publishing a camera (not silenced), in the order they joined.
     pub video_publishers: Vec<EndpointId>,
+    /// Endpoints with a screen track (shown only while the policy lists them as sharing).
+    pub screen_publishers: BTreeSet<EndpointId>,
     /// Endpoints publishing audio (not silenced), loudest first (speaking before silent,
     /// then by smoothed voice activity).
     pub loudest: Vec<EndpointId>,
@@ -29,27 +35,37 @@ pub struct Ranking {
     pub dominant: Option<EndpointId>,
 }
 
-/// The publishers a subscriber should see, in precedence order, with the reason, at most
-/// `slots` of them.
+/// The feeds a subscriber should see, in precedence order, with the reason, at most `slots`
+/// of them: the shared screens first (a presentation is what the meeting looks at), then the
+/// cameras.
 pub fn choose_video(
     me: EndpointId,
     policy: &SessionPolicy,
     prefs: &ReceivePrefs,
     ranking: &Ranking,
     slots: usize,
-) -> Vec<(EndpointId, SlotReason)> {
+) -> Vec<(Feed, SlotReason)> {
     if prefs.mode == ReceiveMode::AudioOnly {
         return vec![];
     }
+    let mut chosen: Vec<(Feed, SlotReason)> = Vec::with_capacity(slots);
+    for s in &policy.screens {
+        if chosen.len() < slots
+            && *s != me
+            && ranking.screen_publishers.contains(s)
+            && !chosen.iter().any(|((c, _), _)| c == s)
+        {
+            chosen.push(((*s, Source::Screen), SlotReason::Screen));
+        }
+    }
     let publishing: BTreeSet<EndpointId> = ranking.video_publishers.iter().copied().collect();
-    let mut chosen: Vec<(EndpointId, SlotReason)> = Vec::with_capacity(slots);
-    let push = |e: EndpointId, reason: SlotReason, chosen: &mut Vec<_>| {
+    let push = |e: EndpointId, reason: SlotReason, chosen: &mut Vec<(Feed, SlotReason)>| {
         if chosen.len() < slots
             && e != me
             && publishing.contains(&e)
-            && !chosen.iter().any(|(c, _)| *c == e)
+            && !chosen.iter().any(|(c, _)| *c == (e, Source::Camera))
         {
-            chosen.push((e, reason));
+            chosen.push(((e, Source::Camera), reason));
         }
     };
     if let Some(f) = policy.floor {
@@ -119,13 +135,14 @@ pub fn choose_audio(
     chosen
 }
 
-/// Put `wanted` publishers into slots, keeping each one already in a slot where it is.
-/// `current[i]` is what slot `i` carries now; the answer is what each slot should carry.
-pub fn place<T: Copy>(
-    current: &[Option<EndpointId>],
-    wanted: &[(EndpointId, T)],
-) -> Vec<Option<(EndpointId, T)>> {
-    let mut out: Vec<Option<(EndpointId, T)>> = current
+/// Put `wanted` feeds (publishers, for audio) into slots, keeping each one already in a slot
+/// where it is. `current[i]` is what slot `i` carries now; the answer is what each slot
+/// should carry.
+pub fn place<K: Copy + PartialEq, T: Copy>(
+    current: &[Option<K>],
+    wanted: &[(K, T)],
+) -> Vec<Option<(K, T)>> {
+    let mut out: Vec<Option<(K, T)>> = current
         .iter()
         .map(|c| c.and_then(|e| wanted.iter().find(|(w, _)| *w == e).copied()))
         .collect();
@@ -267,6 +284,10 @@ mod tests {
         EndpointId(n)
     }
 
+    fn cam(n: u64) -> Feed {
+        (e(n), Source::Camera)
+    }
+
     fn ranking(publishers: &[u64]) -> Ranking {
         Ranking {
             video_publishers: publishers.iter().map(|n| e(*n)).collect(),
@@ -293,14 +314,51 @@ mod tests {
         assert_eq!(
             chosen,
             vec![
-                (e(7), SlotReason::Floor),
-                (e(1), SlotReason::Chair),
-                (e(5), SlotReason::Speaker),
-                (e(9), SlotReason::Pinned),
-                (e(8), SlotReason::Recent),
-                (e(3), SlotReason::Other),
+                (cam(7), SlotReason::Floor),
+                (cam(1), SlotReason::Chair),
+                (cam(5), SlotReason::Speaker),
+                (cam(9), SlotReason::Pinned),
+                (cam(8), SlotReason::Recent),
+                (cam(3), SlotReason::Other),
             ]
         );
+    }
+
+    #[test]
+    fn shared_screens_come_first_in_the_order_started_and_never_back_to_their_sharer() {
+        let policy = SessionPolicy {
+            floor: Some(e(7)),
+            chairs: vec![e(1)],
+            // 4 has no screen track (an older client): not shown.
+            screens: vec![e(7), e(4), e(1)],
+            ..Default::default()
+        };
+        let mut r = ranking(&[1, 2, 3, 4, 7]);
+        r.screen_publishers = [e(1), e(4), e(7)].into();
+        r.screen_publishers.remove(&e(4));
+        let chosen = choose_video(e(2), &policy, &ReceivePrefs::default(), &r, 4);
+        assert_eq!(
+            chosen,
+            vec![
+                ((e(7), Source::Screen), SlotReason::Screen),
+                ((e(1), Source::Screen), SlotReason::Screen),
+                (cam(7), SlotReason::Floor),
+                (cam(1), SlotReason::Chair),
+            ]
+        );
+        // The sharer sees the others' cameras, not its own screen.
+        let mine = choose_video(e(7), &policy, &ReceivePrefs::default(), &r, 2);
+        assert_eq!(
+            mine,
+            vec![
+                ((e(1), Source::Screen), SlotReason::Screen),
+                (cam(1), SlotReason::Chair),
+            ]
+        );
+        // A screen not listed as shared is not shown, though its track exists.
+        let none = SessionPolicy::default();
+        let chosen = choose_video(e(2), &none, &ReceivePrefs::default(), &r, 2);
+        assert!(chosen.iter().all(|((_, s), _)| *s == Source::Camera));
     }
 
     #[test]
@@ -317,7 +375,7 @@ mod tests {
             &ranking(&[1, 2]),
             5,
         );
-        assert_eq!(chosen, vec![(e(1), SlotReason::Other)]);
+        assert_eq!(chosen, vec![(cam(1), SlotReason::Other)]);
     }
 
     #[test]

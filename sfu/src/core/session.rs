@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 
 use super::codec::{self, Codec};
 use super::dominant::DominantSpeaker;
-use super::policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason};
+use super::policy::{
+    Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason, Source,
+};
 use super::rewrite::{DropReason, Rewriter, SourcePacket, Vp8Out};
-use super::select::{self, Ranking, VideoDemand};
+use super::select::{self, Feed, Ranking, VideoDemand};
 use super::speaking::{VoiceActivity, VoiceConfig};
 use super::throttle::Throttle;
 use crate::ids::{EndpointId, MediaKind, Mid, TrackId};
@@ -109,7 +111,7 @@ pub enum Notice {
         endpoint: EndpointId,
         slots: Vec<SlotInfo>,
     },
-    /// The simulcast layers of `endpoint`'s video anyone receives or is about to.
+    /// The simulcast layers of `endpoint`'s camera anyone receives or is about to.
     Layers {
         endpoint: EndpointId,
         layers: Vec<Layer>,
@@ -136,6 +138,10 @@ pub struct CoreStats {
     pub layer_switches: u64,
 }
 
+/// A slot (by index) and what it is to carry: the track with the reason, and which of the
+/// publisher's feeds that is.
+type Filling = (usize, Option<(TrackId, SlotReason)>, Source);
+
 /// How long a layer may be silent and still count as arriving.
 const LAYER_FRESH: Duration = Duration::from_millis(1500);
 /// The window over which a layer's bitrate is measured.
@@ -156,6 +162,7 @@ struct LayerIn {
 #[derive(Debug)]
 struct Published {
     kind: MediaKind,
+    source: Source,
     simulcast: bool,
     layers: BTreeMap<Layer, LayerIn>,
     keyframes: BTreeMap<Layer, Throttle>,
@@ -191,6 +198,8 @@ struct OutSlot {
     mid: Mid,
     kind: MediaKind,
     source: Option<(TrackId, SlotReason)>,
+    /// What the source track carries (with `source`).
+    feed: Option<Source>,
     /// The layer being forwarded.
     current: Option<Layer>,
     /// The layer to switch to at its next keyframe (`None`: pause).
@@ -206,6 +215,7 @@ impl OutSlot {
             mid: self.mid,
             kind: self.kind,
             publisher: self.source.map(|(t, _)| t.endpoint),
+            source: self.feed.filter(|_| self.source.is_some()),
             reason: self.source.map(|(_, r)| r),
             layer: if self.kind == MediaKind::Video {
                 self.current
@@ -232,8 +242,9 @@ pub struct SessionCore {
     endpoints: BTreeMap<EndpointId, u64>,
     next_order: u64,
     tracks: BTreeMap<TrackId, Published>,
-    /// (publisher, is video) → its track (the first published of that kind).
-    by_endpoint: BTreeMap<(EndpointId, bool), TrackId>,
+    /// (publisher, source) → its track: the first audio is the microphone, the first video
+    /// the camera, the second video the screen; any further m-line is never forwarded.
+    by_endpoint: BTreeMap<(EndpointId, Source), TrackId>,
     subscribers: BTreeMap<EndpointId, Subscriber>,
     policy: SessionPolicy,
     dominant: Option<DominantSpeaker>,
@@ -332,6 +343,7 @@ impl SessionCore {
                 mid: *mid,
                 kind: *kind,
                 source: None,
+                feed: None,
                 current: None,
                 target: None,
                 wish: None,
@@ -341,11 +353,27 @@ impl SessionCore {
         self.dirty = true;
     }
 
-    /// `track` is now published (`simulcast`: it arrives in RID-named layers).
-    pub fn publish(&mut self, track: TrackId, kind: MediaKind, simulcast: bool) {
+    /// `track` is now published (`simulcast`: it arrives in RID-named layers). Returns what
+    /// it carries: an endpoint's audio is its microphone, its first video its camera and its
+    /// second video its screen.
+    pub fn publish(&mut self, track: TrackId, kind: MediaKind, simulcast: bool) -> Source {
+        if let Some(p) = self.tracks.get(&track) {
+            return p.source;
+        }
+        let source = if kind == MediaKind::Audio {
+            Source::Microphone
+        } else if self
+            .by_endpoint
+            .contains_key(&(track.endpoint, Source::Camera))
+        {
+            Source::Screen
+        } else {
+            Source::Camera
+        };
         let voice = (kind == MediaKind::Audio).then(|| VoiceActivity::new(self.config.voice));
         self.tracks.entry(track).or_insert_with(|| Published {
             kind,
+            source,
             simulcast: simulcast && kind == MediaKind::Video,
             layers: BTreeMap::new(),
             keyframes: BTreeMap::new(),
@@ -355,9 +383,10 @@ impl SessionCore {
             routes: vec![],
         });
         self.by_endpoint
-            .entry((track.endpoint, kind == MediaKind::Video))
+            .entry((track.endpoint, source))
             .or_insert(track);
         self.dirty = true;
+        source
     }
 
     /// One incoming packet of `track`'s `layer`: the decisions are appended to `out`.
@@ -584,12 +613,18 @@ impl SessionCore {
             .tracks
             .iter()
             .filter(|(t, p)| {
-                p.kind == MediaKind::Video && !self.policy.silenced_video.contains(&t.endpoint)
+                p.source == Source::Camera && !self.policy.silenced_video.contains(&t.endpoint)
             })
             .map(|(t, _)| t.endpoint)
             .collect();
         video_publishers.sort_by_key(order);
         video_publishers.dedup();
+        let screen_publishers = self
+            .by_endpoint
+            .keys()
+            .filter(|(_, s)| *s == Source::Screen)
+            .map(|(e, _)| *e)
+            .collect();
         let mut voices: Vec<(EndpointId, bool, f32)> = self
             .tracks
             .iter()
@@ -606,6 +641,7 @@ impl SessionCore {
         });
         Ranking {
             video_publishers,
+            screen_publishers,
             speaking: voices.iter().filter(|v| v.1).map(|v| v.0).collect(),
             loudest: voices.into_iter().map(|v| v.0).collect(),
             recent: self.recent.clone(),
@@ -613,10 +649,8 @@ impl SessionCore {
         }
     }
 
-    fn track_of(&self, endpoint: EndpointId, kind: MediaKind) -> Option<TrackId> {
-        self.by_endpoint
-            .get(&(endpoint, kind == MediaKind::Video))
-            .copied()
+    fn track_of(&self, (endpoint, source): Feed) -> Option<TrackId> {
+        self.by_endpoint.get(&(endpoint, source)).copied()
     }
 
     /// Fill one subscriber's slots and choose its layers.
@@ -651,7 +685,12 @@ impl SessionCore {
         let placed_video = select::place(
             &video_slots
                 .iter()
-                .map(|i| sub.slots[*i].source.map(|(t, _)| t.endpoint))
+                .map(|i| {
+                    let slot = &sub.slots[*i];
+                    slot.source
+                        .zip(slot.feed)
+                        .map(|((t, _), f)| (t.endpoint, f))
+                })
                 .collect::<Vec<_>>(),
             &wanted_video,
         );
@@ -662,23 +701,23 @@ impl SessionCore {
                 .collect::<Vec<_>>(),
             &wanted_audio,
         );
-        let mut sources: Vec<(usize, Option<(TrackId, SlotReason)>)> = vec![];
+        let mut sources: Vec<Filling> = vec![];
         for (i, placed) in video_slots.iter().zip(placed_video) {
-            let track =
-                placed.and_then(|(e, r)| self.track_of(e, MediaKind::Video).map(|t| (t, r)));
-            sources.push((*i, track));
+            let feed = placed.map_or(Source::Camera, |((_, f), _)| f);
+            let track = placed.and_then(|(feed, r)| self.track_of(feed).map(|t| (t, r)));
+            sources.push((*i, track, feed));
         }
         for (i, placed) in audio_slots.iter().zip(placed_audio) {
             let track =
-                placed.and_then(|(e, r)| self.track_of(e, MediaKind::Audio).map(|t| (t, r)));
-            sources.push((*i, track));
+                placed.and_then(|(e, r)| self.track_of((e, Source::Microphone)).map(|t| (t, r)));
+            sources.push((*i, track, Source::Microphone));
         }
 
         // Layers: the visible videos in precedence order share the estimate.
         let prefs = sub.prefs.clone();
         let audio_in_use = sources
             .iter()
-            .filter(|(i, s)| s.is_some() && audio_slots.contains(i))
+            .filter(|(i, s, _)| s.is_some() && audio_slots.contains(i))
             .count() as u64;
         let budget = sub
             .estimate
@@ -686,8 +725,8 @@ impl SessionCore {
             .map(|e| e.saturating_sub(audio_in_use * config.audio_reserve_bps));
         let mut visible: Vec<(usize, TrackId, SlotReason)> = sources
             .iter()
-            .filter(|(i, _)| video_slots.contains(i))
-            .filter_map(|(i, s)| s.map(|(t, r)| (*i, t, r)))
+            .filter(|(i, _, _)| video_slots.contains(i))
+            .filter_map(|(i, s, _)| s.map(|(t, r)| (*i, t, r)))
             .collect();
         visible.sort_by_key(|(_, _, r)| *r);
         let demands: Vec<VideoDemand> = visible
@@ -725,7 +764,7 @@ impl SessionCore {
         let Some(sub) = self.subscribers.get_mut(&id) else {
             return;
         };
-        for (i, source) in sources {
+        for (i, source, feed) in sources {
             let slot = &mut sub.slots[i];
             let same_track = slot.source.map(|(t, _)| t) == source.map(|(t, _)| t);
             if !same_track {
@@ -734,6 +773,7 @@ impl SessionCore {
                 slot.rewriter.switch_source();
             }
             slot.source = source;
+            slot.feed = Some(feed);
             if slot.kind == MediaKind::Audio {
                 continue;
             }
@@ -774,11 +814,13 @@ impl SessionCore {
         }
     }
 
-    /// Per simulcast publisher, the layers some slot forwards or waits for, when that changed.
+    /// Per simulcast camera, the layers some slot forwards or waits for, when that changed.
     fn needed_layers(&mut self) -> Vec<Notice> {
         let mut notices = vec![];
         for (track, p) in &mut self.tracks {
-            if !p.simulcast {
+            // A screen's few layers are cheap at its low frame rate and always sent: a
+            // viewer joining a presentation must not wait for a layer to be resumed.
+            if !p.simulcast || p.source != Source::Camera {
                 continue;
             }
             let mut needed: BTreeSet<Layer> = BTreeSet::new();

@@ -736,3 +736,185 @@ fn speaking_changes_are_reported_once_per_change() {
         "the speaker stays dominant in the silence"
     );
 }
+
+/// A presenter's screen: its second video track, two layers (`h`, `f`) at a few frames a
+/// second, sent from its first frame on as delta frames until someone asks for a keyframe.
+fn send_screen_frame(m: &mut Meeting, presenter: EndpointId, sources: &mut [LayerSource]) {
+    let track = TrackId {
+        endpoint: presenter,
+        mid: Mid::from("s"),
+    };
+    for (layer, source) in [Layer::Mid, Layer::High]
+        .into_iter()
+        .zip(sources.iter_mut())
+    {
+        // The core's keyframe asks for this track reach the source.
+        source.key_asked |= m
+            .keyframe_asks
+            .iter()
+            .any(|(t, l)| *t == track && *l == layer);
+        let ssrc = source.ssrc;
+        for (seq, ts, payload, key) in source.next_frame() {
+            let pkt = RtpIn {
+                ssrc,
+                seq,
+                ts,
+                codec: Codec::Vp8,
+                payload: &payload,
+                audio_level: None,
+            };
+            let mut out = vec![];
+            m.core.handle_rtp(m.now, track, layer, &pkt, &mut out);
+            m.record(presenter, layer, &out, key);
+        }
+    }
+}
+
+#[test]
+fn a_shared_screen_goes_to_everyone_first_and_250_viewers_cost_the_presenter_few_keyframes() {
+    let mut m = Meeting::new(250);
+    let presenter = e(7);
+    let screen = TrackId {
+        endpoint: presenter,
+        mid: Mid::from("s"),
+    };
+    // The second video m-line is the screen; audio and the first video are mic and camera.
+    assert_eq!(
+        m.core.publish(screen, MediaKind::Video, true),
+        Source::Screen
+    );
+    assert_eq!(
+        m.core.publish(video_track(7), MediaKind::Video, true),
+        Source::Camera,
+        "publishing again changes nothing"
+    );
+    m.run(500, &[]);
+    // Published but not shared: nobody gets it.
+    assert!(
+        m.slots
+            .values()
+            .flatten()
+            .all(|s| s.source != Some(Source::Screen))
+    );
+
+    m.core.set_policy(SessionPolicy {
+        floor: Some(presenter),
+        screens: vec![presenter],
+        ..Default::default()
+    });
+    m.evaluate();
+    for sub in (1..=250).map(e).filter(|s| *s != presenter) {
+        let slots = &m.slots[&sub];
+        let screen_slot = slots
+            .iter()
+            .find(|s| s.source == Some(Source::Screen))
+            .unwrap_or_else(|| panic!("{sub} gets the screen"));
+        assert_eq!(screen_slot.publisher, Some(presenter));
+        assert_eq!(screen_slot.reason, Some(SlotReason::Screen));
+        // The presenter's camera still has its own slot, as the floor.
+        assert!(slots.iter().any(|s| s.publisher == Some(presenter)
+            && s.source == Some(Source::Camera)
+            && s.reason == Some(SlotReason::Floor)));
+    }
+    assert!(
+        m.slots[&presenter]
+            .iter()
+            .all(|s| s.source != Some(Source::Screen)),
+        "the presenter does not get its own screen back"
+    );
+
+    // 249 viewers wait for the screen's first keyframe, and each asks for one (PLI) too.
+    let mut sources = [
+        LayerSource::new(9001, 1000, Layer::Mid),
+        LayerSource::new(9002, 1000, Layer::High),
+    ];
+    m.keyframe_asks.clear();
+    let mut pli_passed = 0;
+    for round in 0..10 {
+        // 5 frames a second, for 2 s.
+        m.now += Duration::from_millis(200);
+        send_screen_frame(&mut m, presenter, &mut sources);
+        if round < 3 {
+            for sub in (1..=250).map(e).filter(|s| *s != presenter) {
+                let mid = m.slots[&sub]
+                    .iter()
+                    .find(|s| s.source == Some(Source::Screen))
+                    .unwrap()
+                    .mid;
+                if let Some((track, layer)) = m.core.handle_keyframe_request(m.now, sub, mid) {
+                    assert_eq!(track, screen);
+                    m.keyframe_asks.push((track, layer));
+                    pli_passed += 1;
+                }
+            }
+        }
+        m.evaluate();
+    }
+    let asks = m.keyframe_asks.iter().filter(|(t, _)| *t == screen).count();
+    // One per layer per 500 ms at most, over 2 s: never one per viewer.
+    assert!(
+        (1..=2 * 5).contains(&asks),
+        "{asks} keyframe requests reached the presenter"
+    );
+    assert!(pli_passed <= 2, "{pli_passed} of 747 PLIs passed");
+    // Every viewer receives the screen, whole, from its keyframe on.
+    for sub in (1..=250).map(e).filter(|s| *s != presenter) {
+        let mid = m.slots[&sub]
+            .iter()
+            .find(|s| s.source == Some(Source::Screen))
+            .unwrap()
+            .mid;
+        let got = &m.received[&(sub, mid)];
+        assert!(
+            got.first().is_some_and(|g| g.4),
+            "{sub}: starts at a keyframe"
+        );
+        assert!(got.len() >= 3 * 5, "{sub}: {} screen packets", got.len());
+    }
+
+    // The share stops: the slots go back to cameras.
+    m.core.set_policy(SessionPolicy {
+        floor: Some(presenter),
+        ..Default::default()
+    });
+    m.evaluate();
+    assert!(
+        m.slots
+            .values()
+            .flatten()
+            .all(|s| s.source != Some(Source::Screen))
+    );
+    m.assert_continuous();
+}
+
+#[test]
+fn layers_notices_speak_of_the_camera_only() {
+    let mut m = Meeting::new(4);
+    let presenter = e(2);
+    m.run(1000, &[]);
+    let camera = m.layers_needed[&presenter].clone();
+    assert!(!camera.is_empty(), "everyone watches its camera");
+    // A screen track appears (not shared: nobody receives it), then is shared: neither
+    // changes what the presenter is asked to send of its camera.
+    m.core.publish(
+        TrackId {
+            endpoint: presenter,
+            mid: Mid::from("s"),
+        },
+        MediaKind::Video,
+        true,
+    );
+    m.run(500, &[]);
+    assert_eq!(m.layers_needed[&presenter], camera);
+    m.core.set_policy(SessionPolicy {
+        screens: vec![presenter],
+        ..Default::default()
+    });
+    m.run(500, &[]);
+    assert!(
+        m.slots[&e(1)]
+            .iter()
+            .any(|s| s.publisher == Some(presenter) && s.source == Some(Source::Screen))
+    );
+    assert_eq!(m.layers_needed[&presenter], camera);
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::core::{CoreConfig, Layer, ReceivePrefs, SessionPolicy, SlotInfo};
+use crate::core::{CoreConfig, Layer, ReceivePrefs, SessionPolicy, SlotInfo, Source};
 use crate::ids::{EndpointId, MediaKind, SessionId};
 
 /// How the media plane is reached.
@@ -90,8 +90,13 @@ pub enum EndpointEvent {
     Offer { sdp: String, tracks: Vec<TrackInfo> },
     /// ICE and DTLS are up (also after an ICE restart reconnected).
     Connected,
-    /// This endpoint now publishes a track on its m-line `mid`.
-    Published { mid: String, kind: MediaKind },
+    /// This endpoint now publishes a track on its m-line `mid`: its microphone, its camera
+    /// (its first video m-line) or its screen (its second).
+    Published {
+        mid: String,
+        kind: MediaKind,
+        source: Source,
+    },
     /// Someone in the session started or stopped speaking.
     Speaking {
         endpoint: EndpointId,
@@ -101,8 +106,8 @@ pub enum EndpointEvent {
     DominantSpeaker(Option<EndpointId>),
     /// What this endpoint's receive slots carry now (every slot, on every change).
     Slots(Vec<SlotInfo>),
-    /// The simulcast layers of this endpoint's video that anyone receives; the client may
-    /// pause the others.
+    /// The simulcast layers of this endpoint's camera that anyone receives; the client may
+    /// pause the others (a screen's layers are always sent).
     Layers(Vec<Layer>),
     /// The endpoint's media is gone; no more events follow.
     Closed(CloseReason),

@@ -521,11 +521,12 @@ impl Engine {
                 let session = ep.session;
                 if let Some(core) = self.sessions.get_mut(&session) {
                     let simulcast = added.simulcast.is_some();
-                    tracing::debug!(%track, kind = ?added.kind, simulcast, "track published");
-                    core.publish(track, added.kind, simulcast);
+                    let source = core.publish(track, added.kind, simulcast);
+                    tracing::debug!(%track, kind = ?added.kind, simulcast, ?source, "track published");
                     ep.notify(EndpointEvent::Published {
                         mid: added.mid.to_string(),
                         kind: added.kind,
+                        source,
                     });
                     self.evaluate(now, session);
                 }

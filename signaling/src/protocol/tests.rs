@@ -106,6 +106,20 @@ fn decodes_every_client_message() {
             r#"{"type":"lock","locked":true}"#,
             ClientMessage::Lock { locked: true },
         ),
+        (
+            r#"{"type":"share_screen","sharing":true}"#,
+            ClientMessage::ShareScreen { sharing: true },
+        ),
+        (
+            r#"{"type":"stop_share","participant_id":"e4"}"#,
+            ClientMessage::StopShare {
+                participant_id: "e4".into(),
+            },
+        ),
+        (
+            r#"{"type":"allow_second_share","allowed":true}"#,
+            ClientMessage::AllowSecondShare { allowed: true },
+        ),
     ];
     let mut types_seen = std::collections::BTreeSet::new();
     for (text, expected) in cases {
@@ -136,6 +150,10 @@ fn malformed_new_messages_are_malformed() {
         r#"{"type":"mute_participant","participant_id":"e3","kind":"screen"}"#,
         r#"{"type":"allow_unmute","allowed":"yes"}"#,
         r#"{"type":"lock"}"#,
+        r#"{"type":"share_screen"}"#,
+        r#"{"type":"share_screen","sharing":"yes"}"#,
+        r#"{"type":"stop_share"}"#,
+        r#"{"type":"allow_second_share","allowed":1}"#,
     ] {
         assert_eq!(
             decode_client(text).unwrap_err().code(),
@@ -184,8 +202,15 @@ fn chat_texts_are_trimmed_and_bounded() {
 
 #[test]
 fn slot_reasons_and_layers_are_the_sfus_words() {
-    use sfu::{Layer as L, SlotReason as R};
+    use sfu::{Layer as L, SlotReason as R, Source as S};
+    for s in [S::Microphone, S::Camera, S::Screen] {
+        assert_eq!(
+            serde_json::to_value(TrackSource::from(s)).unwrap(),
+            s.as_str()
+        );
+    }
     for r in [
+        R::Screen,
         R::Floor,
         R::Chair,
         R::Speaker,
@@ -270,11 +295,12 @@ fn server_messages_have_the_documented_shape() {
         track: PublishedTrack {
             mid: "1".into(),
             kind: TrackKind::Video,
+            source: TrackSource::Screen,
         },
     };
     assert_eq!(
         t.to_json(),
-        r#"{"type":"track_published","participant_id":"e3","track":{"mid":"1","kind":"video"}}"#
+        r#"{"type":"track_published","participant_id":"e3","track":{"mid":"1","kind":"video","source":"screen"}}"#
     );
     let e = ServerMessage::error(ErrorCode::WrongMeeting, "x");
     assert_eq!(
@@ -296,10 +322,12 @@ fn server_messages_have_the_documented_shape() {
             participant_id: "e5".into(),
             kind: TrackKind::Audio,
         }],
+        screens: vec!["e2".into()],
+        second_share: false,
     };
     assert_eq!(
         state.to_json(),
-        r#"{"type":"meeting_state","floor":"e2","hands":["e5","e3"],"locked":false,"self_unmute":true,"chair_muted":[{"participant_id":"e5","kind":"audio"}]}"#
+        r#"{"type":"meeting_state","floor":"e2","hands":["e5","e3"],"locked":false,"self_unmute":true,"chair_muted":[{"participant_id":"e5","kind":"audio"}],"screens":["e2"],"second_share":false}"#
     );
     let slots = ServerMessage::Slots {
         slots: vec![
@@ -307,13 +335,15 @@ fn server_messages_have_the_documented_shape() {
                 mid: "3".into(),
                 kind: TrackKind::Video,
                 participant_id: Some("e2".into()),
-                reason: Some(SlotReason::Floor),
+                source: Some(TrackSource::Screen),
+                reason: Some(SlotReason::Screen),
                 layer: Some(Layer::Full),
             },
             Slot {
                 mid: "4".into(),
                 kind: TrackKind::Audio,
                 participant_id: None,
+                source: None,
                 reason: None,
                 layer: None,
             },
@@ -321,7 +351,7 @@ fn server_messages_have_the_documented_shape() {
     };
     assert_eq!(
         slots.to_json(),
-        r#"{"type":"slots","slots":[{"mid":"3","kind":"video","participant_id":"e2","reason":"floor","layer":"f"},{"mid":"4","kind":"audio","participant_id":null,"reason":null,"layer":null}]}"#
+        r#"{"type":"slots","slots":[{"mid":"3","kind":"video","participant_id":"e2","source":"screen","reason":"screen","layer":"f"},{"mid":"4","kind":"audio","participant_id":null,"source":null,"reason":null,"layer":null}]}"#
     );
     let layers = ServerMessage::Layers {
         rids: vec![Layer::Quarter, Layer::Half],

@@ -1,6 +1,7 @@
 //! A live session's floor and moderation: who has the floor, the raised hands, the lock,
-//! whether participants muted by the chair may unmute themselves, who the chair muted, and
-//! whose credentials the chair removed. Chairs change it with the protocol's moderation
+//! whether participants muted by the chair may unmute themselves, who the chair muted, who
+//! shares a screen (and whether a second share may run), and whose credentials the chair
+//! removed. Chairs change it with the protocol's moderation
 //! messages ([`Hub::moderate`]); anyone raises a hand or chats. Every change reaches everyone
 //! as `meeting_state`, and the media plane as the session's [`sfu::SessionPolicy`]; every
 //! accepted moderation action is written to the moderation log (docs/protocol.md,
@@ -16,6 +17,7 @@ use crate::db::now_ms;
 use crate::moderation_log::{self, ModerationAction, NewEntry};
 use crate::protocol::{
     ByeReason, ChairMute, ChatTo, ErrorCode, LeaveReason, Role, ServerMessage, TrackKind,
+    TrackSource,
 };
 
 /// The moderation state of one live session.
@@ -28,8 +30,15 @@ pub(super) struct SessionModeration {
     self_unmute: bool,
     /// In the order muted.
     chair_muted: Vec<ChairMute>,
+    /// Participants sharing a screen, in the order they started.
+    screens: Vec<String>,
+    /// Whether a second share may run beside the first.
+    second_share: bool,
     removed: HashSet<Credential>,
 }
+
+/// The most screens shared at once (when the chair allows a second).
+pub(super) const MAX_SHARES: usize = 2;
 
 impl Default for SessionModeration {
     fn default() -> Self {
@@ -39,6 +48,8 @@ impl Default for SessionModeration {
             locked: false,
             self_unmute: true,
             chair_muted: vec![],
+            screens: vec![],
+            second_share: false,
             removed: HashSet::new(),
         }
     }
@@ -53,7 +64,49 @@ impl SessionModeration {
             locked: self.locked,
             self_unmute: self.self_unmute,
             chair_muted: self.chair_muted.clone(),
+            screens: self.screens.clone(),
+            second_share: self.second_share,
         }
+    }
+
+    /// `id` starts sharing its screen: allowed to a chair (`is_chair`) or the floor holder,
+    /// while no other share runs — or one, if the chair allows a second. Returns whether
+    /// anything changed (sharing already is no change).
+    pub(super) fn start_share(&mut self, id: &str, is_chair: bool) -> Result<bool, ErrorCode> {
+        if self.screens.iter().any(|s| s == id) {
+            return Ok(false);
+        }
+        if !is_chair && self.floor.as_deref() != Some(id) {
+            return Err(ErrorCode::Forbidden);
+        }
+        let room_for = if self.second_share { MAX_SHARES } else { 1 };
+        if self.screens.len() >= room_for {
+            return Err(ErrorCode::ShareBusy);
+        }
+        self.screens.push(id.to_string());
+        Ok(true)
+    }
+
+    /// `id` stops sharing (it asked, or the chair stopped it). Returns whether it shared.
+    pub(super) fn stop_share(&mut self, id: &str) -> bool {
+        let before = self.screens.len();
+        self.screens.retain(|s| s != id);
+        self.screens.len() != before
+    }
+
+    /// Shares whose sharer may no longer share (it lost the floor and is no chair) stop;
+    /// returns whether any did.
+    pub(super) fn drop_unentitled_shares(&mut self, is_chair: impl Fn(&str) -> bool) -> bool {
+        let floor = self.floor.clone();
+        let before = self.screens.len();
+        self.screens
+            .retain(|s| is_chair(s) || floor.as_deref() == Some(s.as_str()));
+        self.screens.len() != before
+    }
+
+    /// Whether a second share may start. Withdrawing it stops no share already running.
+    pub(super) fn set_second_share(&mut self, allowed: bool) -> bool {
+        std::mem::replace(&mut self.second_share, allowed) != allowed
     }
 
     /// Raise (at the end of the queue; a raised hand keeps its place) or lower a hand.
@@ -144,7 +197,8 @@ impl SessionModeration {
         }
         let before = self.chair_muted.len();
         self.chair_muted.retain(|m| m.participant_id != id);
-        hand || floor || self.chair_muted.len() != before
+        let share = self.stop_share(id);
+        hand || floor || share || self.chair_muted.len() != before
     }
 
     /// The media plane's priorities: the floor and the mutes by the chair as endpoints
@@ -166,6 +220,7 @@ impl SessionModeration {
             chairs,
             silenced_audio: silenced(TrackKind::Audio),
             silenced_video: silenced(TrackKind::Video),
+            screens: self.screens.iter().filter_map(|s| endpoint_of(s)).collect(),
         }
     }
 }
@@ -190,6 +245,12 @@ pub enum Moderation {
     },
     Lock {
         locked: bool,
+    },
+    StopShare {
+        participant_id: String,
+    },
+    AllowSecondShare {
+        allowed: bool,
     },
     EndMeeting,
 }
@@ -237,17 +298,35 @@ impl Hub {
         let (action, target, detail) = match request {
             Moderation::GiveFloor { participant_id } => {
                 present(room, &participant_id)?;
-                if room.moderation.give_floor(&participant_id) {
+                let changed = room.moderation.give_floor(&participant_id);
+                // The former floor holder's share ends with its floor.
+                let shares = room.drop_unentitled_shares();
+                if changed || shares {
                     room.broadcast(&room.moderation.message());
                 }
                 (ModerationAction::GiveFloor, Some(participant_id), None)
             }
             Moderation::TakeFloor => {
                 let had = room.moderation.take_floor();
+                room.drop_unentitled_shares();
                 if had.is_some() {
                     room.broadcast(&room.moderation.message());
                 }
                 (ModerationAction::TakeFloor, had, None)
+            }
+            Moderation::StopShare { participant_id } => {
+                present(room, &participant_id)?;
+                if room.moderation.stop_share(&participant_id) {
+                    room.broadcast(&room.moderation.message());
+                }
+                (ModerationAction::StopShare, Some(participant_id), None)
+            }
+            Moderation::AllowSecondShare { allowed } => {
+                if room.moderation.set_second_share(allowed) {
+                    room.broadcast(&room.moderation.message());
+                }
+                let detail = serde_json::json!({ "allowed": allowed });
+                (ModerationAction::AllowSecondShare, None, Some(detail))
             }
             Moderation::MuteParticipant {
                 participant_id,
@@ -381,6 +460,63 @@ impl Hub {
         changed
     }
 
+    /// Start or stop sharing `participant_id`'s screen (see
+    /// [`SessionModeration::start_share`]); everyone sees `meeting_state` change and the media
+    /// plane forwards the screen to everyone (or stops). A participant whose offer had no
+    /// screen m-line cannot share (`out_of_order`).
+    pub async fn share_screen(
+        &self,
+        room_code: &str,
+        participant_id: &str,
+        sharing: bool,
+    ) -> Result<(), Refusal> {
+        let mut rooms = self.inner.rooms.lock().await;
+        let Some(room) = rooms.get_mut(room_code) else {
+            return Ok(());
+        };
+        let Some(member) = room.members.get(participant_id) else {
+            return Ok(());
+        };
+        let changed = if sharing {
+            if !member
+                .info
+                .tracks
+                .iter()
+                .any(|t| t.source == TrackSource::Screen)
+            {
+                return Err(refuse(
+                    ErrorCode::OutOfOrder,
+                    "no screen track: the offer had no second video m-line (or media is not set up yet)",
+                ));
+            }
+            let is_chair = member.info.role == Role::Chair;
+            room.moderation
+                .start_share(participant_id, is_chair)
+                .map_err(|code| {
+                    refuse(
+                        code,
+                        match code {
+                            ErrorCode::ShareBusy => "another screen is shared already",
+                            _ => "only the chair or the floor holder may share a screen",
+                        },
+                    )
+                })?
+        } else {
+            room.moderation.stop_share(participant_id)
+        };
+        if changed {
+            tracing::info!(
+                meeting = room.meeting.id,
+                participant = participant_id,
+                sharing,
+                "screen share"
+            );
+            room.broadcast(&room.moderation.message());
+            self.push_policy(room);
+        }
+        Ok(())
+    }
+
     /// Raise or lower a hand; everyone sees the queue change.
     pub async fn raise_hand(&self, room_code: &str, participant_id: &str, raised: bool) {
         let mut rooms = self.inner.rooms.lock().await;
@@ -454,6 +590,7 @@ mod tests {
                 locked,
                 self_unmute,
                 chair_muted,
+                ..
             } => (floor, hands, locked, self_unmute, chair_muted),
             other => panic!("{other:?}"),
         }

@@ -207,6 +207,8 @@ pub enum Media {
     Audio,
     Vp8,
     H264,
+    /// VP8 on the screen m-line.
+    Screen,
 }
 
 impl Media {
@@ -215,13 +217,14 @@ impl Media {
             Media::Audio => "audio",
             Media::Vp8 => "vp8",
             Media::H264 => "h264",
+            Media::Screen => "screen",
         }
     }
 
     fn kind(self) -> MediaKind {
         match self {
             Media::Audio => MediaKind::Audio,
-            Media::Vp8 | Media::H264 => MediaKind::Video,
+            Media::Vp8 | Media::H264 | Media::Screen => MediaKind::Video,
         }
     }
 }
@@ -231,7 +234,7 @@ impl Media {
 pub fn payload(sender: &str, media: Media, n: u32) -> Vec<u8> {
     let (prefix, size): (&[u8], usize) = match media {
         // VP8 descriptor S=1, PID=0, then a payload header with P=0: every packet a keyframe.
-        Media::Vp8 => (&[0x10, 0x00], 900),
+        Media::Vp8 | Media::Screen => (&[0x10, 0x00], 900),
         // H.264 single NAL unit of type 5 (IDR slice): every packet a keyframe.
         Media::H264 => (&[0x65], 900),
         Media::Audio => (&[], 120),
@@ -248,6 +251,11 @@ pub fn payload(sender: &str, media: Media, n: u32) -> Vec<u8> {
 
 /// Parse a payload made by [`payload`]: (sender, kind, n) if every byte is as sent.
 pub fn check_payload(bytes: &[u8]) -> Option<(String, MediaKind, u32)> {
+    check_media(bytes).map(|(sender, media, n)| (sender, media.kind(), n))
+}
+
+/// The same, telling a screen from a camera.
+fn check_media(bytes: &[u8]) -> Option<(String, Media, u32)> {
     let start = bytes.windows(4).position(|w| w == b"cau|")?;
     let mut fields = bytes[start..].splitn(5, |b| *b == b'|').skip(1);
     let sender = String::from_utf8(fields.next()?.to_vec()).ok()?;
@@ -255,10 +263,11 @@ pub fn check_payload(bytes: &[u8]) -> Option<(String, MediaKind, u32)> {
         b"audio" => Media::Audio,
         b"vp8" => Media::Vp8,
         b"h264" => Media::H264,
+        b"screen" => Media::Screen,
         _ => return None,
     };
     let n: u32 = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
-    (payload(&sender, media, n) == bytes).then_some((sender, media.kind(), n))
+    (payload(&sender, media, n) == bytes).then_some((sender, media, n))
 }
 
 /// How a simulated endpoint behaves.
@@ -271,6 +280,10 @@ pub struct SimOptions {
     pub h264_only: bool,
     /// Never answer the hub's offers (a broken client).
     pub ignore_offers: bool,
+    /// Offer a third m-line, the screen (as the web client does), and send on it.
+    pub screen: bool,
+    /// Join with the meeting's chair link instead of the unit's.
+    pub chair: bool,
 }
 
 impl Default for SimOptions {
@@ -280,6 +293,8 @@ impl Default for SimOptions {
             seed: 1,
             h264_only: false,
             ignore_offers: false,
+            screen: false,
+            chair: false,
         }
     }
 }
@@ -313,6 +328,14 @@ pub struct Seen {
     /// Set by a test: the audio it sends carries a loud RFC 6464 level (it speaks);
     /// otherwise silence.
     pub speaking: bool,
+    /// Screen packets sent.
+    pub screen_sent: u32,
+    /// Screen packets received intact, by sender name.
+    pub screens_received: HashMap<String, u64>,
+    /// The latest `meeting_state`'s `screens`.
+    pub screens: Vec<String>,
+    /// The latest `slots`.
+    pub slots: Vec<signaling::protocol::Slot>,
 }
 
 /// A simulated endpoint: joins `room` as `name`, publishes audio (50/s) and video (30/s) once
@@ -320,6 +343,8 @@ pub struct Seen {
 pub struct SimEndpoint {
     pub name: String,
     pub seen: Arc<Mutex<Seen>>,
+    /// Messages for the task to send on the websocket.
+    outbox: tokio::sync::mpsc::UnboundedSender<ClientMessage>,
     stop: watch::Sender<bool>,
     pli: tokio::sync::mpsc::UnboundedSender<()>,
     restart: tokio::sync::mpsc::UnboundedSender<()>,
@@ -344,7 +369,12 @@ impl SimEndpoint {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (stop, stop_rx) = watch::channel(false);
         let mut ws = connect(hub).await;
-        send(&mut ws, &meeting.join(unit, name)).await;
+        let join = if options.chair {
+            meeting.join_as_chair(name)
+        } else {
+            meeting.join(unit, name)
+        };
+        send(&mut ws, &join).await;
         match recv(&mut ws).await {
             Some(ServerMessage::Welcome { participant_id, .. }) => {
                 seen.lock().unwrap().participant_id = Some(participant_id);
@@ -353,17 +383,19 @@ impl SimEndpoint {
         }
         let (pli, pli_rx) = tokio::sync::mpsc::unbounded_channel();
         let (restart, restart_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (outbox, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
         let task = tokio::spawn(run(
             ws,
             name.to_string(),
             seen.clone(),
             stop_rx,
-            (pli_rx, restart_rx),
+            (pli_rx, restart_rx, outbox_rx),
             options,
         ));
         SimEndpoint {
             name: name.to_string(),
             seen,
+            outbox,
             stop,
             pli,
             restart,
@@ -390,6 +422,16 @@ impl SimEndpoint {
         let _ = self.pli.send(());
     }
 
+    /// Send `msg` on its websocket.
+    pub fn send(&self, msg: ClientMessage) {
+        let _ = self.outbox.send(msg);
+    }
+
+    /// Its participant id.
+    pub fn id(&self) -> String {
+        self.seen.lock().unwrap().participant_id.clone().unwrap()
+    }
+
     /// Ask the hub for an ICE restart (`restart_ice`), as a client whose connection dropped.
     pub fn restart_ice(&self) {
         let _ = self.restart.send(());
@@ -406,9 +448,10 @@ async fn run(
     name: String,
     seen: Arc<Mutex<Seen>>,
     mut stop: watch::Receiver<bool>,
-    (mut pli, mut restart): (
+    (mut pli, mut restart, mut outbox): (
         tokio::sync::mpsc::UnboundedReceiver<()>,
         tokio::sync::mpsc::UnboundedReceiver<()>,
+        tokio::sync::mpsc::UnboundedReceiver<ClientMessage>,
     ),
     options: SimOptions,
 ) {
@@ -436,6 +479,9 @@ async fn run(
     let mut api = rtc.sdp_api();
     let audio_mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
     let video_mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let screen_mid = options
+        .screen
+        .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
     let (offer, pending) = api.apply().unwrap();
     send(
         &mut ws,
@@ -537,6 +583,12 @@ async fn run(
                     ServerMessage::Error { code, message } => {
                         seen.lock().unwrap().errors.push(format!("{code:?}: {message}"));
                     }
+                    ServerMessage::MeetingState { screens, .. } => {
+                        seen.lock().unwrap().screens = screens;
+                    }
+                    ServerMessage::Slots { slots } => {
+                        seen.lock().unwrap().slots = slots;
+                    }
                     _ => {}
                 }
             }
@@ -544,7 +596,13 @@ async fn run(
                 let _ = rtc.handle_input(Input::Timeout(Instant::now()));
             }
             _ = audio_tick.tick(), if connected => write_media(&mut rtc, &name, audio_mid, Media::Audio, &seen),
-            _ = video_tick.tick(), if connected => write_media(&mut rtc, &name, video_mid, video, &seen),
+            _ = video_tick.tick(), if connected => {
+                write_media(&mut rtc, &name, video_mid, video, &seen);
+                if let Some(mid) = screen_mid {
+                    write_media(&mut rtc, &name, mid, Media::Screen, &seen);
+                }
+            }
+            Some(msg) = outbox.recv() => send(&mut ws, &msg).await,
             Some(()) = restart.recv() => {
                 send(&mut ws, &ClientMessage::RestartIce).await;
             }
@@ -574,8 +632,12 @@ fn on_event(e: Event, seen: &Arc<Mutex<Seen>>) {
     match e {
         Event::Connected => seen.connected = true,
         Event::KeyframeRequest(_) => seen.keyframe_requests += 1,
-        Event::RtpPacket(pkt) => match check_payload(&pkt.payload) {
-            Some((sender, kind, n)) => {
+        Event::RtpPacket(pkt) => match check_media(&pkt.payload) {
+            Some((sender, Media::Screen, _)) => {
+                *seen.screens_received.entry(sender).or_default() += 1;
+            }
+            Some((sender, media, n)) => {
+                let kind = media.kind();
                 *seen.received.entry((sender.clone(), kind)).or_default() += 1;
                 seen.unique.insert((sender, kind, n));
             }
@@ -594,10 +656,14 @@ fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, media: Media, seen: &Arc<Mut
     let kind = media.kind();
     let mut seen = seen.lock().unwrap();
     let speaking = seen.speaking;
-    let n = seen.sent.entry(kind).or_default();
+    let n = if media == Media::Screen {
+        &mut seen.screen_sent
+    } else {
+        seen.sent.entry(kind).or_default()
+    };
     let codec = match media {
         Media::Audio => str0m::format::Codec::Opus,
-        Media::Vp8 => str0m::format::Codec::Vp8,
+        Media::Vp8 | Media::Screen => str0m::format::Codec::Vp8,
         Media::H264 => str0m::format::Codec::H264,
     };
     let Some(pt) = rtc
@@ -722,11 +788,15 @@ impl Client {
                 locked,
                 self_unmute,
                 chair_muted,
+                screens,
+                second_share,
             } => Some(MeetingState {
                 floor,
                 hands,
                 locked,
                 self_unmute,
+                screens,
+                second_share,
                 chair_muted: chair_muted
                     .into_iter()
                     .map(|c| (c.participant_id, c.kind))
@@ -757,4 +827,6 @@ pub struct MeetingState {
     pub locked: bool,
     pub self_unmute: bool,
     pub chair_muted: Vec<(String, signaling::protocol::TrackKind)>,
+    pub screens: Vec<String>,
+    pub second_share: bool,
 }
