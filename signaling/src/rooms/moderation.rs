@@ -744,6 +744,47 @@ mod tests {
     }
 
     #[test]
+    fn shares_are_for_the_chair_and_the_floor_one_at_a_time_unless_allowed() {
+        let mut m = SessionModeration::default();
+        assert_eq!(m.start_share("e3", false), Err(ErrorCode::Forbidden));
+        assert_eq!(m.start_share("e1", true), Ok(true), "a chair shares");
+        assert_eq!(m.start_share("e1", true), Ok(false), "already sharing");
+        m.give_floor("e3");
+        assert_eq!(m.start_share("e3", false), Err(ErrorCode::ShareBusy));
+        assert!(m.set_second_share(true));
+        assert_eq!(m.start_share("e3", false), Ok(true));
+        m.give_floor("e4");
+        assert_eq!(
+            m.start_share("e4", false),
+            Err(ErrorCode::ShareBusy),
+            "never three"
+        );
+        // The floor moved on: e3's share ends, the chair's stays.
+        assert!(m.drop_unentitled_shares(|id| id == "e1"));
+        assert!(!m.drop_unentitled_shares(|id| id == "e1"));
+        assert_eq!(m.start_share("e4", false), Ok(true));
+        // Withdrawing the second share stops nobody; a third is refused.
+        assert!(m.set_second_share(false));
+        assert_eq!(m.start_share("e2", true), Err(ErrorCode::ShareBusy));
+        assert!(m.stop_share("e1"));
+        assert!(!m.stop_share("e1"));
+        assert!(m.forget("e4"), "a leaver's share ends");
+        let p = m.policy(|id| id.parse().ok(), vec![]);
+        assert!(p.screens.is_empty());
+        assert_eq!(m.start_share("e1", true), Ok(true));
+        let p = m.policy(|id| id.parse().ok(), vec![]);
+        assert_eq!(p.screens, [EndpointId(1)]);
+        match m.message() {
+            ServerMessage::MeetingState {
+                screens,
+                second_share,
+                ..
+            } => assert_eq!((screens, second_share), (vec!["e1".to_string()], false)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn removed_credentials_are_barred_and_lock_toggles() {
         let mut m = SessionModeration::default();
         m.bar(Credential::Link(4));
