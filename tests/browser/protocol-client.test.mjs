@@ -1,8 +1,10 @@
 // protocol.js (version 3) without a browser and without the hub: a fake WebSocket and a fake
 // RTCPeerConnection stand in, and the test plays the hub's side of docs/protocol.md. It
-// checks what the client sends (join, offer with simulcast, mute, receive, raise_hand, chat,
-// moderation), how it follows `layers` (setParameters), how it maps receive slots to
-// participants (`slots` → track / track-removed events), and the chair's mute.
+// checks what the client sends (join, offer with simulcast and the screen's m-line, mute,
+// receive, raise_hand, chat, moderation, share_screen), how it follows `layers`
+// (setParameters), how it maps receive slots to participants and sources (`slots` → track /
+// track-removed events, a screen in its own stream), the chair's mute, and the screen share's
+// life: accepted, refused and undone, stopped by the hub, ended from the browser.
 //
 //   node --test tests/browser/protocol-client.test.mjs      (no namespace, no browser needed)
 
@@ -11,7 +13,8 @@ import assert from 'node:assert/strict';
 
 import { CauClient, CauError, PROTOCOL_VERSION } from '../../web-client/js/protocol.js';
 import {
-  activeEncodings, cleanChatText, normalizeMeetingState, mayUnmute, shouldRejoin, SIMULCAST_ENCODINGS,
+  activeEncodings, cleanChatText, normalizeMeetingState, normalizeSlots, mayUnmute, shouldRejoin, SIMULCAST_ENCODINGS,
+  SCREEN_ENCODINGS, screenActiveEncodings, mayShareScreen, shareBusy, emptyMeetingState,
 } from '../../web-client/js/protocol-rules.js';
 
 // ------------------------------------------------------------------ fakes
@@ -49,13 +52,41 @@ class FakeWebSocket {
 }
 
 let trackSeq = 0;
-class FakeTrack {
+class FakeTrack extends EventTarget {
   constructor(kind) {
+    super();
     this.kind = kind;
     this.id = `track-${++trackSeq}`;
     this.enabled = true;
+    this.readyState = 'live';
+    this.contentHint = '';
+  }
+  stop() {
+    this.readyState = 'ended'; // as in browsers, stop() fires no `ended`
+  }
+  /** The capture ends by itself (the browser's own "stop sharing"). */
+  end() {
+    this.readyState = 'ended';
+    this.dispatchEvent(new Event('ended'));
   }
 }
+
+/** Just enough of MediaStream for the client's send and receive streams. */
+class FakeMediaStream {
+  constructor(tracks = []) {
+    this.tracks = [...tracks];
+  }
+  getTracks() {
+    return [...this.tracks];
+  }
+  addTrack(t) {
+    if (!this.tracks.includes(t)) this.tracks.push(t);
+  }
+  removeTrack(t) {
+    this.tracks = this.tracks.filter((x) => x !== t);
+  }
+}
+globalThis.MediaStream ??= FakeMediaStream;
 
 class FakeSender {
   constructor(track, encodings) {
@@ -107,7 +138,7 @@ class FakePC {
     this.addInit.push({ kind, init });
     let encodings = [{ active: true }];
     if (init.sendEncodings) {
-      if (!FakePC.simulcast) throw new TypeError('sendEncodings with rid are not supported');
+      if (!FakePC.simulcast && init.sendEncodings.some((e) => e.rid)) throw new TypeError('sendEncodings with rid are not supported');
       encodings = FakePC.singleEncoding ? [{ active: true }] : init.sendEncodings.map((e) => ({ active: true, ...e }));
     }
     const tr = new FakeTransceiver({
@@ -182,7 +213,7 @@ async function joined({ slotsOffer = true, weakLink = false } = {}) {
   const client = new CauClient({ WebSocket: FakeWebSocket, RTCPeerConnection: FakePC });
   const events = [];
   for (const type of ['track', 'track-removed', 'slots', 'layers', 'meeting-state', 'muted-by-chair',
-    'unmute-refused', 'chat', 'dominant-speaker', 'error', 'closed', 'participant-left']) {
+    'unmute-refused', 'chat', 'dominant-speaker', 'error', 'closed', 'participant-left', 'screen-share']) {
     client.addEventListener(type, (e) => events.push({ type, ...e.detail }));
   }
   if (weakLink) await client.setWeakLink(true);
@@ -199,8 +230,8 @@ async function joined({ slotsOffer = true, weakLink = false } = {}) {
   if (slotsOffer) {
     ws.deliver({
       type: 'offer',
-      sdp: ['m=audio 2', 'm=audio 3', 'm=video 4', 'm=video 5', 'm=video 6'].join('\n'),
-      tracks: [2, 3, 4, 5, 6].map((mid) => ({ mid: String(mid), kind: mid < 4 ? 'audio' : 'video' })),
+      sdp: ['m=audio 3', 'm=audio 4', 'm=video 5', 'm=video 6', 'm=video 7'].join('\n'),
+      tracks: [3, 4, 5, 6, 7].map((mid) => ({ mid: String(mid), kind: mid < 5 ? 'audio' : 'video' })),
     });
     await settle();
   }
@@ -324,7 +355,13 @@ test('a browser with one encoding, or none with RIDs, still publishes', async ()
   try {
     const { client, pc } = await joined({ slotsOffer: false });
     assert.equal(client.state, 'joined', 'joined without simulcast');
-    assert.equal(pc.addInit.filter((a) => a.kind === 'video').length, 2, 'tried with, then without encodings');
+    // The camera: three encodings refused, then none; the screen: two refused, then one.
+    assert.deepEqual(pc.addInit.filter((a) => a.kind === 'video').map((a) => a.init.sendEncodings?.length ?? 0), [3, 0, 2, 1]);
+    const screen = pc.transceivers[2];
+    assert.deepEqual(screen.sender.encodings, [{ active: true, maxBitrate: 1200000, maxFramerate: 5 }]);
+    await client.setWeakLink(true);
+    assert.deepEqual(screen.sender.encodings, [{ active: true, maxBitrate: 300000, maxFramerate: 5, scaleResolutionDownBy: 2 }],
+      'weak link: the screen at h’s size and rate');
   } finally {
     FakePC.simulcast = true;
   }
@@ -336,39 +373,39 @@ test('slots map receive transceivers to participants; switches move tracks witho
   const trackOf = (mid) => pc.transceivers.find((t) => t.mid === mid).receiver.track;
   events.length = 0;
   ws.deliver({ type: 'slots', slots: [
-    slot('2', 'audio', 'p-b', 'chair'), slot('3', 'audio', null, null),
-    slot('4', 'video', 'p-b', 'chair', 'f'), slot('5', 'video', 'p-a', 'other', 'q'), slot('6', 'video', null, null, null),
+    slot('3', 'audio', 'p-b', 'chair'), slot('4', 'audio', null, null),
+    slot('5', 'video', 'p-b', 'chair', 'f'), slot('6', 'video', 'p-a', 'other', 'q'), slot('7', 'video', null, null, null),
   ] });
   await settle();
   const added = events.filter((e) => e.type === 'track');
   assert.deepEqual(added.map((e) => [e.participantId, e.kind, e.mid, e.reason, e.layer, e.from]), [
-    ['p-b', 'audio', '2', 'chair', null, null],
-    ['p-b', 'video', '4', 'chair', 'f', null],
-    ['p-a', 'video', '5', 'other', 'q', null],
+    ['p-b', 'audio', '3', 'chair', null, null],
+    ['p-b', 'video', '5', 'chair', 'f', null],
+    ['p-a', 'video', '6', 'other', 'q', null],
   ]);
-  assert.equal(added[1].track, trackOf('4'));
+  assert.equal(added[1].track, trackOf('5'));
   assert.equal(events.at(-1).type, 'slots');
-  assert.equal(client.slotOf('p-a', 'video').mid, '5');
+  assert.equal(client.slotOf('p-a', 'video').mid, '6');
 
-  // p-a takes the floor: it moves to slot 4, p-b to slot 6; slot 5 is idle.
+  // p-a takes the floor: it moves to slot 5, p-b to slot 7; slot 6 is idle.
   events.length = 0;
   ws.deliver({ type: 'slots', slots: [
-    slot('2', 'audio', 'p-a', 'floor'), slot('3', 'audio', 'p-b', 'chair'),
-    slot('4', 'video', 'p-a', 'floor', 'f'), slot('5', 'video', null, null, null), slot('6', 'video', 'p-b', 'chair', 'h'),
+    slot('3', 'audio', 'p-a', 'floor'), slot('4', 'audio', 'p-b', 'chair'),
+    slot('5', 'video', 'p-a', 'floor', 'f'), slot('6', 'video', null, null, null), slot('7', 'video', 'p-b', 'chair', 'h'),
   ] });
   await settle();
   const seq = events.map((e) => `${e.type}:${e.participantId ?? ''}:${e.kind ?? ''}:${e.mid ?? ''}:${e.from ?? ''}`);
   assert.deepEqual(seq, [
-    'track-removed:p-b:audio:2:', 'track-removed:p-b:video:4:', 'track-removed:p-a:video:5:',
-    'track:p-a:audio:2:', 'track:p-b:audio:3:2', 'track:p-a:video:4:5', 'track:p-b:video:6:4', 'slots::::',
+    'track-removed:p-b:audio:3:', 'track-removed:p-b:video:5:', 'track-removed:p-a:video:6:',
+    'track:p-a:audio:3:', 'track:p-b:audio:4:3', 'track:p-a:video:5:6', 'track:p-b:video:7:5', 'slots::::',
   ]);
   assert.equal(ws.types().filter((t) => t === 'answer').length, 1, 'no renegotiation');
 
   // The same mapping again changes nothing but the `slots` event.
   events.length = 0;
   ws.deliver({ type: 'slots', slots: [
-    slot('2', 'audio', 'p-a', 'floor'), slot('3', 'audio', 'p-b', 'chair'),
-    slot('4', 'video', 'p-a', 'floor', 'h'), slot('5', 'video', null, null, null), slot('6', 'video', 'p-b', 'chair', 'h'),
+    slot('3', 'audio', 'p-a', 'floor'), slot('4', 'audio', 'p-b', 'chair'),
+    slot('5', 'video', 'p-a', 'floor', 'h'), slot('6', 'video', null, null, null), slot('7', 'video', 'p-b', 'chair', 'h'),
   ] });
   await settle();
   assert.deepEqual(events.map((e) => e.type), ['slots']);
@@ -378,7 +415,7 @@ test('slots map receive transceivers to participants; switches move tracks witho
   events.length = 0;
   ws.deliver({ type: 'participant_left', participant_id: 'p-b', reason: 'left' });
   await settle();
-  assert.deepEqual(events.map((e) => `${e.type}:${e.mid ?? ''}`), ['track-removed:3', 'track-removed:6', 'participant-left:', 'slots:']);
+  assert.deepEqual(events.map((e) => `${e.type}:${e.mid ?? ''}`), ['track-removed:4', 'track-removed:7', 'participant-left:', 'slots:']);
   assert.equal(client.slotOf('p-b', 'video'), null);
 });
 
@@ -541,4 +578,245 @@ test('a dropped media connection is restarted in place first, and fails only if 
     await settle();
     assert.equal(events.find((e) => e.type === 'closed')?.reason, 'media_failed');
   }
+});
+
+// ------------------------------------------------------------------ sharing a screen
+
+const state = (extra = {}) => ({ type: 'meeting_state', floor: null, hands: [], locked: false, self_unmute: true, chair_muted: [], screens: [], second_share: false, ...extra });
+const shareEvents = (events) => events.filter((e) => e.type === 'screen-share').map((e) => [e.sharing, e.reason, e.code]);
+
+test('screen rules: encodings, weak link, who may share, busy, the state and slot fields', () => {
+  assert.deepEqual(SCREEN_ENCODINGS.map((e) => [e.rid, e.scaleResolutionDownBy, e.maxBitrate, e.maxFramerate]),
+    [['h', 2, 300000, 5], ['f', 1, 1200000, 5]]);
+  const two = SCREEN_ENCODINGS.map((e) => ({ ...e }));
+  assert.deepEqual(screenActiveEncodings(two, false), [true, true], 'always both: layers are the camera’s');
+  assert.deepEqual(screenActiveEncodings(two, true), [true, false], 'weak link: h only');
+  assert.deepEqual(screenActiveEncodings([{}], true), [true], 'one encoding stays on');
+
+  const s = normalizeMeetingState({ floor: 'p1', screens: ['p1', 'p1', '', 7, 'p2'], second_share: true });
+  assert.deepEqual(s.screens, ['p1', 'p2']);
+  assert.equal(s.secondShare, true);
+  assert.deepEqual(normalizeMeetingState({}).screens, [], 'an older hub: nobody shares');
+  assert.equal(normalizeMeetingState({ second_share: 'yes' }).secondShare, false);
+  assert.deepEqual(emptyMeetingState().screens, []);
+
+  assert.equal(mayShareScreen(s, 'p1', false), true, 'the floor holder');
+  assert.equal(mayShareScreen(s, 'p3', true), true, 'a chair');
+  assert.equal(mayShareScreen(s, 'p3', false), false, 'anyone else');
+  const one = normalizeMeetingState({ screens: ['p1'] });
+  assert.equal(shareBusy(one, 'p2'), true, 'one share, no second allowed');
+  assert.equal(shareBusy(one, 'p1'), false, 'one’s own share');
+  assert.equal(shareBusy({ ...one, secondShare: true }, 'p2'), false, 'a second allowed');
+  assert.equal(shareBusy(normalizeMeetingState({ screens: ['p1', 'p2'], second_share: true }), 'p3'), true, 'two already');
+
+  const slots = normalizeSlots([
+    { mid: '3', kind: 'audio', participant_id: 'p1', reason: 'floor', layer: null, source: 'microphone' },
+    { mid: '4', kind: 'audio', participant_id: 'p1', reason: 'floor', source: 'screen' },
+    { mid: '5', kind: 'video', participant_id: 'p1', reason: 'screen', layer: 'f', source: 'screen' },
+    { mid: '6', kind: 'video', participant_id: 'p1', reason: 'floor', layer: 'h' },
+  ]);
+  assert.deepEqual([...slots.values()].map((x) => [x.mid, x.source, x.reason]),
+    [['3', 'microphone', 'floor'], ['4', 'microphone', 'floor'], ['5', 'screen', 'screen'], ['6', 'camera', 'floor']]);
+});
+
+test('the offer has three send m-lines: audio, the camera (q, h, f), the screen (h, f at 5 fps, no track)', async () => {
+  const { client, ws, pc } = await joined({ slotsOffer: false });
+  assert.deepEqual(pc.addInit.map((a) => a.kind), ['audio', 'video', 'video']);
+  assert.equal(ws.sent.find((m) => m.type === 'offer').sdp, 'm=audio\nm=video\nm=video', 'in this order, one offer');
+  const [audio, camera, screen] = pc.addInit.map((a) => a.init);
+  assert.deepEqual(camera.sendEncodings.map((e) => e.rid), ['q', 'h', 'f']);
+  assert.equal(screen.direction, 'sendonly');
+  assert.deepEqual(screen.sendEncodings.map((e) => [e.rid, e.scaleResolutionDownBy, e.maxBitrate, e.maxFramerate, e.active]),
+    [['h', 2, 300000, 5, true], ['f', 1, 1200000, 5, true]]);
+  assert.equal(screen.streams.length, 1);
+  assert.notEqual(screen.streams[0], camera.streams[0], 'the screen has a stream of its own');
+  assert.equal(audio.streams[0], camera.streams[0]);
+  assert.equal(pc.transceivers[2].sender.track, null, 'no track until the user shares');
+  assert.equal(client.sharingScreen, false);
+
+  // `layers` is the camera's only; weak link leaves the screen's h.
+  const enc = (t) => t.sender.encodings.map((e) => `${e.rid}:${e.active ? 'on' : 'off'}`).join(' ');
+  ws.deliver({ type: 'layers', rids: [] });
+  await settle();
+  assert.equal(enc(pc.transceivers[1]), 'q:off h:off f:off');
+  assert.equal(enc(pc.transceivers[2]), 'h:on f:on', 'layers never pause the screen');
+  await client.setWeakLink(true);
+  assert.equal(enc(pc.transceivers[2]), 'h:on f:off');
+  await client.setWeakLink(false);
+  assert.equal(enc(pc.transceivers[2]), 'h:on f:on');
+});
+
+test('sharing: replaceTrack, then share_screen; the hub lists it; stopping sends sharing false', async () => {
+  const { client, ws, pc, events } = await joined();
+  const sender = pc.transceivers[2].sender;
+  const screen = new FakeTrack('video');
+  events.length = 0;
+  await client.shareScreen(screen);
+  assert.equal(sender.track, screen, 'on the screen’s sender');
+  assert.equal(pc.transceivers[1].sender.track.kind, 'video', 'the camera goes on');
+  assert.notEqual(pc.transceivers[1].sender.track, screen);
+  assert.equal(screen.contentHint, 'detail');
+  assert.deepEqual(ws.sent.at(-1), { type: 'share_screen', sharing: true });
+  assert.equal(ws.types().filter((t) => t === 'offer').length, 1, 'no renegotiation');
+  assert.equal(client.sharingScreen, true);
+
+  // A state the hub sent before it read our message does not list us: nothing changes.
+  ws.deliver(state({ hands: ['p-a'] }));
+  await settle();
+  assert.equal(sender.track, screen);
+  assert.deepEqual(shareEvents(events), []);
+  ws.deliver(state({ screens: ['p-self'] }));
+  await settle();
+  assert.deepEqual(shareEvents(events), [[true, 'started', null]]);
+  assert.equal(client.isSharing(), true);
+  assert.equal(client.meetingState.screens[0], 'p-self');
+
+  await client.stopScreenShare();
+  assert.deepEqual(ws.sent.at(-1), { type: 'share_screen', sharing: false });
+  assert.equal(sender.track, null);
+  assert.equal(screen.readyState, 'ended', 'the capture is stopped');
+  assert.deepEqual(shareEvents(events).at(-1), [false, 'self', null]);
+  assert.equal(client.sharingScreen, false);
+  assert.equal(await client.stopScreenShare(), false, 'nothing left to stop');
+
+  // Sharing again at once: the state still listing us from before is no confirmation.
+  const again = new FakeTrack('video');
+  await client.shareScreen(again);
+  ws.deliver(state({ screens: ['p-self'] }));
+  await settle();
+  assert.equal(shareEvents(events).length, 2, 'not confirmed by a stale state');
+  ws.deliver(state({ screens: [] }));
+  await settle();
+  assert.equal(sender.track, again, 'the stop of the first share does not end the second');
+  ws.deliver(state({ screens: ['p-self'] }));
+  await settle();
+  assert.deepEqual(shareEvents(events).at(-1), [true, 'started', null]);
+
+  await assert.rejects(client.shareScreen(new FakeTrack('audio')), TypeError);
+});
+
+test('a refused share is undone: forbidden (no floor) and share_busy', async () => {
+  for (const code of ['forbidden', 'share_busy']) {
+    const { client, ws, pc, events } = await joined();
+    const screen = new FakeTrack('video');
+    await client.shareScreen(screen);
+    events.length = 0;
+    ws.deliver({ type: 'error', code, message: 'no' });
+    await settle();
+    assert.equal(pc.transceivers[2].sender.track, null, `${code}: nothing sent any more`);
+    assert.equal(screen.readyState, 'ended', `${code}: the capture is stopped`);
+    assert.deepEqual(shareEvents(events), [[false, 'refused', code]]);
+    assert.deepEqual(events.filter((e) => e.type === 'error').map((e) => [e.code, e.fatal, e.context]), [[code, false, 'share_screen']]);
+    assert.equal(ws.sent.at(-1).type, 'share_screen', 'no sharing:false for a share the hub never took');
+    assert.equal(ws.sent.at(-1).sharing, true);
+    assert.equal(client.state, 'joined');
+    assert.equal(client.sharingScreen, false);
+  }
+});
+
+test('the hub ends the share (the chair stops it, the floor goes): the client stops sending', async () => {
+  const { client, ws, pc, events } = await joined();
+  const screen = new FakeTrack('video');
+  await client.shareScreen(screen);
+  ws.deliver(state({ floor: 'p-self', screens: ['p-self'] }));
+  await settle();
+  const n = ws.sent.length;
+  events.length = 0;
+  ws.deliver(state({ floor: null, screens: [] }));
+  await settle();
+  assert.equal(pc.transceivers[2].sender.track, null);
+  assert.equal(screen.readyState, 'ended');
+  assert.deepEqual(shareEvents(events), [[false, 'hub', null]]);
+  assert.equal(ws.sent.length, n, 'nothing to tell the hub: it decided');
+  assert.equal(client.sharingScreen, false);
+});
+
+test('the capture ends in the browser: share_screen false; closing ends a share too', async () => {
+  const { client, ws, pc, events } = await joined();
+  const screen = new FakeTrack('video');
+  await client.shareScreen(screen);
+  ws.deliver(state({ screens: ['p-self'] }));
+  await settle();
+  events.length = 0;
+  screen.end();
+  await settle();
+  assert.deepEqual(ws.sent.at(-1), { type: 'share_screen', sharing: false });
+  assert.equal(pc.transceivers[2].sender.track, null);
+  assert.deepEqual(shareEvents(events), [[false, 'ended', null]]);
+
+  const other = new FakeTrack('video');
+  await client.shareScreen(other);
+  ws.drop();
+  await settle();
+  assert.equal(other.readyState, 'ended', 'a rejoin does not resume a share');
+  assert.deepEqual(shareEvents(events).at(-1), [false, 'closed', null]);
+  await assert.rejects(client.shareScreen(new FakeTrack('video')), (e) => e.code === 'not_joined');
+});
+
+test('a chair stops a share and allows a second one', async () => {
+  const { client, ws } = await joined();
+  const n = ws.sent.length;
+  client.stopShare('p-a');
+  client.allowSecondShare(true);
+  client.allowSecondShare(0);
+  assert.deepEqual(ws.sent.slice(n), [
+    { type: 'stop_share', participant_id: 'p-a' },
+    { type: 'allow_second_share', allowed: true },
+    { type: 'allow_second_share', allowed: false },
+  ]);
+});
+
+test('slots with source: a screen gets its own stream and never joins the camera’s', async () => {
+  const { client, ws, pc, events } = await joined();
+  const trackOf = (mid) => pc.transceivers.find((t) => t.mid === mid).receiver.track;
+  ws.deliver({ type: 'slots', slots: [
+    { ...slot('3', 'audio', 'p-a', 'floor'), source: 'microphone' }, slot('4', 'audio', null, null),
+    { ...slot('5', 'video', 'p-a', 'floor', 'f'), source: 'camera' }, slot('6', 'video', 'p-b', 'chair', 'h'), slot('7', 'video', null, null, null),
+  ] });
+  await settle();
+  assert.equal(client.slotOf('p-a', 'video').mid, '5');
+  assert.equal(client.slotOf('p-a', 'audio').source, 'microphone');
+
+  // p-a shares: the screen takes the first video slot (reason "screen"), its camera moves on.
+  events.length = 0;
+  ws.deliver(state({ floor: 'p-a', screens: ['p-a'] }));
+  ws.deliver({ type: 'slots', slots: [
+    { ...slot('3', 'audio', 'p-a', 'floor'), source: 'microphone' }, slot('4', 'audio', null, null),
+    { ...slot('5', 'video', 'p-a', 'screen', 'f'), source: 'screen' },
+    { ...slot('6', 'video', 'p-a', 'floor', 'h'), source: 'camera' },
+    { ...slot('7', 'video', 'p-b', 'chair', 'q'), source: 'camera' },
+  ] });
+  await settle();
+  assert.deepEqual(client.meetingState.screens, ['p-a']);
+  const seq = events.filter((e) => e.type === 'track' || e.type === 'track-removed')
+    .map((e) => `${e.type}:${e.participantId}:${e.source}:${e.mid}:${e.from ?? ''}`);
+  assert.deepEqual(seq, [
+    'track-removed:p-a:camera:5:', 'track-removed:p-b:camera:6:',
+    'track:p-a:screen:5:', 'track:p-a:camera:6:5', 'track:p-b:camera:7:6',
+  ]);
+  const screenEvent = events.find((e) => e.type === 'track' && e.source === 'screen');
+  assert.equal(screenEvent.reason, 'screen');
+  assert.equal(screenEvent.track, trackOf('5'));
+  const screenStream = client.streamOf('p-a', 'screen');
+  const cameraStream = client.streamOf('p-a', 'camera');
+  assert.equal(screenEvent.stream, screenStream);
+  assert.deepEqual(screenStream.getTracks(), [trackOf('5')], 'the screen alone');
+  assert.deepEqual(cameraStream.getTracks(), [trackOf('6')], 'the camera without the screen');
+  assert.ok(!client.streamOf('p-a', 'microphone').getTracks().includes(trackOf('5')));
+  assert.equal(client.slotOf('p-a', 'video').mid, '6', 'its camera’s slot');
+  assert.equal(client.slotOf('p-a', 'video', 'screen').mid, '5', 'its screen’s slot');
+
+  // The share stops: the screen's slot goes back to a camera.
+  events.length = 0;
+  ws.deliver({ type: 'slots', slots: [
+    { ...slot('3', 'audio', 'p-a', 'floor'), source: 'microphone' }, slot('4', 'audio', null, null),
+    { ...slot('5', 'video', 'p-a', 'floor', 'f'), source: 'camera' },
+    { ...slot('6', 'video', 'p-b', 'chair', 'h'), source: 'camera' }, slot('7', 'video', null, null, null),
+  ] });
+  await settle();
+  const removed = events.filter((e) => e.type === 'track-removed').map((e) => `${e.participantId}:${e.source}:${e.mid}`);
+  assert.ok(removed.includes('p-a:screen:5'), removed.join(' '));
+  assert.equal(client.slotOf('p-a', 'video', 'screen'), null);
+  assert.deepEqual(client.streamOf('p-a', 'camera').getTracks(), [trackOf('5')]);
+  assert.equal(ws.types().filter((t) => t === 'answer').length, 1, 'no renegotiation');
 });

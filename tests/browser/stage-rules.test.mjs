@@ -1,12 +1,13 @@
-// The meeting stage's pure arithmetic, without a browser: where tiles go (layout.js, grid and
-// speaker layouts) and how good a connection is (netquality.js, from getStats figures).
+// The meeting stage's pure arithmetic, without a browser: where tiles go (layout.js, grid,
+// speaker and presentation layouts) and how good a connection is (netquality.js, from
+// getStats figures).
 //
 //   node --test tests/browser/stage-rules.test.mjs
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { bestGrid, gridLayout, speakerLayout } from '../../web-client/js/layout.js';
+import { bestGrid, gridLayout, speakerLayout, presentationLayout, SCREEN_ASPECT } from '../../web-client/js/layout.js';
 import { inboundQuality, outboundQuality, reduceStats, worse } from '../../web-client/js/netquality.js';
 
 const inside = (b, W, H) => b.x >= -0.5 && b.y >= -0.5 && b.x + b.w <= W + 0.5 && b.y + b.h <= H + 0.5;
@@ -82,6 +83,76 @@ test('the speaker layout: a full strip shows "+N" and keeps you; with nobody lar
   const two = speakerLayout({ W: 1000, H: 600, large: ['a', 'b'], thumbs: ['self'], selfId: 'self', spotlight: true });
   assert.ok(!two.boxes.get('self').pip, 'beside two large tiles: the strip');
   noOverlaps(two.boxes);
+});
+
+test('the presentation layout: the screen large and uncropped, the speaker beside it, the rest in a strip', () => {
+  const W = 1280;
+  const H = 640;
+  const p = presentationLayout({ W, H, screens: ['screen:a'], speaker: 'a', thumbs: ['a', 'b', 'c', 'self'], selfId: 'self' });
+  const scr = p.boxes.get('screen:a');
+  const spk = p.boxes.get('a');
+  assert.equal(scr.size, 'large');
+  assert.equal(spk.size, 'side');
+  assert.ok(Math.abs(scr.w / scr.h - SCREEN_ASPECT) < 1e-6, 'the box has the screen’s shape: contain, never cropped');
+  for (const [id, b] of p.boxes) {
+    assert.ok(inside(b, W, H), id);
+    if (id !== 'screen:a') assert.ok(b.w * b.h < scr.w * scr.h / 3, `${id} is much smaller than the screen`);
+  }
+  noOverlaps(p.boxes);
+  assert.ok(spk.x >= scr.x + scr.w, 'the speaker beside the screen');
+  assert.ok(Math.abs(spk.x - (scr.x + scr.w) - 10) < 1, 'just the gap between them');
+  assert.ok(Math.abs(scr.x - (W - spk.x - spk.w)) < 1, 'the two centred together');
+  for (const id of ['b', 'c', 'self']) {
+    assert.equal(p.boxes.get(id).size, 'small');
+    assert.ok(p.boxes.get(id).y >= scr.y + scr.h, `${id} in the strip below`);
+  }
+  assert.ok(scr.w > W * 0.6, `the screen takes most of the width (${scr.w})`);
+  assert.equal(p.largeHeight, scr.h, '`receive` large_height is the screen’s');
+  assert.equal(p.smallHeight, p.boxes.get('b').h);
+
+  // A 4:3 window keeps its shape; no speaker: the screen takes the whole width it can.
+  const q = presentationLayout({ W, H, screens: ['s'], thumbs: ['self'], selfId: 'self', aspects: { s: 4 / 3 } });
+  assert.ok(Math.abs(q.boxes.get('s').w / q.boxes.get('s').h - 4 / 3) < 1e-6);
+  assert.ok(!q.boxes.get('self').pip, 'no corner over a screen: the strip');
+  noOverlaps(q.boxes);
+});
+
+test('the presentation layout: two screens side by side on a wide stage, stacked on a tall one', () => {
+  const wide = presentationLayout({ W: 1600, H: 700, screens: ['s1', 's2'], speaker: 'a', thumbs: ['b', 'self'], selfId: 'self' });
+  const [a, b] = [wide.boxes.get('s1'), wide.boxes.get('s2')];
+  assert.ok(Math.abs(a.y - b.y) < 1 && b.x >= a.x + a.w, 'side by side');
+  assert.equal(a.size, 'large');
+  assert.equal(b.size, 'large');
+  noOverlaps(wide.boxes);
+  for (const box of wide.boxes.values()) assert.ok(inside(box, 1600, 700));
+  const tall = presentationLayout({ W: 390, H: 800, screens: ['s1', 's2'], speaker: 'a', thumbs: ['b', 'self'], selfId: 'self' });
+  const [c, d] = [tall.boxes.get('s1'), tall.boxes.get('s2')];
+  assert.ok(d.y >= c.y + c.h, 'stacked');
+  assert.ok(tall.boxes.get('a').y >= d.y + d.h, 'the speaker below the screens on a portrait stage');
+  noOverlaps(tall.boxes);
+  for (const box of tall.boxes.values()) assert.ok(inside(box, 390, 800));
+  assert.equal(presentationLayout({ W: 1600, H: 700, screens: ['s1', 's2', 's3'], thumbs: [] }).boxes.has('s3'), false, 'two at most');
+});
+
+test('the presenter: its own screen a small labelled preview, kept in a full strip', () => {
+  const thumbs = [...Array(20).keys()].map((i) => `p${i}`).concat('myscreen', 'self');
+  // Someone else's screen large, and ours kept among the thumbnails.
+  const p = presentationLayout({ W: 1000, H: 600, screens: ['screen:x'], speaker: 'x', thumbs, selfId: 'self', keep: ['myscreen'] });
+  assert.equal(p.boxes.get('myscreen').size, 'small');
+  assert.ok(p.boxes.has('self'));
+  assert.ok(p.overflow && p.overflow.count === p.hidden.length);
+  assert.ok(!p.hidden.includes('myscreen'));
+  noOverlaps(p.boxes);
+  // Only ours: no screen large (we see what we share in the preview); the speaker is large.
+  const own = presentationLayout({ W: 1000, H: 600, screens: [], speaker: 'x', thumbs: ['x', 'y', 'myscreen', 'self'], selfId: 'self', keep: ['myscreen'] });
+  assert.equal(own.boxes.get('x').size, 'large');
+  assert.equal(own.boxes.get('myscreen').size, 'small');
+  assert.equal(own.boxes.get('self').size, 'small');
+  noOverlaps(own.boxes);
+  // Nobody else in the meeting: nothing else to show, so the preview takes the large place.
+  const alone = presentationLayout({ W: 1000, H: 600, screens: [], thumbs: ['myscreen', 'self'], selfId: 'self', keep: ['myscreen'] });
+  assert.equal(alone.boxes.get('myscreen').size, 'large');
+  assert.equal(alone.boxes.get('self').pip, true);
 });
 
 test('inbound quality: loss, jitter and frame rate over an interval', () => {

@@ -28,6 +28,10 @@ const PATHS = {
   floor: '<path d="M4.5 8.5h15l-2 4h-11z"/><path d="M12 12.5v8M8 20.5h8M12 8.5V5M9.5 3.5h5"/>',
   send: '<path d="M21 3L10.5 13.5M21 3l-6.5 18-4-7.5L3 9.5z"/>',
   remove: '<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20c0-3.6 2.9-6 6.5-6s6.5 2.4 6.5 6M16.5 11.5h5"/>',
+  screen: '<rect x="2.5" y="4" width="19" height="12.5" rx="2"/><path d="M8.5 20.5h7M12 16.5v4M12 13V7.5M9.5 10L12 7.5l2.5 2.5"/>',
+  screenOff: '<rect x="2.5" y="4" width="19" height="12.5" rx="2"/><path d="M8.5 20.5h7M12 16.5v4"/><rect x="9.5" y="7.75" width="5" height="5" rx="0.8" fill="currentColor"/>',
+  maximize: '<path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/>',
+  minimize: '<path d="M9 4v5H4M15 4v5h5M9 20v-5H4M15 20v-5h5"/>',
 };
 
 /** The SVG markup of icon `name` (a known constant: safe for innerHTML). */

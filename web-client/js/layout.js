@@ -1,5 +1,6 @@
-// Where each tile of the meeting stage goes: the grid (everyone the same size) and the
-// speaker layout (the floor holder and the chair large, a strip of thumbnails below). Pure
+// Where each tile of the meeting stage goes: the grid (everyone the same size), the speaker
+// layout (the floor holder and the chair large, a strip of thumbnails below) and the
+// presentation layout (shared screens large, the speaker beside them, the strip below). Pure
 // arithmetic on a W×H box: no DOM, so `node --test` checks it. The stage (meeting/stage.js)
 // decides who is large and who is a thumbnail, and positions the tiles from the boxes here.
 
@@ -82,53 +83,22 @@ export function gridLayout({ W, H, ids, selfId = null, gap = 10 }) {
  * @returns {{boxes: Map<string, {x,y,w,h,size,pip?}>, largeHeight: number, smallHeight: number,
  *   hidden: string[], overflow: null | {count: number, x, y, w, h}}}
  */
-export function speakerLayout({ W, H, large, thumbs, selfId = null, spotlight = false, gap = 10 }) {
+export function speakerLayout({ W, H, large, thumbs, selfId = null, spotlight = false, gap = 10, keep = [] }) {
   large = [...large];
   thumbs = thumbs.filter((id) => !large.includes(id));
   if (!large.length) {
-    const first = thumbs.find((id) => id !== selfId) ?? thumbs[0];
+    const first = thumbs.find((id) => id !== selfId && !keep.includes(id)) ?? thumbs[0];
     if (first == null) return { boxes: new Map(), largeHeight: 0, smallHeight: 0, hidden: [], overflow: null };
     large.push(first);
     thumbs = thumbs.filter((id) => id !== first);
     spotlight = false;
   }
-  const boxes = new Map();
   // Alone in the strip, you float in a corner of a single large tile; beside two or more
   // large tiles a corner would hide one of them, so you keep the strip.
   const onlySelf = thumbs.length === 1 && thumbs[0] === selfId && large.length === 1;
   const portrait = W < H;
-  let stripH = 0;
-  let thumbW = 0;
-  let hidden = [];
-  let overflow = null;
-  if (thumbs.length && !onlySelf) {
-    stripH = Math.round(Math.min(portrait ? 120 : 160, Math.max(portrait ? 64 : 72, H * (portrait ? 0.18 : 0.22))));
-    thumbW = Math.round(portrait ? (stripH * 4) / 3 : (stripH * 16) / 9);
-    const fit = Math.max(1, Math.floor((W + gap) / (thumbW + gap)));
-    let shown = thumbs;
-    if (thumbs.length > fit) {
-      // Keep yourself; the last place says how many more there are.
-      const room = Math.max(0, fit - 1);
-      const others = thumbs.filter((id) => id !== selfId);
-      const keepSelf = selfId != null && thumbs.includes(selfId);
-      const take = others.slice(0, Math.max(0, room - (keepSelf ? 1 : 0)));
-      shown = keepSelf ? [...take, selfId] : take;
-      hidden = thumbs.filter((id) => !shown.includes(id));
-    }
-    const count = shown.length + (hidden.length ? 1 : 0);
-    const rowW = count * thumbW + (count - 1) * gap;
-    let x = Math.max(0, (W - rowW) / 2);
-    const y = H - stripH;
-    for (const id of shown.filter((i) => i !== selfId)) {
-      boxes.set(id, { x, y, w: thumbW, h: stripH, size: 'small' });
-      x += thumbW + gap;
-    }
-    if (hidden.length) {
-      overflow = { count: hidden.length, x, y, w: thumbW, h: stripH };
-      x += thumbW + gap;
-    }
-    if (shown.includes(selfId)) boxes.set(selfId, { x, y, w: thumbW, h: stripH, size: 'small' });
-  }
+  const strip = onlySelf ? emptyStrip() : stripLayout({ W, H, thumbs, selfId, keep, gap });
+  const { boxes, stripH, hidden, overflow } = strip;
   const main = { x: 0, y: 0, w: W, h: H - (stripH ? stripH + gap : 0) };
   if (spotlight && large.length > 1) {
     const share = 0.64;
@@ -148,4 +118,125 @@ export function speakerLayout({ W, H, large, thumbs, selfId = null, spotlight = 
   if (onlySelf) boxes.set(selfId, pipBox(W, H));
   const largeHeight = Math.max(0, ...large.map((id) => boxes.get(id)?.h ?? 0));
   return { boxes, largeHeight, smallHeight: stripH || largeHeight, hidden, overflow };
+}
+
+function emptyStrip() {
+  return { boxes: new Map(), stripH: 0, hidden: [], overflow: null };
+}
+
+/**
+ * The strip of thumbnails along the bottom of a W×H stage: `thumbs` in order, with `keep`
+ * (e.g. your own screen's preview) and yourself (`selfId`) last and always shown; when the
+ * strip cannot hold them all, the place before those says "+N" (`overflow`) and the rest are
+ * `hidden`. `ratio` is the strip's share of the height (clamped).
+ */
+function stripLayout({ W, H, thumbs, selfId, keep = [], gap, ratio = 0.22 }) {
+  if (!thumbs.length) return emptyStrip();
+  const portrait = W < H;
+  const boxes = new Map();
+  const stripH = Math.round(Math.min(portrait ? 120 : 160, Math.max(portrait ? 64 : 72, H * (portrait ? 0.18 : ratio))));
+  const thumbW = Math.round(portrait ? (stripH * 4) / 3 : (stripH * 16) / 9);
+  const fit = Math.max(1, Math.floor((W + gap) / (thumbW + gap)));
+  const tail = [...keep.filter((id) => thumbs.includes(id) && id !== selfId), ...(selfId != null && thumbs.includes(selfId) ? [selfId] : [])];
+  const others = thumbs.filter((id) => !tail.includes(id));
+  let shown = [...others, ...tail];
+  let hidden = [];
+  let overflow = null;
+  if (thumbs.length > fit) {
+    // Keep yourself (and what is kept); the place before says how many more there are.
+    const room = Math.max(0, fit - 1 - tail.length);
+    shown = [...others.slice(0, room), ...tail];
+    hidden = others.slice(room);
+  }
+  const count = shown.length + (hidden.length ? 1 : 0);
+  const rowW = count * thumbW + (count - 1) * gap;
+  let x = Math.max(0, (W - rowW) / 2);
+  const y = H - stripH;
+  for (const id of shown.filter((i) => !tail.includes(i))) {
+    boxes.set(id, { x, y, w: thumbW, h: stripH, size: 'small' });
+    x += thumbW + gap;
+  }
+  if (hidden.length) {
+    overflow = { count: hidden.length, x, y, w: thumbW, h: stripH };
+    x += thumbW + gap;
+  }
+  for (const id of tail) {
+    boxes.set(id, { x, y, w: thumbW, h: stripH, size: 'small' });
+    x += thumbW + gap;
+  }
+  return { boxes, stripH, hidden, overflow };
+}
+
+/** The largest box of aspect `aspect` inside `area`, centred: {x, y, w, h}. */
+function fitIn(area, aspect) {
+  if (area.w <= 0 || area.h <= 0) return { x: area.x, y: area.y, w: 0, h: 0 };
+  const w = Math.min(area.w, area.h * aspect);
+  const h = w / aspect;
+  return { x: area.x + (area.w - w) / 2, y: area.y + (area.h - h) / 2, w, h };
+}
+
+/** The aspect a screen is laid out for until its real size is known (the shape of most screens). */
+export const SCREEN_ASPECT = 16 / 9;
+
+/**
+ * The presentation layout: the shared screens (`screens`, one or two) large — two side by
+ * side or stacked, whichever leaves them more room — the speaker (`speaker`, the floor holder
+ * or the dominant speaker; may be null) beside them (below them on a portrait stage), and
+ * `thumbs` in the strip along the bottom, `keep` (your own screen's preview) and yourself
+ * always among them. Each screen's box has the screen's own shape (`aspects`: key → width /
+ * height, SCREEN_ASPECT when unknown), so the picture fills it without being cropped.
+ * Without any screen (you alone share) it is the speaker layout with `speaker` large.
+ * @returns {{boxes: Map<string, {x,y,w,h,size}>, largeHeight: number, smallHeight: number,
+ *   hidden: string[], overflow: null | {count, x, y, w, h}}}  largeHeight: the tallest screen
+ */
+export function presentationLayout({ W, H, screens, speaker = null, thumbs, selfId = null, keep = [], aspects = {}, gap = 10 }) {
+  screens = screens.slice(0, 2);
+  if (!screens.length) {
+    return speakerLayout({ W, H, large: speaker != null ? [speaker] : [], thumbs, selfId, keep, gap });
+  }
+  thumbs = thumbs.filter((id) => !screens.includes(id) && id !== speaker);
+  const portrait = W < H;
+  const { boxes, stripH, hidden, overflow } = stripLayout({ W, H, thumbs, selfId, keep, gap, ratio: 0.18 });
+  const main = { x: 0, y: 0, w: W, h: H - (stripH ? stripH + gap : 0) };
+  // The speaker's column (a row on a portrait stage), at a camera's 16:9.
+  let area = main;
+  if (speaker != null) {
+    if (portrait) {
+      const sh = Math.round(Math.min(main.h * 0.3, Math.max(96, (main.w * 9) / 16 * 0.6)));
+      const sw = Math.round((sh * 16) / 9);
+      boxes.set(speaker, { x: (W - Math.min(sw, W)) / 2, y: main.h - sh, w: Math.min(sw, W), h: sh, size: 'side' });
+      area = { ...main, h: main.h - sh - gap };
+    } else {
+      const sw = Math.round(Math.min(360, Math.max(160, main.w * 0.22)));
+      const sh = Math.round((sw * 9) / 16);
+      area = { ...main, w: main.w - sw - gap };
+      boxes.set(speaker, { x: area.w + gap, y: Math.max(0, (main.h - sh) / 2), w: sw, h: sh, size: 'side' });
+    }
+  }
+  const aspect = (id) => (aspects[id] > 0 ? aspects[id] : SCREEN_ASPECT);
+  let placed;
+  if (screens.length === 1) {
+    placed = [fitIn(area, aspect(screens[0]))];
+  } else {
+    const half = (a, i, across) => (across
+      ? { x: a.x + i * ((a.w + gap) / 2), y: a.y, w: (a.w - gap) / 2, h: a.h }
+      : { x: a.x, y: a.y + i * ((a.h + gap) / 2), w: a.w, h: (a.h - gap) / 2 });
+    const side = screens.map((id, i) => fitIn(half(area, i, true), aspect(id)));
+    const stacked = screens.map((id, i) => fitIn(half(area, i, false), aspect(id)));
+    const room = (list) => list.reduce((n, b) => n + b.w * b.h, 0);
+    placed = room(side) >= room(stacked) ? side : stacked;
+  }
+  if (!portrait) {
+    // The screens and the speaker as one group, centred: no gap wider than `gap` between them.
+    const left = Math.min(...placed.map((b) => b.x));
+    const right = Math.max(...placed.map((b) => b.x + b.w));
+    const spk = boxes.get(speaker);
+    const groupW = right - left + (spk ? gap + spk.w : 0);
+    const shift = Math.max(0, (main.w - groupW) / 2) - left;
+    placed = placed.map((b) => ({ ...b, x: b.x + shift }));
+    if (spk) spk.x = right + shift + gap;
+  }
+  screens.forEach((id, i) => boxes.set(id, { ...placed[i], size: 'large' }));
+  const largeHeight = Math.max(0, ...placed.map((b) => b.h));
+  return { boxes, largeHeight, smallHeight: stripH || (boxes.get(speaker)?.h ?? largeHeight), hidden, overflow };
 }

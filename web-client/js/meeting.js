@@ -2,7 +2,7 @@
 // meet, leave. One page, so that the camera stream carries over from the pre-join test.
 // Signalling and WebRTC live in protocol.js; this module starts the page, the parts are in
 // js/meeting/ (state, devices, prejoin, stage, session, floor, chat, people, chair, settings,
-// quality, errors, ui).
+// screen, quality, errors, ui).
 //
 // URL: meeting.html?meeting=ID&token=TOKEN[&name=NAME][&autojoin=1][&lang=en]
 //   token    the join token of the unit's link; left out, the page relies on a staff login
@@ -25,7 +25,13 @@
 //   #view-left[data-reason]      'left', 'meeting_ended' (the chair ended it) or 'removed'
 //   #error-message[data-error-code]  the code behind the error view
 //   #retry                       on the error view: try again (hidden for refusals)
-//   #stage[data-layout]          'grid' | 'speaker'
+//   #stage[data-layout]          'grid' | 'speaker' | 'presentation' (a shared screen large);
+//                                data-pinned="true" while a screen is pinned full screen
+//   #share-screen                share your screen / stop sharing (aria-pressed="true" while
+//                                sharing; disabled unless chair or floor; meeting/screen.js)
+//   .tile[data-screen-of=ID]     someone's shared screen (data-size, data-video-mid,
+//                                data-pinned; button.screen-pin, button.screen-exit);
+//                                .tile[data-self-screen="true"] the preview of your own
 //   .tile[data-participant-id]   one per remote participant on the stage, with data-audio-muted,
 //                                data-video-muted, data-speaking ("true"/"false"), the class
 //                                `speaking` while the hub says they speak, data-size
@@ -39,7 +45,8 @@
 //   #raise-hand, #floor-notice, #chair-mute-notice   (meeting/floor.js)
 //   #toggle-chat, #chat-badge, #chat-log, #chat-to, #chat-input, #chat-send   (meeting/chat.js)
 //   #toggle-people, #people-list, #hands-queue, #take-floor, #mute-all, #allow-unmute,
-//   #lock-meeting, #remove-dialog, #remove-confirm   (meeting/people.js)
+//   #lock-meeting, #allow-second-share, #remove-dialog, #remove-confirm; chairs:
+//   button[data-action=stop-share] on a sharer's row   (meeting/people.js)
 //   #toggle-settings, input[name=receive-mode], #weak-link, input[name=layout]   (meeting/settings.js)
 //   #conn-banner, #reconnect-now  while the page rejoins by itself (meeting/session.js)
 //   chair only: #toggle-roll-call, #roll-call (tr[data-unit-id][data-status]), #end-meeting,
@@ -62,6 +69,7 @@ import { initFloor, renderFloor } from './meeting/floor.js';
 import { initChat, renderChat } from './meeting/chat.js';
 import { initPeople, renderPeople } from './meeting/people.js';
 import { initSettings } from './meeting/settings.js';
+import { initScreen, renderShareButton } from './meeting/screen.js';
 import { initQuality } from './meeting/quality.js';
 import { showError, renderError, renderLeft } from './meeting/errors.js';
 
@@ -76,6 +84,7 @@ function renderAll() {
   renderFloor();
   renderChat();
   renderPeople();
+  renderShareButton();
   renderBanner();
   if (S.view === 'error') renderError();
   if (S.view === 'left') renderLeft();
@@ -119,6 +128,7 @@ function main() {
   initChat();
   initPeople();
   initSettings();
+  initScreen();
   initQuality();
   $('retry').addEventListener('click', () => (S.errorStage === 'check' ? prepare() : rejoin()));
   onLangChange(renderAll);

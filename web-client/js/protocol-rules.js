@@ -1,8 +1,8 @@
 // The rules of protocol version 3 that need no socket and no peer connection: the simulcast
-// encodings and which of them to keep active, the shapes of `slots` and `meeting_state`
-// (normalised to camelCase), what a chat text may be, and which endings are worth joining
-// again after. Pure functions: protocol.js uses them, and `node --test` checks them.
-// No DOM, no UI.
+// encodings of the camera and of the shared screen and which of them to keep active, the
+// shapes of `slots` and `meeting_state` (normalised to camelCase), who may share a screen,
+// what a chat text may be, and which endings are worth joining again after. Pure functions:
+// protocol.js uses them, and `node --test` checks them. No DOM, no UI.
 
 /** The simulcast encodings the client publishes, in this order (protocol.md, "Publishing"). */
 export const SIMULCAST_ENCODINGS = Object.freeze([
@@ -15,10 +15,31 @@ export const RIDS = Object.freeze(['q', 'h', 'f']);
 export const SINGLE = Object.freeze({ scaleResolutionDownBy: 1, maxBitrate: 1_500_000 });
 export const WEAK_SINGLE = Object.freeze({ scaleResolutionDownBy: 4, maxBitrate: 150_000 });
 
+/**
+ * The shared screen's encodings, in this order (protocol.md, "Sharing a screen"): screen
+ * content wants detail more than motion, so both layers run at a low frame rate. Unlike the
+ * camera's, they are always active (`layers` is about the camera only); in weak-link mode
+ * only `h` is.
+ */
+export const SCREEN_ENCODINGS = Object.freeze([
+  Object.freeze({ rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 300_000, maxFramerate: 5 }),
+  Object.freeze({ rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_200_000, maxFramerate: 5 }),
+]);
+/** The screen with one encoding (a browser that refuses simulcast): full size, f's rate. */
+export const SCREEN_SINGLE = Object.freeze({ maxBitrate: 1_200_000, maxFramerate: 5 });
+/** …and in weak-link mode: h's size and rate. */
+export const SCREEN_WEAK_SINGLE = Object.freeze({ scaleResolutionDownBy: 2, maxBitrate: 300_000, maxFramerate: 5 });
+/** The `contentHint` a captured screen track gets: keep text sharp, drop frames first. */
+export const SCREEN_CONTENT_HINT = 'detail';
+
 export const RECEIVE_MODES = Object.freeze(['auto', 'low', 'audio_only']);
 export const CHAT_TARGETS = Object.freeze(['all', 'chair']);
 export const CHAT_MAX_CHARS = 2000;
-export const SLOT_REASONS = Object.freeze(['floor', 'chair', 'speaker', 'pinned', 'recent', 'other']);
+export const SLOT_REASONS = Object.freeze(['screen', 'floor', 'chair', 'speaker', 'pinned', 'recent', 'other']);
+/** What a slot carries (`slots[].source`): a microphone (audio), a camera or a screen (video). */
+export const SOURCES = Object.freeze(['microphone', 'camera', 'screen']);
+/** The error codes that refuse a `share_screen` (non-closing). */
+export const SHARE_REFUSALS = Object.freeze(['forbidden', 'share_busy']);
 /** The hub's defaults for `receive` before a client sends any (protocol.md). */
 export const RECEIVE_DEFAULTS = Object.freeze({ mode: 'auto', pinned: Object.freeze([]), large_height: 720, small_height: 180 });
 
@@ -52,17 +73,36 @@ export function activeEncodings(encodings, hubRids, weakLink) {
 }
 
 /**
- * `slots.slots` as a Map mid → {mid, kind, participantId, reason, layer}; entries without a
- * mid or with an unknown kind are dropped.
+ * Which of the screen's encodings to keep active, as booleans in the order of `encodings`:
+ * all of them, or in weak-link mode only `h` (one encoding, or none named `h`: the first).
+ */
+export function screenActiveEncodings(encodings, weakLink) {
+  if (!weakLink || encodings.length <= 1) return encodings.map(() => true);
+  const h = encodings.findIndex((e) => e?.rid === 'h');
+  const keep = h >= 0 ? h : 0;
+  return encodings.map((_, i) => i === keep);
+}
+
+/** The source a slot entry of `kind` carries when the hub names none (an older hub). */
+export function defaultSource(kind) {
+  return kind === 'audio' ? 'microphone' : 'camera';
+}
+
+/**
+ * `slots.slots` as a Map mid → {mid, kind, source, participantId, reason, layer}; entries
+ * without a mid or with an unknown kind are dropped; a missing or impossible `source` (a
+ * screen on an audio slot) is the kind's default: microphone or camera.
  */
 export function normalizeSlots(list) {
   const out = new Map();
   for (const s of Array.isArray(list) ? list : []) {
     if (!s || s.mid == null || (s.kind !== 'audio' && s.kind !== 'video')) continue;
     const mid = String(s.mid);
+    const source = s.kind === 'video' && (s.source === 'camera' || s.source === 'screen') ? s.source : defaultSource(s.kind);
     out.set(mid, {
       mid,
       kind: s.kind,
+      source,
       participantId: typeof s.participant_id === 'string' && s.participant_id ? s.participant_id : null,
       reason: typeof s.reason === 'string' ? s.reason : null,
       layer: s.kind === 'video' && typeof s.layer === 'string' ? s.layer : null,
@@ -73,15 +113,24 @@ export function normalizeSlots(list) {
 
 /** The state before any `meeting_state`. */
 export function emptyMeetingState() {
-  return { floor: null, hands: [], locked: false, selfUnmute: true, chairMuted: [] };
+  return { floor: null, hands: [], locked: false, selfUnmute: true, chairMuted: [], screens: [], secondShare: false };
 }
 
-/** `meeting_state` as {floor, hands, locked, selfUnmute, chairMuted: [{participantId, kind}]}. */
-export function normalizeMeetingState(msg) {
-  const hands = [];
-  for (const id of Array.isArray(msg?.hands) ? msg.hands : []) {
-    if (typeof id === 'string' && id && !hands.includes(id)) hands.push(id);
+/** A list of participant ids as the hub sent it: strings, no empties, no repeats, in order. */
+function idList(list) {
+  const out = [];
+  for (const id of Array.isArray(list) ? list : []) {
+    if (typeof id === 'string' && id && !out.includes(id)) out.push(id);
   }
+  return out;
+}
+
+/**
+ * `meeting_state` as {floor, hands, locked, selfUnmute, chairMuted: [{participantId, kind}],
+ * screens (who shares a screen now, in the order they started), secondShare}.
+ */
+export function normalizeMeetingState(msg) {
+  const hands = idList(msg?.hands);
   const chairMuted = [];
   for (const m of Array.isArray(msg?.chair_muted) ? msg.chair_muted : []) {
     if (m && typeof m.participant_id === 'string' && (m.kind === 'audio' || m.kind === 'video')) {
@@ -94,7 +143,26 @@ export function normalizeMeetingState(msg) {
     locked: !!msg?.locked,
     selfUnmute: msg?.self_unmute !== false,
     chairMuted,
+    screens: idList(msg?.screens),
+    secondShare: msg?.second_share === true,
   };
+}
+
+/**
+ * Whether participant `id` may start sharing its screen as far as `state` says (protocol.md,
+ * `share_screen`): a chair always may, anyone else only while it has the floor.
+ */
+export function mayShareScreen(state, id, isChair) {
+  return !!isChair || (id != null && state?.floor === id);
+}
+
+/**
+ * Whether a new share by `id` would be refused as `share_busy` now: someone else shares and
+ * the chair has not allowed a second share, or two already share.
+ */
+export function shareBusy(state, id) {
+  const others = (state?.screens ?? []).filter((s) => s !== id);
+  return others.length >= 2 || (others.length === 1 && !state.secondShare);
 }
 
 /** Whether `state.chairMuted` holds participant `id` for `kind`. */

@@ -9,31 +9,46 @@
 //   client.setMuted('audio', true); await client.setTrack('video', null);   // `mute` follows
 //   client.setReceive({ mode: 'low', largeHeight: 540 }); client.setWeakLink(true);
 //   client.raiseHand(true); client.sendChat('Xin chào', 'all');
-//   client.giveFloor(id); client.muteParticipant(id, 'audio'); …   // chairs only
+//   await client.shareScreen(displayTrack); await client.stopScreenShare();   // chair or floor
+//   client.giveFloor(id); client.muteParticipant(id, 'audio'); client.stopShare(id); …   // chairs only
 //   await client.leave();
 //
 // `token`: the unit link's join token; null only for a staff login named as chair_user.
-// Publishing: sendonly audio, and sendonly video with the simulcast encodings q, h, f; `layers`
-// (and weak-link mode: q only) set which are active. Receiving: the hub's one offer adds fixed
-// receive slots; `slots` says whom each mid carries, turned here into per-participant events.
-// The client offers once, after `welcome`; every later negotiation is the hub's; incoming
-// messages are handled one after another (a promise queue), so SDP work never interleaves.
+// Publishing: the one offer has three sendonly m-lines, in this order: audio, the camera's
+// video with the simulcast encodings q, h, f (`layers`, and weak-link mode: q only, set which
+// are active), and the screen's video with the encodings h and f at 5 fps (always active; in
+// weak-link mode h only). The screen's sender has no track until the user shares: sharing
+// starts and stops with replaceTrack plus `share_screen`, never a renegotiation. Receiving:
+// the hub's one offer adds fixed receive slots; `slots` says whom each mid carries and from
+// which source (microphone, camera, screen), turned here into per-participant events with one
+// MediaStream per participant and source. The client offers once, after `welcome`; every
+// later negotiation is the hub's; incoming messages are handled one after another (a promise
+// queue), so SDP work never interleaves.
 //
 // Events (CustomEvent, payload in `event.detail`):
 //   state               {signaling: 'idle'|'connecting'|'joined'|'closed', media: RTCPeerConnectionState}
 //   participant-joined  {participant}   Participant = {id, name, unit, role, audio_muted, video_muted, tracks}
 //   participant-left    {participantId, reason, participant}
-//   track               {participantId, kind, track, stream, mid, reason, layer, from}: slot `mid`
-//                       now carries it (from: its previous mid, or null); stream: one per participant
-//   track-removed       {participantId, kind, track, mid}: slot `mid` no longer carries it
+//   track               {participantId, kind, source, track, stream, mid, reason, layer, from}: slot
+//                       `mid` now carries it (from: the mid that carried this participant's same
+//                       source before, or null); source: 'microphone' | 'camera' | 'screen';
+//                       stream: one per participant and source (a screen never joins the camera's)
+//   track-removed       {participantId, kind, source, track, mid}: slot `mid` no longer carries it
 //                       (a move is track-removed for the old mid, then track for the new one)
-//   slots               {slots: [{mid, kind, participantId, reason, layer}]} after every change
+//   slots               {slots: [{mid, kind, source, participantId, reason, layer}]} after every change
 //   layers              {rids, active}  the hub's `layers`; active: what is sent now
 //   mute-changed        {participantId, kind, muted, self}
 //   track-published / track-unpublished  {participantId, mid, kind} (the publisher's own mid)
 //   speaking            {participantId, speaking, self}
 //   dominant-speaker    {participantId, previous}
-//   meeting-state       {state: {floor, hands, locked, selfUnmute, chairMuted: [{participantId, kind}]}, previous}
+//   meeting-state       {state: {floor, hands, locked, selfUnmute, chairMuted: [{participantId, kind}],
+//                       screens: [participantId], secondShare}, previous}
+//   screen-share        {sharing, reason, code}  this client's own share: sharing true once the hub
+//                       lists it in `screens` (reason 'started'); false when it ended: 'self'
+//                       (stopScreenShare), 'refused' (code: forbidden | share_busy), 'hub' (the
+//                       chair stopped it, or the floor went), 'ended' (the capture ended, e.g.
+//                       the browser's own "stop sharing"), 'closed' (the client closed). The
+//                       client has already stopped sending and stopped the capture track
 //   muted-by-chair      {kind}  the chair muted this client; it stopped sending that kind
 //   unmute-refused      {kind}  the hub said `forbidden` to our unmute; muted again
 //   chat                {from, name, unit, to, text, at, self}
@@ -45,11 +60,15 @@
 
 import {
   SIMULCAST_ENCODINGS, RIDS, SINGLE, WEAK_SINGLE, RECEIVE_MODES, CHAT_TARGETS, JOIN_REFUSALS,
-  activeEncodings, normalizeSlots, emptyMeetingState, normalizeMeetingState, isChairMuted,
-  mayUnmute, cleanChatText,
+  SCREEN_ENCODINGS, SCREEN_SINGLE, SCREEN_WEAK_SINGLE, SCREEN_CONTENT_HINT, SHARE_REFUSALS, SOURCES,
+  activeEncodings, screenActiveEncodings, defaultSource, normalizeSlots, emptyMeetingState,
+  normalizeMeetingState, isChairMuted, mayUnmute, cleanChatText,
 } from './protocol-rules.js';
 
-export { JOIN_REFUSALS, NO_REJOIN, shouldRejoin, SIMULCAST_ENCODINGS, RECEIVE_MODES, CHAT_MAX_CHARS, cleanChatText } from './protocol-rules.js';
+export {
+  JOIN_REFUSALS, NO_REJOIN, shouldRejoin, SIMULCAST_ENCODINGS, SCREEN_ENCODINGS, RECEIVE_MODES, CHAT_MAX_CHARS,
+  cleanChatText, mayShareScreen, shareBusy,
+} from './protocol-rules.js';
 
 export const PROTOCOL_VERSION = 3;
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -141,7 +160,7 @@ export class CauClient extends EventTarget {
     this.muted = { audio: true, video: true };
     /** The latest `meeting_state`, normalised (see protocol-rules.js). */
     this.meetingState = emptyMeetingState();
-    /** The latest `slots`: mid → {mid, kind, participantId, reason, layer}. */
+    /** The latest `slots`: mid → {mid, kind, source, participantId, reason, layer}. */
     this.slots = new Map();
     /** The latest `dominant_speaker` (a participant id or null). */
     this.dominantSpeaker = null;
@@ -156,8 +175,14 @@ export class CauClient extends EventTarget {
 
     this._tracks = { audio: null, video: null };
     this._audioMutedByUser = false;
-    this._transceivers = { audio: null, video: null };
+    this._transceivers = { audio: null, video: null, screen: null };
     this._sendStream = typeof MediaStream === 'function' ? new MediaStream() : null;
+    /** The screen goes in a stream of its own, so that no receiver mistakes it for the camera. */
+    this._screenStream = typeof MediaStream === 'function' ? new MediaStream() : null;
+    /** This client's screen share: {track, confirmed, at, onEnded}, or null. */
+    this._share = null;
+    /** We told the hub to stop while it listed us: a later share waits for a state without us. */
+    this._shareStopPending = false;
     this._queue = Promise.resolve();
     this._layerChain = Promise.resolve();
     this._offerSent = false;
@@ -168,7 +193,7 @@ export class CauClient extends EventTarget {
     this._lastSent = null; // {type, kind, at}: for the context of a non-fatal error
     this._unmuteAttempt = null; // {kind, at}: an unmute sent while the chair's mute held
     this._remote = new Map(); // mid → {mid, participantId, kind, track}
-    this._streams = new Map(); // participantId → MediaStream
+    this._streams = new Map(); // `${participantId}/${source}` → MediaStream
     this._byeReason = null;
     this._closingError = null;
     this._leaving = false;
@@ -290,20 +315,76 @@ export class CauClient extends EventTarget {
     return this.participantId != null && this.meetingState.hands.includes(this.participantId);
   }
 
-  /** The current local track of `kind`, or null. */
+  /** The current local track of `kind` ('audio', 'video', or 'screen' while sharing), or null. */
   track(kind) {
+    if (kind === 'screen') return this._share?.track ?? null;
     return this._tracks[kind];
   }
 
-  /** The MediaStream holding the received tracks of participant `id` (created on demand). */
-  streamOf(id) {
-    return this._streamFor(id);
+  /**
+   * The MediaStream holding the received track of participant `id`'s `source` ('microphone',
+   * 'camera' or 'screen'; created on demand).
+   */
+  streamOf(id, source = 'camera') {
+    return this._streamFor(id, source);
   }
 
-  /** The slot (from `slots`) carrying participant `id`'s `kind` now, or null. */
-  slotOf(id, kind) {
-    for (const s of this.slots.values()) if (s.participantId === id && s.kind === kind) return s;
+  /**
+   * The slot (from `slots`) carrying participant `id`'s `kind` now, or null; `source` defaults
+   * to the kind's own device (a video slot carrying its screen is not its camera's slot).
+   */
+  slotOf(id, kind, source = defaultSource(kind)) {
+    for (const s of this.slots.values()) {
+      if (s.participantId === id && s.kind === kind && s.source === source) return s;
+    }
     return null;
+  }
+
+  /** Whether participant `id` (default: this client) shares a screen now, as `meeting_state` says. */
+  isSharing(id = this.participantId) {
+    return id != null && this.meetingState.screens.includes(id);
+  }
+
+  /** Whether this client sends a screen now (asked, or accepted by the hub). */
+  get sharingScreen() {
+    return this._share != null;
+  }
+
+  /**
+   * Shares `track` (from getDisplayMedia) as this client's screen: its contentHint becomes
+   * 'detail', it goes on the screen's sender with replaceTrack, and `share_screen` tells the
+   * hub. From here the client owns the track: it stops it when the share ends, however it
+   * ends (see the `screen-share` event). A refusal (`forbidden`: neither chair nor floor;
+   * `share_busy`) undoes it. Throws CauError 'not_joined' before `welcome`'s offer.
+   */
+  async shareScreen(track) {
+    if (!track || track.kind !== 'video') throw new TypeError('shareScreen(track): a video track');
+    const tr = this._transceivers.screen;
+    if (this.state !== 'joined' || !tr || !this.pc || this.pc.signalingState === 'closed') {
+      throw new CauError('not_joined', 'share a screen once joined');
+    }
+    if (this._share && this._share.track !== track) this._endShare('self', { tell: false, quiet: true });
+    try {
+      track.contentHint = SCREEN_CONTENT_HINT;
+    } catch { /* read-only in an old browser */ }
+    const onEnded = () => {
+      if (this._share?.track !== track) return;
+      this._log('the screen capture ended');
+      this._endShare('ended');
+    };
+    track.addEventListener?.('ended', onEnded);
+    this._share = { track, confirmed: false, at: Date.now(), onEnded };
+    await tr.sender.replaceTrack(track);
+    if (this._share?.track !== track) return; // refused or stopped meanwhile
+    this._applyLayers();
+    this._send({ type: 'share_screen', sharing: true });
+  }
+
+  /** Stops this client's screen share (`share_screen` false). Returns whether anything was shared. */
+  async stopScreenShare() {
+    if (!this._share) return false;
+    await this._endShare('self');
+    return true;
   }
 
   /** The receive transceiver of slot `mid`, or null (for getStats on one receiver). */
@@ -380,6 +461,16 @@ export class CauClient extends EventTarget {
   /** Removes that participant (its link cannot rejoin this session). */
   removeParticipant(participantId) {
     return this._sendJoined({ type: 'remove_participant', participant_id: String(participantId) });
+  }
+
+  /** Stops that participant's screen share (`stop_share`). */
+  stopShare(participantId) {
+    return this._sendJoined({ type: 'stop_share', participant_id: String(participantId) });
+  }
+
+  /** Whether a second screen share may run alongside the first (`allow_second_share`). */
+  allowSecondShare(allowed) {
+    return this._sendJoined({ type: 'allow_second_share', allowed: !!allowed });
   }
 
   /** Locks or unlocks the session (while locked, new joins but chairs' are refused). */
@@ -629,6 +720,9 @@ export class CauClient extends EventTarget {
         if (kind === 'audio' && track) track.enabled = !this._audioMutedByUser;
         this._transceivers[kind] = this._addSendTransceiver(pc, kind, track);
       }
+      // The third m-line: the screen, with no track until the user shares (the hub takes an
+      // endpoint's second sendonly video m-line as its screen).
+      this._transceivers.screen = this._addScreenTransceiver(pc);
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
     } catch (err) {
@@ -664,6 +758,54 @@ export class CauClient extends EventTarget {
       }
     }
     return pc.addTransceiver(track ?? kind, init);
+  }
+
+  /** The screen's sendonly transceiver, trackless: h and f at 5 fps, or one encoding if refused. */
+  _addScreenTransceiver(pc) {
+    const init = { direction: 'sendonly', streams: this._screenStream ? [this._screenStream] : [] };
+    if (this._simulcast) {
+      const active = screenActiveEncodings(SCREEN_ENCODINGS, this.weakLink);
+      const encodings = SCREEN_ENCODINGS.map((e, i) => ({ ...e, active: active[i] }));
+      try {
+        return pc.addTransceiver('video', { ...init, sendEncodings: encodings });
+      } catch (err) {
+        this._log('no simulcast for the screen in this browser:', err);
+      }
+    }
+    try {
+      return pc.addTransceiver('video', { ...init, sendEncodings: [{ ...(this.weakLink ? SCREEN_WEAK_SINGLE : SCREEN_SINGLE) }] });
+    } catch (err) {
+      this._log('no encoding parameters for the screen in this browser:', err);
+    }
+    return pc.addTransceiver('video', init);
+  }
+
+  /**
+   * Ends this client's screen share: the capture track stopped, nothing on the screen's
+   * sender, `share_screen` false to the hub when it is this side's decision (`tell`), and
+   * `screen-share` {sharing: false, reason, code} for the page.
+   */
+  async _endShare(reason, { tell = reason === 'self' || reason === 'ended', code = null, quiet = false } = {}) {
+    const share = this._share;
+    if (!share) return;
+    this._share = null;
+    share.track.removeEventListener?.('ended', share.onEnded);
+    try {
+      share.track.stop?.();
+    } catch { /* already stopped */ }
+    // The hub may still list us (a refusal never did): wait for a state without us before
+    // a later share counts as confirmed.
+    if (tell && this.isSharing()) this._shareStopPending = true;
+    if (tell) this._sendJoined({ type: 'share_screen', sharing: false });
+    if (!quiet) this._emit('screen-share', { sharing: false, reason, code });
+    const tr = this._transceivers.screen;
+    if (tr && this.pc && this.pc.signalingState !== 'closed' && !this._share) {
+      try {
+        await tr.sender.replaceTrack(null);
+      } catch (err) {
+        this._log('replaceTrack(null) on the screen', err);
+      }
+    }
   }
 
   async _onAnswer(msg) {
@@ -722,36 +864,40 @@ export class CauClient extends EventTarget {
   _syncRemoteTracks() {
     const pc = this.pc;
     if (!pc || this.state === 'closed') return;
-    const want = new Map(); // mid → {participantId, kind, track}
+    const own = new Set(Object.values(this._transceivers).filter(Boolean)); // our three send m-lines
+    const want = new Map(); // mid → {participantId, kind, source, track}
     for (const tr of pc.getTransceivers()) {
       const mid = tr.mid;
-      if (mid == null || tr === this._transceivers.audio || tr === this._transceivers.video) continue;
+      if (mid == null || own.has(tr)) continue;
       const dir = tr.currentDirection;
       const receiving = !(tr.stopped || dir === 'stopped' || dir === 'inactive' || dir === 'sendonly' || dir == null);
       const slot = this.slots.get(mid);
       const pid = receiving ? slot?.participantId : null;
       if (!pid || pid === this.participantId) continue;
       const track = tr.receiver.track;
-      want.set(mid, { participantId: pid, kind: track?.kind ?? slot.kind, track });
+      const kind = track?.kind ?? slot.kind;
+      want.set(mid, { participantId: pid, kind, source: slot.kind === kind ? slot.source : defaultSource(kind), track });
     }
-    const moved = new Map(); // `${participantId}/${kind}` → the mid it left
+    // A participant's camera and its screen are two video sources: a move is keyed by all three.
+    const key = (e) => `${e.participantId}/${e.kind}/${e.source}`;
+    const moved = new Map(); // key → the mid it left
     for (const [mid, entry] of [...this._remote]) {
       const w = want.get(mid);
-      if (w && w.participantId === entry.participantId && w.track === entry.track) continue;
-      moved.set(`${entry.participantId}/${entry.kind}`, mid);
+      if (w && w.participantId === entry.participantId && w.source === entry.source && w.track === entry.track) continue;
+      moved.set(key(entry), mid);
       this._removeRemote(mid);
     }
     for (const [mid, w] of want) {
       if (this._remote.has(mid)) continue;
-      const entry = { mid, participantId: w.participantId, kind: w.kind, track: w.track };
+      const entry = { mid, participantId: w.participantId, kind: w.kind, source: w.source, track: w.track };
       this._remote.set(mid, entry);
-      const stream = this._streamFor(w.participantId);
+      const stream = this._streamFor(w.participantId, w.source);
       if (stream && w.track && !stream.getTracks().includes(w.track)) stream.addTrack(w.track);
       const slot = this.slots.get(mid);
       this._emit('track', {
-        participantId: w.participantId, kind: w.kind, track: w.track, stream, mid,
+        participantId: w.participantId, kind: w.kind, source: w.source, track: w.track, stream, mid,
         reason: slot?.reason ?? null, layer: slot?.layer ?? null,
-        from: moved.get(`${w.participantId}/${w.kind}`) ?? null,
+        from: moved.get(key(w)) ?? null,
       });
     }
     this._emit('slots', { slots: this._slotList() });
@@ -761,19 +907,21 @@ export class CauClient extends EventTarget {
     const entry = this._remote.get(mid);
     if (!entry) return;
     this._remote.delete(mid);
-    const stream = this._streams.get(entry.participantId);
+    const streamKey = `${entry.participantId}/${entry.source}`;
+    const stream = this._streams.get(streamKey);
     if (stream && entry.track) {
       stream.removeTrack(entry.track);
-      if (stream.getTracks().length === 0) this._streams.delete(entry.participantId);
+      if (stream.getTracks().length === 0) this._streams.delete(streamKey);
     }
-    this._emit('track-removed', { participantId: entry.participantId, kind: entry.kind, track: entry.track, mid });
+    this._emit('track-removed', { participantId: entry.participantId, kind: entry.kind, source: entry.source, track: entry.track, mid });
   }
 
-  _streamFor(id) {
-    let s = this._streams.get(id);
+  _streamFor(id, source = 'camera') {
+    const key = `${id}/${source}`;
+    let s = this._streams.get(key);
     if (!s && typeof MediaStream === 'function') {
       s = new MediaStream();
-      this._streams.set(id, s);
+      this._streams.set(key, s);
     }
     return s ?? null;
   }
@@ -794,6 +942,44 @@ export class CauClient extends EventTarget {
   }
 
   async _applyLayersNow() {
+    const active = await this._applyCameraLayersNow();
+    try {
+      await this._applyScreenLayersNow();
+    } catch (err) {
+      this._log('could not set the screen encodings', err);
+    }
+    return active;
+  }
+
+  /** The screen's encodings: all active, or `h` only in weak-link mode (layers do not apply). */
+  async _applyScreenLayersNow() {
+    const sender = this._transceivers.screen?.sender;
+    if (!sender || !this.pc || this.pc.signalingState === 'closed' || !this._offerAnswered) return;
+    const params = sender.getParameters();
+    const encodings = params.encodings ?? [];
+    if (!encodings.length) return;
+    const active = screenActiveEncodings(encodings, this.weakLink);
+    let changed = false;
+    encodings.forEach((enc, i) => {
+      if (enc.active !== active[i]) {
+        enc.active = active[i];
+        changed = true;
+      }
+      if (encodings.length === 1) {
+        const want = this.weakLink ? SCREEN_WEAK_SINGLE : { scaleResolutionDownBy: 1, ...SCREEN_SINGLE };
+        for (const [k, v] of Object.entries(want)) {
+          const now = enc[k] ?? (k === 'scaleResolutionDownBy' ? 1 : undefined);
+          if (now !== v) {
+            enc[k] = v;
+            changed = true;
+          }
+        }
+      }
+    });
+    if (changed) await sender.setParameters(params);
+  }
+
+  async _applyCameraLayersNow() {
     const sender = this._transceivers.video?.sender;
     if (!sender || !this.pc || this.pc.signalingState === 'closed' || !this._offerAnswered) return [];
     const params = sender.getParameters();
@@ -824,7 +1010,7 @@ export class CauClient extends EventTarget {
     return encodings.filter((_, i) => active[i]).map((e) => e.rid ?? 'single');
   }
 
-  _onMeetingState(msg) {
+  async _onMeetingState(msg) {
     const previous = this.meetingState;
     const state = normalizeMeetingState(msg);
     this.meetingState = state;
@@ -835,8 +1021,24 @@ export class CauClient extends EventTarget {
     for (const kind of newlyMuted) this._applyChairMute(kind);
     const attempt = this._unmuteAttempt;
     if (attempt && !isChairMuted(state, this.participantId, attempt.kind)) this._unmuteAttempt = null;
+    // Our own share: listed now → the hub took it; listed before and not now → the hub ended
+    // it (the chair stopped it, or the floor went): stop sending. A state sent before the hub
+    // read our `share_screen` does not list us yet, and says nothing.
+    const listed = state.screens.includes(this.participantId);
+    if (!listed) this._shareStopPending = false;
+    const share = this._share;
+    let started = false;
+    let endedByHub = false;
+    if (share && listed && !share.confirmed && !this._shareStopPending) {
+      share.confirmed = true;
+      started = true;
+    } else if (share && !listed && share.confirmed) {
+      endedByHub = true;
+    }
     this._emit('meeting-state', { state, previous });
     for (const kind of newlyMuted) this._emit('muted-by-chair', { kind });
+    if (started) this._emit('screen-share', { sharing: true, reason: 'started', code: null });
+    if (endedByHub) await this._endShare('hub', { tell: false });
   }
 
   _onMutedByChair(msg) {
@@ -940,7 +1142,7 @@ export class CauClient extends EventTarget {
     for (const [mid, entry] of [...this._remote]) {
       if (entry.participantId === id) this._removeRemote(mid);
     }
-    this._streams.delete(id);
+    for (const source of SOURCES) this._streams.delete(`${id}/${source}`);
     if (this.dominantSpeaker === id) {
       this.dominantSpeaker = null;
       this._emit('dominant-speaker', { participantId: null, previous: id });
@@ -968,14 +1170,25 @@ export class CauClient extends EventTarget {
     this._emit('roll-call', this.rollCall);
   }
 
-  _onError(msg) {
+  async _onError(msg) {
     const code = String(msg.code ?? 'unknown');
     const closing = isClosingError(code, this.state);
     const last = this._lastSent;
     const context = last && Date.now() - last.at < CONTEXT_MS ? last.type : null;
-    // An unmute the chair does not allow: the hub keeps us muted, so do we.
+    // A refused share: `share_busy` can only be that; `forbidden` is the share's unless an
+    // unmute sent before it is still waiting (the hub answers in order).
     const attempt = this._unmuteAttempt;
-    if (code === 'forbidden' && !closing && attempt && Date.now() - attempt.at < CONTEXT_MS) {
+    const share = this._share;
+    const unmutePending = attempt && Date.now() - attempt.at < CONTEXT_MS;
+    const sharePending = share && !share.confirmed && Date.now() - share.at < CONTEXT_MS;
+    if (!closing && sharePending && SHARE_REFUSALS.includes(code) &&
+        (code === 'share_busy' || !unmutePending || attempt.at > share.at)) {
+      await this._endShare('refused', { tell: false, code });
+      this._emit('error', { code, message: String(msg.message ?? ''), fatal: false, context: 'share_screen' });
+      return;
+    }
+    // An unmute the chair does not allow: the hub keeps us muted, so do we.
+    if (code === 'forbidden' && !closing && unmutePending) {
       this._unmuteAttempt = null;
       this._applyChairMute(attempt.kind);
       this._emit('unmute-refused', { kind: attempt.kind });
@@ -1033,6 +1246,7 @@ export class CauClient extends EventTarget {
       try { this.pc.close(); } catch { /* already closed */ }
     }
     for (const mid of [...this._remote.keys()]) this._removeRemote(mid);
+    this._endShare('closed', { tell: false }); // a rejoin does not resume a share
     this.state = 'closed';
     const waiter = this._connectWaiter;
     this._connectWaiter = null;

@@ -1,5 +1,6 @@
-// Video tiles: the DOM of one tile and initials avatars. Where tiles go is layout.js; who
-// is in the room is the meeting page's state (meeting/state.js).
+// Video tiles: the DOM of one tile (a participant's camera, or a shared screen) and initials
+// avatars. Where tiles go is layout.js; who is in the room is the meeting page's state
+// (meeting/state.js).
 
 import { icon } from './icons.js';
 
@@ -70,4 +71,44 @@ export function makeTile({ id, self }) {
   for (let i = 1; i <= 3; i++) quality.append(el('span', `bar bar-${i}`));
   tile.append(video, ph, label, badges, quality);
   return { tile, video, avatar };
+}
+
+/**
+ * A shared screen's tile: <div class="tile tile-screen" data-screen-of=ID> (someone else's,
+ * with a button that shows it full screen and one that leaves that mode) or
+ * <div class="tile tile-screen" data-self-screen="true"> (the preview of your own). The
+ * picture is letterboxed (object-fit: contain), never cropped or mirrored.
+ * Returns {tile, video}.
+ */
+export function makeScreenTile({ id, self }) {
+  const tile = el('div', 'tile tile-screen');
+  if (self) tile.dataset.selfScreen = 'true';
+  else tile.dataset.screenOf = id;
+  const video = el('video');
+  video.autoplay = true;
+  video.muted = true;
+  video.playsInline = true;
+  video.setAttribute('playsinline', '');
+  const ph = el('div', 'tile-placeholder');
+  ph.append(el('span', 'screen-waiting'));
+  const label = el('div', 'tile-label');
+  const kind = el('span', 'screen-icon');
+  kind.innerHTML = icon('screen');
+  const names = el('span', 'tile-names');
+  names.append(el('span', 'tile-name'));
+  label.append(kind, names);
+  tile.append(video, ph, label);
+  if (!self) {
+    const pin = el('button', 'screen-pin');
+    pin.type = 'button';
+    pin.dataset.action = 'pin-screen';
+    pin.innerHTML = icon('maximize');
+    const exit = el('button', 'screen-exit');
+    exit.type = 'button';
+    exit.dataset.action = 'unpin-screen';
+    exit.innerHTML = icon('minimize');
+    exit.append(el('span', 'screen-exit-text'));
+    tile.append(pin, exit);
+  }
+  return { tile, video };
 }

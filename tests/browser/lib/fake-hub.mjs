@@ -1,12 +1,13 @@
 // A scripted stand-in for the hub, speaking docs/protocol.md version 3 well enough to drive
 // the meeting page without `cau`: static files of web-client/, GET /api/join, the chair's
 // record (GET/PUT /api/meetings/{id}/record), and the
-// websocket /ws with join, the client's offer and the slots' offer, `slots` (floor, chairs,
-// dominant speaker, then join order), `layers`, mute, raise_hand, chat, receive and every
-// moderation message. Media goes through a browser page (fixtures/fake-hub-media.html):
-// one peer connection per client, received tracks forwarded into other clients' receive
-// slots with replaceTrack. It is NOT the hub: it checks the web client's side of the
-// contract, nothing about the sfu. Test code only.
+// websocket /ws with join, the client's offer (audio, camera, screen) and the slots' offer,
+// `slots` (shared screens, floor, chairs, dominant speaker, then join order; each with its
+// `source`), `layers`, mute, raise_hand, chat, receive, share_screen and every moderation
+// message (stop_share and allow_second_share too). Media goes through a browser page
+// (fixtures/fake-hub-media.html): one peer connection per client, received tracks forwarded
+// into other clients' receive slots with replaceTrack. It is NOT the hub: it checks the web
+// client's side of the contract, nothing about the sfu. Test code only.
 //
 //   const hub = await startFakeHub({ host, tokens: { 'tok-an': { unit, role: 'official' } } });
 //   const browser = await launchChromium({ secureOrigins: [hub.url] });
@@ -30,7 +31,8 @@ const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.svg': 'image/svg+xml',
 };
-const MODERATION = new Set(['give_floor', 'take_floor', 'mute_participant', 'mute_all', 'allow_unmute', 'remove_participant', 'lock', 'end_meeting']);
+const MODERATION = new Set(['give_floor', 'take_floor', 'mute_participant', 'mute_all', 'allow_unmute', 'remove_participant', 'lock', 'end_meeting',
+  'stop_share', 'allow_second_share']);
 
 // ------------------------------------------------------------------ a minimal websocket (RFC 6455)
 
@@ -111,7 +113,7 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
   const people = new Map(); // id → participant
   const log = []; // {from: name, msg}
   const removedTokens = new Set();
-  const session = { floor: null, hands: [], locked: false, self_unmute: true, chair_muted: [], dominant: null };
+  const session = { floor: null, hands: [], locked: false, self_unmute: true, chair_muted: [], screens: [], second_share: false, dominant: null };
   let seq = 0;
   let mediaQueue = Promise.resolve();
 
@@ -199,7 +201,15 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
   });
   const others = (p) => [...people.values()].filter((q) => q !== p && q.joined);
   const broadcast = (msg, except = null) => { for (const q of people.values()) if (q !== except && q.joined) q.conn.socket.send(msg); };
-  const stateMsg = () => ({ type: 'meeting_state', ...session, hands: [...session.hands], chair_muted: [...session.chair_muted] });
+  const stateMsg = () => ({
+    type: 'meeting_state', ...session, hands: [...session.hands], chair_muted: [...session.chair_muted], screens: [...session.screens],
+  });
+  /** A share ends (asked, the chair, the floor gone, left): true when it was one. */
+  const endShare = (id) => {
+    const had = session.screens.includes(id);
+    session.screens = session.screens.filter((x) => x !== id);
+    return had;
+  };
   const chairMuted = (id, kind) => session.chair_muted.some((m) => m.participant_id === id && m.kind === kind);
   const error = (p, code, message = code) => p.conn.socket.send({ type: 'error', code, message });
 
@@ -238,7 +248,9 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
         p.tracks = [{ mid: '0', kind: 'audio' }, { mid: '1', kind: 'video' }];
         for (const track of p.tracks) broadcast({ type: 'track_published', participant_id: p.id, track }, p);
         const offer = await call((id, a, v) => window.hubMedia.slotsOffer(id, a, v), p.id, audioSlots, videoSlots);
-        p.slots = offer.tracks.map((t) => ({ mid: t.mid, kind: t.kind, participant_id: null, reason: null, layer: null }));
+        p.slots = offer.tracks.map((t) => ({
+          mid: t.mid, kind: t.kind, source: t.kind === 'audio' ? 'microphone' : 'camera', participant_id: null, reason: null, layer: null,
+        }));
         p.conn.socket.send({ type: 'offer', sdp: offer.sdp, tracks: offer.tracks });
         return;
       }
@@ -274,6 +286,19 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
         }
         return;
       }
+      case 'share_screen': {
+        // protocol.md: the chair or the floor holder; one share unless the chair allows a second.
+        if (!msg.sharing) {
+          if (endShare(p.id)) broadcast(stateMsg());
+          return recompute();
+        }
+        if (session.screens.includes(p.id)) return;
+        if (p.role !== 'chair' && session.floor !== p.id) return error(p, 'forbidden', 'no floor');
+        if (session.screens.length >= 2 || (session.screens.length === 1 && !session.second_share)) return error(p, 'share_busy', 'busy');
+        session.screens.push(p.id);
+        broadcast(stateMsg());
+        return recompute();
+      }
       case 'leave':
         p.conn.socket.send({ type: 'bye', reason: 'left' });
         leaveOf(p, 'left');
@@ -298,12 +323,25 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
   function moderate(chair, msg) {
     const target = people.get(msg.participant_id);
     switch (msg.type) {
-      case 'give_floor':
+      case 'give_floor': {
         if (!target) return;
+        const before = people.get(session.floor);
+        if (before && before.role !== 'chair' && before !== target) endShare(before.id);
         session.floor = target.id;
         session.hands = session.hands.filter((h) => h !== target.id);
         break;
-      case 'take_floor': session.floor = null; break;
+      }
+      case 'take_floor': {
+        const before = people.get(session.floor);
+        if (before && before.role !== 'chair') endShare(before.id);
+        session.floor = null;
+        break;
+      }
+      case 'stop_share':
+        if (!target) return error(chair, 'not_found', 'no such participant');
+        endShare(target.id);
+        break;
+      case 'allow_second_share': session.second_share = !!msg.allowed; break;
       case 'mute_participant': muteBy(target, msg.kind); break;
       case 'mute_all': for (const q of people.values()) if (q.joined && q.role !== 'chair') muteBy(q, 'audio'); break;
       case 'allow_unmute': session.self_unmute = !!msg.allowed; break;
@@ -334,7 +372,11 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
     people.delete(p.id);
     call((id) => window.hubMedia.close(id), p.id).catch(() => {});
     session.hands = session.hands.filter((h) => h !== p.id);
-    if (session.floor === p.id) session.floor = null;
+    endShare(p.id);
+    if (session.floor === p.id) {
+      session.floor = null;
+      for (const id of [...session.screens]) if (people.get(id)?.role !== 'chair') endShare(id);
+    }
     session.chair_muted = session.chair_muted.filter((m) => m.participant_id !== p.id);
     for (const track of p.tracks) broadcast({ type: 'track_removed', participant_id: p.id, track });
     broadcast({ type: 'participant_left', participant_id: p.id, reason });
@@ -350,21 +392,27 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
       const rank = (q) => (q.id === session.floor ? 0 : q.role === 'chair' ? 1 : q.id === session.dominant ? 2 : 3);
       const reasonOf = (q) => ['floor', 'chair', 'speaker', 'other'][rank(q)];
       const cands = others(s).filter((q) => q.tracks.length).sort((a, b) => rank(a) - rank(b) || a.order - b.order);
-      const audioOrder = cands.filter((q) => !chairMuted(q.id, 'audio'));
-      const videoOrder = s.receive.mode === 'audio_only' ? [] : cands.filter((q) => !chairMuted(q.id, 'video'));
+      const audioOrder = cands.filter((q) => !chairMuted(q.id, 'audio')).map((q) => ({ q, source: 'microphone', reason: reasonOf(q) }));
+      // Shared screens first (reason "screen"), then the cameras: a sharer may be in two slots.
+      const screens = session.screens.map((id) => people.get(id)).filter((q) => q && q !== s && q.joined && q.tracks.length)
+        .map((q) => ({ q, source: 'screen', reason: 'screen' }));
+      const cameras = cands.filter((q) => !chairMuted(q.id, 'video')).map((q) => ({ q, source: 'camera', reason: reasonOf(q) }));
+      const videoOrder = s.receive.mode === 'audio_only' ? [] : [...screens, ...cameras];
       let changed = false;
       const used = { audio: 0, video: 0 };
       for (const slot of s.slots) {
         const order = slot.kind === 'audio' ? audioOrder : videoOrder;
-        const q = order[used[slot.kind]++] ?? null;
-        const layer = slot.kind === 'video' && q ? (s.receive.mode === 'low' ? 'q' : rank(q) <= 1 ? 'f' : 'h') : null;
-        const next = { participant_id: q?.id ?? null, reason: q ? reasonOf(q) : null, layer };
-        if (slot.participant_id !== next.participant_id) {
-          await call((id, mid, pubId) => window.hubMedia.assign(id, mid, pubId), s.id, slot.mid, next.participant_id);
+        const pick = order[used[slot.kind]++] ?? null;
+        const q = pick?.q ?? null;
+        const layer = slot.kind === 'video' && q
+          ? (s.receive.mode === 'low' ? 'q' : pick.source === 'screen' ? 'f' : rank(q) <= 1 ? 'f' : 'h') : null;
+        const next = { participant_id: q?.id ?? null, source: pick?.source ?? (slot.kind === 'audio' ? 'microphone' : 'camera'), reason: pick?.reason ?? null, layer };
+        if (slot.participant_id !== next.participant_id || slot.source !== next.source) {
+          await call((id, mid, pubId, src) => window.hubMedia.assign(id, mid, pubId, src), s.id, slot.mid, next.participant_id, next.source);
         }
-        if (slot.participant_id !== next.participant_id || slot.reason !== next.reason || slot.layer !== next.layer) changed = true;
+        if (slot.participant_id !== next.participant_id || slot.source !== next.source || slot.reason !== next.reason || slot.layer !== next.layer) changed = true;
         Object.assign(slot, next);
-        if (q && slot.kind === 'video') watched.set(q.id, (watched.get(q.id) ?? 0) + 1);
+        if (q && pick.source === 'camera') watched.set(q.id, (watched.get(q.id) ?? 0) + 1);
       }
       if (changed && s.joined) s.conn.socket.send({ type: 'slots', slots: s.slots.map((x) => ({ ...x })) });
     }

@@ -19,32 +19,43 @@ export async function inMeeting(page, who, timeout = 25_000) {
 /** This page's participant id (from `welcome`). */
 export const selfId = (page) => page.evaluate(() => window.cau.client.participantId);
 
-/** The receive slot of `kind` carrying participant `id` on this page: {mid, reason, layer} or null. */
-export const slotOf = (page, id, kind = 'video') =>
-  page.evaluate((pid, k) => {
-    const s = window.cau.client.slotOf(pid, k);
-    return s ? { mid: s.mid, reason: s.reason, layer: s.layer } : null;
-  }, id, kind);
+/**
+ * The receive slot of `kind` carrying participant `id`'s `source` on this page (default: its
+ * microphone or camera; 'screen' for its shared screen): {mid, reason, layer, source} or null.
+ */
+export const slotOf = (page, id, kind = 'video', source = undefined) =>
+  page.evaluate((pid, k, src) => {
+    const s = window.cau.client.slotOf(pid, k, src ?? undefined);
+    return s ? { mid: s.mid, reason: s.reason, layer: s.layer, source: s.source } : null;
+  }, id, kind, source ?? null);
 
 /**
- * inbound-rtp of the receiver of the slot that carries participant `id`'s `kind` now:
- * {mid, framesDecoded, packetsReceived, frameWidth} or null when no slot carries it.
- * RTCRtpReceiver.getStats() gives that receiver's stream only (Chromium and Firefox alike).
+ * inbound-rtp of the receiver of the slot that carries participant `id`'s `kind` (from
+ * `source`: default its microphone or camera, 'screen' for its shared screen) now:
+ * {mid, framesDecoded, packetsReceived, frameWidth, frameHeight} or null when no slot
+ * carries it. RTCRtpReceiver.getStats() gives that receiver's stream only (Chromium and
+ * Firefox alike).
  */
-export const slotStats = (page, id, kind = 'video') =>
-  page.evaluate(async (pid, k) => {
+export const slotStats = (page, id, kind = 'video', source = undefined) =>
+  page.evaluate(async (pid, k, src) => {
     const c = window.cau.client;
-    const s = c.slotOf(pid, k);
+    const s = c.slotOf(pid, k, src ?? undefined);
     const tr = s && c.transceiverOf(s.mid);
     if (!tr) return null;
-    let out = { mid: s.mid, framesDecoded: 0, packetsReceived: 0, frameWidth: null };
+    let out = { mid: s.mid, framesDecoded: 0, packetsReceived: 0, frameWidth: null, frameHeight: null };
     (await tr.receiver.getStats()).forEach((r) => {
       if (r.type === 'inbound-rtp') {
-        out = { mid: s.mid, framesDecoded: r.framesDecoded ?? 0, packetsReceived: r.packetsReceived ?? 0, frameWidth: r.frameWidth ?? null };
+        out = {
+          mid: s.mid, framesDecoded: r.framesDecoded ?? 0, packetsReceived: r.packetsReceived ?? 0,
+          frameWidth: r.frameWidth ?? null, frameHeight: r.frameHeight ?? null,
+        };
       }
     });
     return out;
-  }, id, kind);
+  }, id, kind, source ?? null);
+
+/** getStats of the slot carrying participant `id`'s shared screen (see slotStats), or null. */
+export const screenStats = (page, id) => slotStats(page, id, 'video', 'screen');
 
 /**
  * The audio codec in use, from getStats: on the slot that carries participant `id`
@@ -170,6 +181,33 @@ export async function cameraSize(page, width, height) {
     };
   }, width, height);
 }
+
+/**
+ * Makes getDisplayMedia capture `width`×`height` at `frameRate` whatever the page asks
+ * (before any script of the page runs). Headless Chromium with the suite's flags answers
+ * getDisplayMedia without a prompt with a fake screen of the size asked.
+ */
+export async function screenSize(page, width, height, frameRate = 5) {
+  await page.evaluateOnNewDocument((w, h, f) => {
+    const md = navigator.mediaDevices;
+    if (!md?.getDisplayMedia) return;
+    const orig = md.getDisplayMedia.bind(md);
+    md.getDisplayMedia = (c = {}) => orig({ ...c, video: { width: w, height: h, frameRate: f } });
+  }, width, height, frameRate);
+}
+
+/** The shared-screen tiles on the stage: [{id, self, size, pinned, width, height, text}]. */
+export const screenTiles = (page) =>
+  page.$$eval('.tile.tile-screen', (ts) => ts.map((t) => ({
+    id: t.dataset.screenOf ?? null,
+    self: t.dataset.selfScreen === 'true',
+    size: t.dataset.size,
+    pinned: t.dataset.pinned === 'true',
+    hasVideo: t.classList.contains('has-video'),
+    width: t.offsetWidth,
+    height: t.offsetHeight,
+    text: t.querySelector('.tile-name')?.textContent ?? '',
+  })));
 
 /** Uncaught exceptions and console errors of a page. */
 export const pageErrors = (page) => page.consoleLines.filter((l) => l.startsWith('pageerror') || l.startsWith('error:'));

@@ -1,14 +1,16 @@
-// The participant list (unit, mic and camera, raised hand, the floor) and, for chairs, the
-// moderation: the queue of hands with "give the floor", taking it back, muting one (audio or
-// video) or all, allowing self-unmute, removing (after a confirmation), locking. Rows are
-// updated in place, so keyboard focus survives the many updates of a large meeting.
+// The participant list (unit, mic and camera, raised hand, the floor, a shared screen) and,
+// for chairs, the moderation: the queue of hands with "give the floor", taking it back, muting
+// one (audio or video) or all, allowing self-unmute, removing (after a confirmation), locking,
+// stopping someone's screen share and allowing a second share at once. Rows are updated in
+// place, so keyboard focus survives the many updates of a large meeting.
 //
 // Test hooks: #toggle-people (#people-badge: hands raised, chairs only), #people-panel,
 // #people-list li.person[data-participant-id] (data-self, data-role, data-floor, data-hand,
-// data-audio-muted, data-video-muted, data-chair-muted; chairs: button[data-action=floor|
-// mute-audio|mute-video|remove]); #floor-now, #take-floor; #hands-queue li[data-participant-id]
-// button[data-action=floor]; #mute-all, #allow-unmute, #lock-meeting; #remove-dialog,
-// #remove-confirm, #remove-cancel; #people-search.
+// data-sharing, data-audio-muted, data-video-muted, data-chair-muted; chairs:
+// button[data-action=floor|stop-share|mute-audio|mute-video|remove], stop-share shown on a
+// sharer's row only); #floor-now, #take-floor; #hands-queue li[data-participant-id]
+// button[data-action=floor]; #mute-all, #allow-unmute, #lock-meeting, #allow-second-share;
+// #remove-dialog, #remove-confirm, #remove-cancel; #people-search.
 
 import { t } from '../i18n.js';
 import { icon } from '../icons.js';
@@ -45,6 +47,7 @@ function people() {
   for (const p of list) {
     p.floor = ms.floor != null && ms.floor === p.id;
     p.hand = ms.hands.indexOf(p.id);
+    p.sharing = ms.screens.includes(p.id);
     p.chairMuted = ['audio', 'video'].filter((k) => isChairMuted(ms, p.id, k));
   }
   const rank = (p) => (p.self ? 0 : p.floor ? 1 : p.role === 'chair' ? 2 : p.hand >= 0 ? 3 : 4);
@@ -79,9 +82,9 @@ function newRow(id) {
   const main = el('div', 'person-main');
   main.append(el('span', 'person-name'), el('span', 'person-unit'));
   const state = el('span', 'person-state');
-  for (const cls of ['st-floor', 'st-hand', 'st-mic', 'st-cam']) state.append(el('span', `st ${cls}`));
+  for (const cls of ['st-floor', 'st-screen', 'st-hand', 'st-mic', 'st-cam']) state.append(el('span', `st ${cls}`));
   const actions = el('div', 'person-actions');
-  actions.append(actionButton('floor'), actionButton('mute-audio'), actionButton('mute-video'), actionButton('remove'));
+  actions.append(actionButton('floor'), actionButton('stop-share'), actionButton('mute-audio'), actionButton('mute-video'), actionButton('remove'));
   li.append(avatar, main, state, actions);
   return li;
 }
@@ -102,6 +105,7 @@ function renderRow(li, p) {
   li.dataset.self = String(p.self);
   li.dataset.role = p.role;
   li.dataset.floor = String(p.floor);
+  li.dataset.sharing = String(p.sharing);
   li.dataset.hand = p.hand >= 0 ? String(p.hand + 1) : '';
   li.dataset.audioMuted = String(p.audioMuted);
   li.dataset.videoMuted = String(p.videoMuted);
@@ -114,6 +118,7 @@ function renderRow(li, p) {
   const unit = [p.role === 'chair' ? t('meeting.chairTag') : null, p.unit?.name].filter(Boolean).join(' · ');
   li.querySelector('.person-unit').textContent = unit;
   stateIcon(li.querySelector('.st-floor'), 'floor', t('floor.hasFloor'), p.floor);
+  stateIcon(li.querySelector('.st-screen'), 'screen', t('people.sharing'), p.sharing);
   const hand = li.querySelector('.st-hand');
   stateIcon(hand, 'hand', t('floor.handAt', { n: p.hand + 1 }), p.hand >= 0);
   if (p.hand >= 0) hand.dataset.n = String(p.hand + 1);
@@ -124,10 +129,17 @@ function renderRow(li, p) {
 
   const actions = li.querySelector('.person-actions');
   const moderated = isChair() && !p.self && p.role !== 'chair';
-  actions.hidden = !moderated;
-  if (!moderated) return;
+  // A chair may stop anyone's share but its own (that is the control bar's button).
+  const stoppable = isChair() && !p.self && p.sharing;
+  actions.hidden = !moderated && !stoppable;
   const who = { name: p.name };
-  const [floorB, micB, camB, removeB] = actions.children;
+  const button = (action) => actions.querySelector(`[data-action="${action}"]`);
+  const stopB = button('stop-share');
+  stopB.hidden = !stoppable;
+  if (stoppable) setButton(stopB, 'screenOff', t('chair.stopShareOf', who));
+  for (const action of ['floor', 'mute-audio', 'mute-video', 'remove']) button(action).hidden = !moderated;
+  if (!moderated) return;
+  const [floorB, micB, camB, removeB] = ['floor', 'mute-audio', 'mute-video', 'remove'].map(button);
   if (p.floor) setButton(floorB, 'close', t('chair.takeFloorOf', who));
   else setButton(floorB, 'floor', t('chair.giveFloorTo', who));
   setButton(micB, 'micOff', p.chairMuted.includes('audio') ? t('chair.micMutedAlready', who) : t('chair.muteMic', who), p.chairMuted.includes('audio'));
@@ -215,6 +227,7 @@ function renderChairTools() {
   if (!chair) return;
   $('allow-unmute').checked = S.meetingState.selfUnmute;
   $('lock-meeting').checked = S.meetingState.locked;
+  $('allow-second-share').checked = S.meetingState.secondShare;
 }
 
 function renderBadge() {
@@ -254,6 +267,9 @@ function act(action, id) {
   let sent = true;
   if (action === 'floor') {
     sent = S.meetingState.floor === id ? c.takeFloor() : c.giveFloor(id);
+  } else if (action === 'stop-share') {
+    sent = c.stopShare(id);
+    if (sent) toast(t('chair.stoppedShare', { name: participantName(id) }));
   } else if (action === 'mute-audio') {
     sent = c.muteParticipant(id, 'audio');
   } else if (action === 'mute-video') {
@@ -290,6 +306,9 @@ export function initPeople() {
   });
   $('lock-meeting').addEventListener('change', (e) => {
     if (!S.client.lock(e.target.checked)) e.target.checked = S.meetingState.locked;
+  });
+  $('allow-second-share').addEventListener('change', (e) => {
+    if (!S.client.allowSecondShare(e.target.checked)) e.target.checked = S.meetingState.secondShare;
   });
   $('remove-cancel').addEventListener('click', () => {
     closeDialog($('remove-dialog'));

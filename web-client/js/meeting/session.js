@@ -69,14 +69,16 @@ function wire(client) {
     followChairMute(kind);
     toast(t(kind === 'audio' ? 'floor.micLockedToast' : 'floor.cameraLockedToast'), 'error');
   }));
+  client.addEventListener('screen-share', mine((detail) => emit('screen-share', detail)));
   client.addEventListener('chat', mine((message) => emit('chat', message)));
   client.addEventListener('roll-call', mine((rollCall) => emit('roll-call', rollCall)));
   client.addEventListener('join-refused', mine((refusal) => emit('join-refused', refusal)));
   client.addEventListener('error', mine(({ code, fatal, context }) => {
     S.errorCode = code;
-    // Errors that end the session surface through `closed` / connect(); the rest as a toast.
+    // Errors that end the session surface through `closed` / connect(); the rest as a toast
+    // (a refused unmute or screen share has its own, from unmute-refused / screen-share).
     if (!fatal && client.state === 'joined') {
-      if (context !== 'mute') toast(code === 'forbidden' ? t('error.forbidden_action') : errorText(code), 'error');
+      if (context !== 'mute' && context !== 'share_screen') toast(code === 'forbidden' ? t('error.forbidden_action') : errorText(code), 'error');
       emit('error-toast', code);
     }
   }));

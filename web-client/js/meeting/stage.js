@@ -1,19 +1,27 @@
-// The meeting on screen: the tiles (yours and the others'), one <audio> per audio receive
-// slot, the layout (grid or speaker, layout.js), the header and the mic / camera controls.
-// Up to GRID_MAX participants everyone has a tile; beyond, those in a receive slot, the floor
-// holder, the chairs and the dominant speaker. After each layout the tiles' pixel heights go
-// to the hub in `receive` (debounced).
+// The meeting on screen: the tiles (yours and the others', and shared screens), one <audio>
+// per audio receive slot, the layout (grid, speaker or presentation, layout.js), the header
+// and the mic / camera controls. Up to GRID_MAX participants everyone has a tile; beyond,
+// those in a receive slot, the floor holder, the chairs and the dominant speaker. While a
+// receive slot carries a shared screen (or you share yours) the stage is in the presentation
+// layout: the screen large, the speaker beside it, the rest in a strip; your own screen is a
+// small labelled preview. A screen can be pinned full screen (requestFullscreen where the
+// browser allows, and in any case a tile that fills the window; Esc or its button leave).
+// After each layout the tiles' pixel heights go to the hub in `receive` (debounced): the
+// large height is the screen's while one is shown.
 //
-// Test hooks: #stage[data-layout=grid|speaker]; .tile[data-participant-id] (data-audio-muted,
-// data-video-muted, data-speaking, class `speaking`, data-size=large|small|grid, data-floor,
+// Test hooks: #stage[data-layout=grid|speaker|presentation][data-pinned];
+// .tile[data-screen-of=ID] (a shared screen: data-size, data-video-mid, data-layer,
+// data-pinned, button.screen-pin, button.screen-exit); .tile[data-self-screen="true"] (your
+// own screen's preview); .tile[data-participant-id] (data-audio-muted,
+// data-video-muted, data-speaking, class `speaking`, data-size=large|side|small|grid, data-floor,
 // data-dominant, data-hand, data-chair-muted, data-video-mid, .net-quality[data-quality]);
 // .tile[data-self="true"]; #tiles-overflow ("+N"); #audio-sink audio[data-mid] with
 // data-participant-id while it carries someone; #toggle-mic, #toggle-camera (aria-pressed and
 // data-state="off" while off; data-chair-muted="true" while the chair's mute holds).
 
 import { t, getLang } from '../i18n.js';
-import { initials, avatarColour, makeTile } from '../tiles.js';
-import { GRID_MAX, gridLayout, speakerLayout } from '../layout.js';
+import { initials, avatarColour, makeTile, makeScreenTile } from '../tiles.js';
+import { GRID_MAX, gridLayout, speakerLayout, presentationLayout } from '../layout.js';
 import { isChairMuted } from '../protocol-rules.js';
 import { $, S, on, emit, meetingTitle } from './state.js';
 import { localTrack, setMic, setCamera } from './devices.js';
@@ -21,6 +29,9 @@ import { setToggle } from './ui.js';
 
 /** The layout key of your own tile. */
 export const SELF = '\u0000self';
+/** The layout key of your own screen's preview, and of participant `id`'s shared screen. */
+export const SELF_SCREEN = '\u0000self-screen';
+const screenKey = (id) => `\u0000screen:${id}`;
 const RECEIVE_DEBOUNCE_MS = 600;
 
 let joinOrder = 0;
@@ -42,6 +53,7 @@ export function addRemote(p) {
     r = {
       p: { ...p }, order: ++joinOrder, tile: null, video: null, avatar: null, shownTrack: null,
       videoTrack: null, videoMid: null, audioMid: null, speaking: false, quality: null,
+      screenTrack: null, screenMid: null, screenTile: null, screenVideo: null, shownScreenTrack: null, screenAspect: null,
     };
     S.remotes.set(p.id, r);
   } else {
@@ -57,6 +69,7 @@ export function removeRemote(id) {
   if (!r) return;
   S.remotes.delete(id);
   dropTile(r);
+  dropScreenTile(r);
   for (const a of audioSlots.values()) if (a.dataset.participantId === id) delete a.dataset.participantId;
   if (S.dominant === id) S.dominant = null;
   scheduleRender();
@@ -103,21 +116,29 @@ export function setDominant(participantId) {
   scheduleRender();
 }
 
-/** A receive slot now carries `participantId`'s `kind` (protocol.js `track`). */
-export function attachTrack({ participantId, kind, track, mid }) {
+/** Mute, unmute and end of a remote track re-render the stage. */
+function watch(track) {
+  if (!track || watched.has(track)) return;
+  watched.add(track);
+  for (const ev of ['mute', 'unmute', 'ended']) track.addEventListener(ev, scheduleRender);
+}
+
+/** A receive slot now carries `participantId`'s `kind` from `source` (protocol.js `track`). */
+export function attachTrack({ participantId, kind, source, track, mid }) {
   if (!remote(participantId)) {
     // Media before its participant_joined: a tile now, the name follows.
     addRemote({ id: participantId, name: '', unit: null, audio_muted: false, video_muted: false });
   }
   const r = remote(participantId);
   if (!r) return;
-  if (kind === 'video') {
+  if (kind === 'video' && source === 'screen') {
+    r.screenTrack = track;
+    r.screenMid = mid;
+    watch(track);
+  } else if (kind === 'video') {
     r.videoTrack = track;
     r.videoMid = mid;
-    if (track && !watched.has(track)) {
-      watched.add(track);
-      for (const ev of ['mute', 'unmute', 'ended']) track.addEventListener(ev, scheduleRender);
-    }
+    watch(track);
   } else if (kind === 'audio') {
     r.audioMid = mid;
     const audio = audioFor(mid, track);
@@ -126,15 +147,20 @@ export function attachTrack({ participantId, kind, track, mid }) {
   scheduleRender();
 }
 
-/** That slot no longer carries `participantId`'s `kind` (protocol.js `track-removed`). */
-export function detachTrack({ participantId, kind, mid }) {
+/** That slot no longer carries `participantId`'s `kind` from `source` (protocol.js `track-removed`). */
+export function detachTrack({ participantId, kind, source, mid }) {
   const r = remote(participantId);
   if (kind === 'audio') {
     const audio = audioSlots.get(mid);
     if (audio?.dataset.participantId === participantId) delete audio.dataset.participantId;
   }
   if (!r) return;
-  if (kind === 'video' && r.videoMid === mid) {
+  if (kind === 'video' && source === 'screen') {
+    if (r.screenMid === mid) {
+      r.screenTrack = null;
+      r.screenMid = null;
+    }
+  } else if (kind === 'video' && r.videoMid === mid) {
     r.videoTrack = null;
     r.videoMid = null;
   } else if (kind === 'audio' && r.audioMid === mid) {
@@ -200,6 +226,122 @@ function ensureTile(r) {
   const { tile, video, avatar } = makeTile({ id: r.p.id });
   Object.assign(r, { tile, video, avatar, shownTrack: null });
   $('tiles').append(tile);
+}
+
+function ensureScreenTile(r) {
+  if (r.screenTile) return;
+  const { tile, video } = makeScreenTile({ id: r.p.id });
+  // The layout gives the screen its own shape once the picture's size is known.
+  const measure = () => {
+    const aspect = video.videoWidth > 0 && video.videoHeight > 0 ? video.videoWidth / video.videoHeight : null;
+    if (aspect && Math.abs(aspect - (r.screenAspect ?? 0)) > 0.01) {
+      r.screenAspect = aspect;
+      scheduleRender();
+    }
+  };
+  video.addEventListener('loadedmetadata', measure);
+  video.addEventListener('resize', measure);
+  Object.assign(r, { screenTile: tile, screenVideo: video, shownScreenTrack: null });
+  $('tiles').append(tile);
+}
+
+function dropScreenTile(r) {
+  if (!r.screenTile) return;
+  if (S.pinnedScreen === r.p.id) unpinScreen({ focus: false });
+  r.screenVideo.srcObject = null;
+  r.screenTile.remove();
+  r.screenTile = r.screenVideo = r.shownScreenTrack = null;
+}
+
+export function selfScreenTile() {
+  return document.querySelector('.tile[data-self-screen="true"]');
+}
+
+/** "Màn hình của Lê Văn An (Phường Quán Triều)". */
+function screenLabel(p) {
+  const name = p.name || t('meeting.guest');
+  return p.unit?.name ? t('screen.tileOf', { name, unit: p.unit.name }) : t('screen.tileOfNoUnit', { name });
+}
+
+function renderScreenTile(r) {
+  const tile = r.screenTile;
+  const track = r.screenTrack;
+  const slot = r.screenMid != null ? S.client.slots.get(r.screenMid) : null;
+  const flowing = !!track && track.readyState === 'live' && !track.muted && !!slot && slot.layer != null;
+  if (track && r.shownScreenTrack !== track) {
+    r.screenVideo.srcObject = new MediaStream([track]);
+    r.shownScreenTrack = track;
+    r.screenVideo.play().catch(() => {});
+  } else if (!track && r.shownScreenTrack) {
+    r.screenVideo.srcObject = null;
+    r.shownScreenTrack = null;
+  }
+  tile.classList.toggle('has-video', flowing);
+  tile.dataset.videoMid = r.screenMid ?? '';
+  tile.dataset.layer = slot?.layer ?? '';
+  const label = screenLabel(r.p);
+  tile.querySelector('.tile-name').textContent = label;
+  tile.title = label;
+  tile.setAttribute('role', 'group');
+  tile.setAttribute('aria-label', label);
+  tile.querySelector('.screen-waiting').textContent = t('screen.waiting');
+  const pinned = S.pinnedScreen === r.p.id;
+  tile.dataset.pinned = String(pinned);
+  tile.classList.toggle('screen-pinned', pinned);
+  const pin = tile.querySelector('.screen-pin');
+  pin.hidden = pinned;
+  pin.title = t('screen.pin', { what: label });
+  pin.setAttribute('aria-label', t('screen.pin', { what: label }));
+  const exit = tile.querySelector('.screen-exit');
+  exit.hidden = !pinned;
+  exit.title = t('screen.exitFull');
+  exit.setAttribute('aria-label', t('screen.exitFull'));
+  exit.querySelector('.screen-exit-text').textContent = t('screen.exitFull');
+}
+
+/** Your own screen's preview while you share (small, labelled, never mirrored). */
+function renderSelfScreenTile(tile) {
+  const track = S.client.track('screen');
+  const v = tile.querySelector('video');
+  const cur = v.srcObject?.getVideoTracks?.()[0] ?? null;
+  if (cur !== track) v.srcObject = track ? new MediaStream([track]) : null;
+  if (track) v.play().catch(() => {});
+  tile.classList.toggle('has-video', !!track && track.readyState === 'live');
+  tile.querySelector('.tile-name').textContent = t('screen.yours');
+  tile.title = t('screen.yours');
+  tile.setAttribute('role', 'group');
+  tile.setAttribute('aria-label', t('screen.yours'));
+  tile.querySelector('.screen-waiting').textContent = t('screen.waiting');
+}
+
+// ------------------------------------------------------------------ a screen full screen
+
+let fullscreenOn = false; // the browser's fullscreen is ours (a pinned screen)
+
+/**
+ * Shows participant `id`'s shared screen full screen: the browser's fullscreen where it
+ * allows it, and in any case the tile filling the window (Esc or the exit button leave).
+ */
+export function pinScreen(id) {
+  const r = remote(id);
+  if (!r?.screenTile) return;
+  S.pinnedScreen = id;
+  const tile = r.screenTile;
+  if (typeof tile.requestFullscreen === 'function' && !document.fullscreenElement) {
+    tile.requestFullscreen().catch(() => { /* refused: the tile fills the window instead */ });
+  }
+  renderTiles();
+  tile.querySelector('.screen-exit')?.focus();
+}
+
+export function unpinScreen({ focus = true } = {}) {
+  const id = S.pinnedScreen;
+  if (id == null) return;
+  S.pinnedScreen = null;
+  if (document.fullscreenElement && fullscreenOn) document.exitFullscreen?.().catch(() => {});
+  fullscreenOn = false;
+  scheduleRender();
+  if (focus) queueMicrotask(() => remote(id)?.screenTile?.querySelector('.screen-pin')?.focus());
 }
 
 /** "Chủ trì · Tỉnh Thái Nguyên" for the chair, the unit's name for everyone else. */
@@ -312,8 +454,25 @@ function renderQuality(tile, q, self) {
 
 // ------------------------------------------------------------------ layout
 
-/** 'speaker' or 'grid': the setting, or by itself (speaker beyond GRID_MAX or while someone has the floor). */
+/** The remote participants whose shared screen a receive slot carries, in the order they started. */
+function sharers() {
+  const order = S.meetingState.screens;
+  const rank = (r) => (order.includes(r.p.id) ? order.indexOf(r.p.id) : order.length);
+  return [...S.remotes.values()].filter((r) => r.screenMid != null && r.screenTrack)
+    .sort((a, b) => rank(a) - rank(b) || a.order - b.order);
+}
+
+/** Whether the stage shows the presentation layout: a screen is received, or you share yours. */
+export function presenting() {
+  return sharers().length > 0 || S.client.sharingScreen;
+}
+
+/**
+ * 'presentation' while a screen is shared; otherwise 'speaker' or 'grid': the setting, or by
+ * itself (speaker beyond GRID_MAX or while someone has the floor).
+ */
 export function layoutMode() {
+  if (presenting()) return 'presentation';
   const pref = S.settings.layout;
   if (pref === 'grid' || pref === 'speaker') return pref;
   return S.remotes.size + 1 > GRID_MAX || S.meetingState.floor ? 'speaker' : 'grid';
@@ -324,8 +483,19 @@ function onStage() {
   const all = [...S.remotes.values()].sort((a, b) => a.order - b.order);
   if (all.length + 1 <= GRID_MAX) return all;
   const floor = S.meetingState.floor;
-  return all.filter((r) => r.videoMid != null || r.audioMid != null || r.p.id === floor ||
+  return all.filter((r) => r.videoMid != null || r.audioMid != null || r.screenMid != null || r.p.id === floor ||
     r.p.role === 'chair' || r.p.id === S.dominant);
+}
+
+/** Who is shown beside the screens: the floor holder, else the dominant speaker, else a sharer, else a chair. */
+function presentationSpeaker(visible, shown) {
+  const ids = new Set(visible.map((r) => r.p.id));
+  const floor = S.meetingState.floor;
+  if (floor && ids.has(floor)) return floor;
+  if (S.dominant && ids.has(S.dominant)) return S.dominant;
+  const sharer = shown.find((r) => ids.has(r.p.id));
+  if (sharer) return sharer.p.id;
+  return visible.find((r) => r.p.role === 'chair')?.p.id ?? visible.find((r) => r.videoTrack)?.p.id ?? null;
 }
 
 /** Coalesces the changes of one burst of messages into one layout. */
@@ -352,7 +522,17 @@ function renderTiles() {
   const self = selfTile() ? SELF : null;
   const floor = S.meetingState.floor;
   let result;
-  if (mode === 'speaker') {
+  const selfScreen = S.client.sharingScreen && S.client.track('screen');
+  const shown = mode === 'presentation' ? sharers().slice(0, 2) : [];
+  if (mode === 'presentation') {
+    const screens = shown.map((r) => screenKey(r.p.id));
+    const speaker = presentationSpeaker(visible, shown);
+    const thumbs = visible.map((r) => r.p.id).filter((id) => id !== speaker);
+    if (selfScreen) thumbs.push(SELF_SCREEN);
+    if (self) thumbs.push(SELF);
+    const aspects = Object.fromEntries(shown.filter((r) => r.screenAspect).map((r) => [screenKey(r.p.id), r.screenAspect]));
+    result = presentationLayout({ W, H, screens, speaker, thumbs, selfId: self, keep: [SELF_SCREEN], aspects, gap });
+  } else if (mode === 'speaker') {
     const large = [];
     const floorR = visible.find((r) => r.p.id === floor);
     if (floorR) large.push(floorR.p.id);
@@ -371,17 +551,34 @@ function renderTiles() {
     result = gridLayout({ W, H, ids, selfId: self, gap });
   }
   const { boxes } = result;
+  const byScreenKey = new Map(shown.map((r) => [screenKey(r.p.id), r]));
   for (const r of S.remotes.values()) {
     if (boxes.has(r.p.id)) ensureTile(r);
     else dropTile(r);
+    if (boxes.has(screenKey(r.p.id))) ensureScreenTile(r);
+    else dropScreenTile(r);
+  }
+  let ownScreen = selfScreenTile();
+  if (boxes.has(SELF_SCREEN) && !ownScreen) {
+    ownScreen = makeScreenTile({ self: true }).tile;
+    tilesEl.append(ownScreen);
+  } else if (!boxes.has(SELF_SCREEN) && ownScreen) {
+    ownScreen.querySelector('video').srcObject = null;
+    ownScreen.remove();
+    ownScreen = null;
   }
   for (const [id, box] of boxes) {
-    const tile = id === SELF ? selfTile() : remote(id)?.tile;
+    const sharer = byScreenKey.get(id);
+    const tile = id === SELF ? selfTile() : id === SELF_SCREEN ? ownScreen : sharer ? sharer.screenTile : remote(id)?.tile;
     if (!tile) continue;
     place(tile, box);
     if (id === SELF) renderSelfTile();
+    else if (id === SELF_SCREEN) renderSelfScreenTile(tile);
+    else if (sharer) renderScreenTile(sharer);
     else renderRemoteTile(remote(id));
   }
+  if (S.pinnedScreen != null && !shown.some((r) => r.p.id === S.pinnedScreen)) unpinScreen({ focus: false });
+  stage.dataset.pinned = String(S.pinnedScreen != null);
   const over = $('tiles-overflow');
   if (result.overflow) {
     place(over, result.overflow);
@@ -395,12 +592,21 @@ function renderTiles() {
   }
   tilesEl.classList.toggle('empty', !boxes.size);
   renderStageNotice();
-  scheduleReceive(result.largeHeight, result.smallHeight);
+  // A screen pinned full screen is as tall as the window.
+  const large = S.pinnedScreen != null ? Math.max(result.largeHeight, window.innerHeight) : result.largeHeight;
+  scheduleReceive(large, result.smallHeight);
   emit('stage');
 }
 
 function place(node, box) {
   const s = node.style;
+  if (node.classList.contains('screen-pinned')) {
+    // Filling the window (position: fixed in the CSS); the box is where it goes back to.
+    s.left = s.top = '0px';
+    s.width = s.height = '100%';
+    node.dataset.size = box.size;
+    return;
+  }
   s.left = `${Math.round(box.x)}px`;
   s.top = `${Math.round(box.y)}px`;
   s.width = `${Math.round(box.w)}px`;
@@ -515,6 +721,32 @@ export function initStage() {
     for (const a of $('audio-sink').querySelectorAll('audio')) playAudio(a);
   });
   $('tiles-overflow').addEventListener('click', () => emit('open-panel', 'people'));
+  $('tiles').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-action]');
+    if (b?.dataset.action === 'pin-screen') pinScreen(b.closest('.tile')?.dataset.screenOf);
+    else if (b?.dataset.action === 'unpin-screen') unpinScreen();
+  });
+  // A double click on a shared screen pins it too, as in a video player.
+  $('tiles').addEventListener('dblclick', (e) => {
+    const tile = e.target.closest('.tile[data-screen-of]');
+    if (!tile) return;
+    if (S.pinnedScreen === tile.dataset.screenOf) unpinScreen();
+    else pinScreen(tile.dataset.screenOf);
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && S.pinnedScreen != null) {
+      e.preventDefault();
+      unpinScreen();
+    }
+  });
+  document.addEventListener('fullscreenchange', () => {
+    if (document.fullscreenElement) fullscreenOn = true;
+    else if (fullscreenOn) {
+      // Left the browser's fullscreen (Esc, F11, its own UI): leave the pinned mode with it.
+      fullscreenOn = false;
+      unpinScreen();
+    }
+  });
   new ResizeObserver(() => scheduleRender()).observe($('stage'));
   on('media', () => {
     renderControls();
@@ -527,4 +759,5 @@ export function initStage() {
     scheduleRender();
   });
   on('settings', () => scheduleRender());
+  on('screen-share', () => scheduleRender());
 }

@@ -4,6 +4,7 @@
 
 import '../strings/meeting.js';
 import '../strings/floor.js';
+import '../strings/screen.js';
 import { CauClient, RECEIVE_MODES } from '../protocol.js';
 import { emptyMeetingState } from '../protocol-rules.js';
 
@@ -72,8 +73,15 @@ export const S = {
   settings: loadSettings(),
   client: null, // set below: newClient() reads S.settings
   selfId: null,
-  /** participantId → {p, order, tile, video, avatar, videoTrack, videoMid, audioMid, speaking, quality} */
+  /**
+   * participantId → {p, order, tile, video, avatar, videoTrack, videoMid, audioMid, speaking, quality,
+   * screenTrack, screenMid, screenTile, screenVideo, screenAspect} (screen*: its shared screen, when a slot carries it)
+   */
   remotes: new Map(),
+  /** The participant whose shared screen is pinned full screen, or null. */
+  pinnedScreen: null,
+  /** Your own share: the screen picker is open (getDisplayMedia pending). */
+  choosingScreen: false,
   /** The latest meeting_state (protocol-rules.js normalizeMeetingState). */
   meetingState: emptyMeetingState(),
   /** The latest dominant_speaker. */
@@ -115,7 +123,8 @@ const listeners = new Map();
 /**
  * Subscribes to a page event: 'view' (view), 'media' (), 'welcome' (welcome), 'roll-call'
  * (rollCall), 'error-toast' (code), 'meeting-state' ({state, previous}), 'roster' (),
- * 'chat' (message), 'panel' (name|null), 'open-panel' (name), 'settings' (), 'stage' ().
+ * 'chat' (message), 'panel' (name|null), 'open-panel' (name), 'settings' (), 'stage' (),
+ * 'screen-share' (the client's screen-share detail: {sharing, reason, code}).
  */
 export function on(event, fn) {
   if (!listeners.has(event)) listeners.set(event, new Set());

@@ -1,0 +1,61 @@
+// The meeting page's strings for sharing a screen: the toolbar button, the screen tiles and
+// their full-screen mode, the toasts, and the chair's controls. Vietnamese first.
+
+import { addStrings } from '../i18n.js';
+
+addStrings({
+  vi: {
+    'screen.share': 'Chia sẻ màn hình',
+    'screen.stop': 'Dừng chia sẻ',
+    'screen.choosing': 'Đang chọn màn hình…',
+    'screen.notAllowed': 'Chỉ chủ trì hoặc người đang được mời phát biểu mới chia sẻ được màn hình',
+    'screen.busy': 'Đang có người chia sẻ màn hình; chủ trì chưa cho phép chia sẻ thêm',
+    'screen.tileOf': 'Màn hình của {name} ({unit})',
+    'screen.tileOfNoUnit': 'Màn hình của {name}',
+    'screen.yours': 'Màn hình của bạn',
+    'screen.waiting': 'Đang chờ hình ảnh màn hình…',
+    'screen.pin': 'Xem toàn màn hình: {what}',
+    'screen.exitFull': 'Thoát toàn màn hình (Esc)',
+    'screen.started': 'Bạn đang chia sẻ màn hình với mọi điểm cầu.',
+    'screen.stoppedSelf': 'Đã dừng chia sẻ màn hình.',
+    'screen.endedByBrowser': 'Việc chia sẻ màn hình đã dừng từ trình duyệt.',
+    'screen.stoppedByChair': 'Chủ trì đã dừng việc chia sẻ màn hình của bạn.',
+    'screen.stoppedFloor': 'Lượt phát biểu của bạn đã kết thúc nên việc chia sẻ màn hình cũng dừng.',
+    'screen.refused.forbidden': 'Chưa chia sẻ được màn hình: chỉ chủ trì hoặc người đang được mời phát biểu mới được chia sẻ. Hãy giơ tay xin phát biểu.',
+    'screen.refused.share_busy': 'Chưa chia sẻ được màn hình: đang có người khác chia sẻ, và chủ trì chưa cho phép hai người chia sẻ cùng lúc.',
+    'screen.failed': 'Không mở được màn hình để chia sẻ ({error}).',
+    'error.share_busy': 'Đang có người khác chia sẻ màn hình, và chủ trì chưa cho phép hai người chia sẻ cùng lúc.',
+
+    'people.sharing': 'Đang chia sẻ màn hình',
+    'chair.stopShareOf': 'Dừng chia sẻ màn hình của {name}',
+    'chair.allowSecondShare': 'Cho phép hai người chia sẻ cùng lúc',
+    'chair.stoppedShare': 'Đã dừng chia sẻ màn hình của {name}.',
+  },
+  en: {
+    'screen.share': 'Share screen',
+    'screen.stop': 'Stop sharing',
+    'screen.choosing': 'Choosing a screen…',
+    'screen.notAllowed': 'Only the chair or whoever has the floor can share a screen',
+    'screen.busy': 'Someone is sharing a screen; the chair has not allowed another share',
+    'screen.tileOf': 'Screen of {name} ({unit})',
+    'screen.tileOfNoUnit': 'Screen of {name}',
+    'screen.yours': 'Your screen',
+    'screen.waiting': 'Waiting for the shared screen…',
+    'screen.pin': 'View full screen: {what}',
+    'screen.exitFull': 'Exit full screen (Esc)',
+    'screen.started': 'You are sharing your screen with every endpoint.',
+    'screen.stoppedSelf': 'You stopped sharing your screen.',
+    'screen.endedByBrowser': 'Screen sharing was stopped from the browser.',
+    'screen.stoppedByChair': 'The chair stopped your screen share.',
+    'screen.stoppedFloor': 'Your turn to speak ended, so your screen share stopped too.',
+    'screen.refused.forbidden': 'Could not share your screen: only the chair or whoever has the floor may share. Raise your hand to ask for the floor.',
+    'screen.refused.share_busy': 'Could not share your screen: someone else is sharing, and the chair has not allowed two shares at once.',
+    'screen.failed': 'Could not open a screen to share ({error}).',
+    'error.share_busy': 'Someone else is sharing a screen, and the chair has not allowed two shares at once.',
+
+    'people.sharing': 'Sharing a screen',
+    'chair.stopShareOf': 'Stop the screen share of {name}',
+    'chair.allowSecondShare': 'Allow two people to share at once',
+    'chair.stoppedShare': 'Stopped the screen share of {name}.',
+  },
+});
