@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { CauClient, CauError, PROTOCOL_VERSION } from '../../web-client/js/protocol.js';
+import { CauClient, CauError, PROTOCOL_VERSION, isClosingError } from '../../web-client/js/protocol.js';
 import {
   activeEncodings, cleanChatText, normalizeMeetingState, normalizeSlots, mayUnmute, shouldRejoin, SIMULCAST_ENCODINGS,
   SCREEN_ENCODINGS, screenActiveEncodings, mayShareScreen, shareBusy, emptyMeetingState,
@@ -533,6 +533,21 @@ test('bye and closing errors end the client with their reason', async () => {
   await settle();
   FakeWebSocket.last.deliver({ type: 'error', code: 'session_locked', message: 'locked' });
   await assert.rejects(p, (e) => e.code === 'session_locked');
+  // A join refused for an unknown meeting closes; a moderation message naming someone who
+  // has just left (`not_found` once joined) does not.
+  const lost = new CauClient({ WebSocket: FakeWebSocket, RTCPeerConnection: FakePC });
+  const q = lost.connect({ url: 'ws://hub/ws', meeting: 7, name: 'An', token: 't' });
+  await settle();
+  FakeWebSocket.last.deliver({ type: 'error', code: 'not_found', message: 'no meeting' });
+  await assert.rejects(q, (e) => e.code === 'not_found');
+  assert.equal(isClosingError('not_found', 'connecting'), true);
+  assert.equal(isClosingError('not_found', 'joined'), false);
+  const { ws, events } = await joined({ slotsOffer: false });
+  ws.deliver({ type: 'error', code: 'not_found', message: 'no participant e9' });
+  await settle();
+  const error = events.find((e) => e.type === 'error');
+  assert.equal(error?.fatal, false);
+  assert.equal(events.find((e) => e.type === 'closed'), undefined);
 });
 
 test('a dropped media connection is restarted in place first, and fails only if that does not help', async (t) => {

@@ -77,19 +77,23 @@ export const MAX_SDP_MESSAGE_BYTES = 1024 * 1024;
 
 /**
  * Hub error codes after which the hub closes the connection (protocol.md, "Error codes").
- * `forbidden` closes it only when it refuses the `join` (see isClosingError); after a
- * moderation message from someone who is not a chair, or a refused unmute, the session goes on.
+ * `forbidden` and `not_found` close it only when they refuse the `join` (see
+ * isClosingError); after a moderation message from someone who is not a chair, one naming a
+ * participant who has just left, or a refused unmute or share, the session goes on.
  */
 export const CLOSING_ERROR_CODES = new Set([
   'too_large', 'unsupported_version', 'invalid_name',
   'unauthenticated', 'invalid_token', 'expired_token', 'revoked_token', 'wrong_meeting',
-  'not_found', 'meeting_cancelled', 'meeting_ended', 'meeting_not_started', 'room_busy',
+  'meeting_cancelled', 'meeting_ended', 'meeting_not_started', 'room_busy',
   'session_locked', 'meeting_full', 'removed', 'join_timeout', 'media_failed', 'internal',
 ]);
 
+/** Codes that close the connection only when they answer the `join`. */
+const JOIN_ONLY_CLOSING = new Set(['forbidden', 'not_found']);
+
 /** Whether the hub closes the connection after `error` `code`, sent while in `state`. */
 export function isClosingError(code, state) {
-  return CLOSING_ERROR_CODES.has(code) || (code === 'forbidden' && state === 'connecting');
+  return CLOSING_ERROR_CODES.has(code) || (JOIN_ONLY_CLOSING.has(code) && state === 'connecting');
 }
 
 /** `ws://HOST/ws` or `wss://HOST/ws` for the page's own origin. */

@@ -78,7 +78,9 @@ function wire(client) {
     // Errors that end the session surface through `closed` / connect(); the rest as a toast
     // (a refused unmute or screen share has its own, from unmute-refused / screen-share).
     if (!fatal && client.state === 'joined') {
-      if (context !== 'mute' && context !== 'share_screen') toast(code === 'forbidden' ? t('error.forbidden_action') : errorText(code), 'error');
+      // Once joined, `not_found` answers a moderation message naming someone who just left.
+      const own = { forbidden: 'error.forbidden_action', not_found: 'error.not_found_participant' }[code];
+      if (context !== 'mute' && context !== 'share_screen') toast(own ? t(own) : errorText(code), 'error');
       emit('error-toast', code);
     }
   }));
