@@ -4,8 +4,9 @@
 //!
 //! - [`endpoint`]: one simulated endpoint (a browser without the browser);
 //! - [`media`]: synthetic audio and VP8 video at realistic sizes and rates, no encoder;
-//! - [`clip`] and [`replay`]: a real VP8/Opus clip (made by ffmpeg) replayed instead, so
-//!   browsers in the same meeting decode what the simulated endpoints send;
+//! - [`clip`] (from the recorder crate) and [`replay`]: a real VP8/Opus clip (made by
+//!   ffmpeg) replayed instead, so browsers in the same meeting decode what the simulated
+//!   endpoints send;
 //! - [`payload`]: the measurement tag in every payload (sender, stream, sequence, send time);
 //! - [`stats`]: loss, duplicates and one-way delay over the measurement window;
 //! - [`impair`]: an in-process impaired link (loss, jitter, reordering, caps, outages);
@@ -17,7 +18,8 @@
 //! The `cau-load` binary (`src/main.rs`) is the command line over all this; see
 //! `docs/benchmarks.md`.
 
-pub mod clip;
+/// The clip readers live with the recorder, which archives what replaying endpoints send.
+pub use recorder::clip;
 pub mod endpoint;
 pub mod hub;
 pub mod impair;

@@ -1,6 +1,26 @@
-//! Cầu's recorder: turns a session's media into archive files and keeps their catalogue.
+//! Cầu's recorder: turns a session's media into archive files.
 //!
-//! Nothing is recorded yet. The recorder issue builds it here: another subscriber of the
-//! session (in-process, fed from the sfu without extra encryption, or its own process over
-//! WHEP), crash-safe WebM per participant written live under `.part` names, finalised with
-//! cues, SHA-256 and a manifest per session, and a composite archive view.
+//! What is here is the recording core, below any policy of what to record:
+//!
+//! - [`track`]: one stream's RTP packets (reordered by [`jitter`], timestamps unwrapped) into
+//!   whole frames on the session's timeline — Opus packets, VP8 frames gathered from their
+//!   packets ([`vp8`]), video started and resumed at keyframes with a keyframe asked for;
+//! - [`webm`] over [`ebml`]: a live WebM file, crash-safe (unknown-size segment and clusters,
+//!   a cluster at each keyframe or every 2 s, flushed as each cluster starts);
+//! - [`file`]: one participant's file, audio and video, written as `….webm.part`;
+//! - [`finalise`]: the file remuxed with cues and duration (ffmpeg `-c copy`), renamed, and
+//!   its SHA-256; the same for `.part` files a crash left;
+//! - [`clip`]: IVF/Ogg readers and an ffmpeg clip maker, shared with the load tests.
+//!
+//! The file format is described in `docs/recording.md`. Still to come (the recorder issue):
+//! the in-process subscriber fed by the sfu, the recording policy, the manifest, the
+//! composite view, the catalogue and the archive.
+
+pub mod clip;
+pub mod ebml;
+pub mod file;
+pub mod finalise;
+pub mod jitter;
+pub mod track;
+pub mod vp8;
+pub mod webm;

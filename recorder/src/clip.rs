@@ -1,6 +1,7 @@
-//! A real clip to replay instead of synthetic media: VP8 frames from an IVF file and Opus
-//! packets from an Ogg file, both made by ffmpeg (`cau-load make-clip DIR`). A browser in the
-//! same meeting decodes what a replaying endpoint sends; the recorder can archive it.
+//! A real clip: VP8 frames from an IVF file and Opus packets from an Ogg file, both made by
+//! ffmpeg ([`make_clip`], `cau-load make-clip DIR`). The load tests replay it instead of
+//! synthetic media, so a browser in the same meeting decodes what a replaying endpoint sends;
+//! the recorder's tests record it and check the archive files with ffprobe.
 //!
 //! The readers are small and strict: IVF (the 32-byte `DKIF` header, then a 12-byte header per
 //! frame) and Ogg pages (RFC 3533) carrying Opus (RFC 7845: `OpusHead`, `OpusTags`, then one

@@ -1,0 +1,171 @@
+//! One participant's recording: its audio and video streams written live into one WebM file
+//! named `….webm.part` until it is finalised ([`crate::finalise`]).
+
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::track::{Frame, RtpIn, StreamKind, TrackRecorder, TrackStats};
+use crate::webm::{Codec, LiveWebm, TrackSpec};
+
+/// The suffix of a file still being written (or left by a crash).
+pub const PART_SUFFIX: &str = ".part";
+
+/// Which of the participant's streams the file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streams {
+    pub audio: bool,
+    pub video: bool,
+}
+
+/// One participant's file being written.
+#[derive(Debug)]
+pub struct ParticipantFile {
+    path: PathBuf,
+    webm: LiveWebm<BufWriter<File>>,
+    /// (track index in the file, its recorder), audio then video.
+    audio: Option<(usize, TrackRecorder)>,
+    video: Option<(usize, TrackRecorder)>,
+    frames: Vec<Frame>,
+}
+
+impl ParticipantFile {
+    /// Create `dir/STEM.webm.part` holding `streams`, on the timeline that starts at `origin`;
+    /// `name` (the participant's, with its unit) names the tracks for players.
+    pub fn create(
+        dir: &Path,
+        stem: &str,
+        name: &str,
+        streams: Streams,
+        origin: Instant,
+    ) -> io::Result<Self> {
+        assert!(streams.audio || streams.video, "a file holds something");
+        let path = dir.join(format!("{stem}.webm{PART_SUFFIX}"));
+        let file = File::options().write(true).create_new(true).open(&path)?;
+        let mut specs = vec![];
+        let mut audio = None;
+        let mut video = None;
+        if streams.audio {
+            audio = Some((specs.len(), TrackRecorder::new(StreamKind::Opus, origin)));
+            specs.push(TrackSpec {
+                codec: Codec::Opus { channels: 1 },
+                name: name.to_string(),
+            });
+        }
+        if streams.video {
+            video = Some((specs.len(), TrackRecorder::new(StreamKind::Vp8, origin)));
+            specs.push(TrackSpec {
+                codec: Codec::Vp8,
+                name: name.to_string(),
+            });
+        }
+        let app = concat!("cau ", env!("CARGO_PKG_VERSION"));
+        let webm = LiveWebm::create(BufWriter::with_capacity(256 * 1024, file), specs, app)?;
+        Ok(ParticipantFile {
+            path,
+            webm,
+            audio,
+            video,
+            frames: vec![],
+        })
+    }
+
+    /// The file being written (`….webm.part`).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A packet of the participant's audio (`video` false) or video arrived at `now`.
+    pub fn push(&mut self, now: Instant, video: bool, pkt: RtpIn) -> io::Result<()> {
+        let Some((index, track)) = (if video {
+            self.video.as_mut()
+        } else {
+            self.audio.as_mut()
+        }) else {
+            return Ok(());
+        };
+        let index = *index;
+        track.push(now, pkt, &mut self.frames);
+        self.write(index)
+    }
+
+    /// Release what waited long enough for a missing packet; call at
+    /// [`ParticipantFile::deadline`] or regularly.
+    pub fn poll(&mut self, now: Instant) -> io::Result<()> {
+        for video in [false, true] {
+            let stream = if video {
+                &mut self.video
+            } else {
+                &mut self.audio
+            };
+            if let Some((index, track)) = stream {
+                let index = *index;
+                track.poll(now, &mut self.frames);
+                self.write(index)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// When the next [`ParticipantFile::poll`] is due.
+    pub fn deadline(&self) -> Option<Instant> {
+        [&self.audio, &self.video]
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, t)| t.deadline())
+            .min()
+    }
+
+    /// Whether the video needs a keyframe from the publisher (asked once per need).
+    pub fn take_keyframe_request(&mut self) -> bool {
+        self.video
+            .as_mut()
+            .is_some_and(|(_, t)| t.take_keyframe_request())
+    }
+
+    /// Make everything written so far durable (the last cluster included).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.webm.flush()
+    }
+
+    /// The first and last frame times written (ms on the session's timeline).
+    pub fn span(&self) -> Option<(i64, i64)> {
+        self.webm.span()
+    }
+
+    /// Counts of the audio and the video stream.
+    pub fn stats(&self) -> (Option<TrackStats>, Option<TrackStats>) {
+        (
+            self.audio.as_ref().map(|(_, t)| t.stats()),
+            self.video.as_ref().map(|(_, t)| t.stats()),
+        )
+    }
+
+    /// The participant's streams ended: write what is left and close the file. Returns its
+    /// path (still `….webm.part`: finalising is [`crate::finalise`]'s).
+    pub fn finish(mut self) -> io::Result<PathBuf> {
+        for video in [false, true] {
+            let stream = if video {
+                &mut self.video
+            } else {
+                &mut self.audio
+            };
+            if let Some((index, track)) = stream {
+                let index = *index;
+                track.finish(&mut self.frames);
+                self.write(index)?;
+            }
+        }
+        let out = self.webm.finish()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(self.path)
+    }
+
+    fn write(&mut self, index: usize) -> io::Result<()> {
+        for f in self.frames.drain(..) {
+            self.webm.push(index, f.time_ms, f.keyframe, f.data)?;
+        }
+        Ok(())
+    }
+}

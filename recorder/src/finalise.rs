@@ -1,0 +1,168 @@
+//! Finalising a recorded file once its participant's streams have ended (or, at the next
+//! start, a `.part` file a crash left): remuxed with `ffmpeg -c copy` — which adds the
+//! duration and the cues players seek with, and drops a block cut short by a crash — then
+//! renamed without `.part`, with its SHA-256. Without ffmpeg the live file is kept as it is
+//! (it plays; it does not seek well) and the result says so.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use crate::file::PART_SUFFIX;
+
+/// A finalised file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finalised {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+    /// From ffprobe, when it is installed.
+    pub duration_ms: Option<u64>,
+    /// Remuxed by ffmpeg (with cues and duration); false: the live file kept as it was.
+    pub remuxed: bool,
+    /// What ffmpeg said about the input (a file cut by a crash says where it ends), if
+    /// anything.
+    pub ffmpeg_notes: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FinaliseError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{0}: not a file being recorded (no {PART_SUFFIX} suffix)")]
+    NotPart(PathBuf),
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> FinaliseError + '_ {
+    move |source| FinaliseError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Whether `program -version` runs.
+fn installed(program: &str) -> bool {
+    Command::new(program)
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Finalise `part` (`….webm.part`) into `….webm`.
+pub fn finalise(part: &Path) -> Result<Finalised, FinaliseError> {
+    let name = part.to_string_lossy();
+    let Some(final_name) = name.strip_suffix(PART_SUFFIX) else {
+        return Err(FinaliseError::NotPart(part.to_path_buf()));
+    };
+    let path = PathBuf::from(final_name);
+    let tmp = PathBuf::from(format!("{final_name}.remux"));
+    let mut remuxed = false;
+    let mut ffmpeg_notes = None;
+    if installed("ffmpeg") {
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-nostdin", "-y", "-i"])
+            .arg(part)
+            .args(["-map", "0", "-c", "copy", "-f", "webm"])
+            .arg(&tmp)
+            .output()
+            .map_err(io_at(part))?;
+        let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if !said.is_empty() {
+            ffmpeg_notes = Some(said.lines().take(5).collect::<Vec<_>>().join("\n"));
+        }
+        if out.status.success() {
+            std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
+            std::fs::remove_file(part).map_err(io_at(part))?;
+            remuxed = true;
+        } else {
+            tracing::warn!(file = %part.display(), notes = ?ffmpeg_notes, "ffmpeg could not remux; the live file is kept as it is");
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    if !remuxed {
+        std::fs::rename(part, &path).map_err(io_at(part))?;
+    }
+    let bytes = std::fs::metadata(&path).map_err(io_at(&path))?.len();
+    let sha256 = sha256_file(&path).map_err(io_at(&path))?;
+    Ok(Finalised {
+        duration_ms: probe_duration_ms(&path),
+        path,
+        bytes,
+        sha256,
+        remuxed,
+        ffmpeg_notes,
+    })
+}
+
+/// The `.part` files directly in `dir` (left by a crash when no recording is running).
+pub fn leftovers(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = vec![];
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() && path.to_string_lossy().ends_with(PART_SUFFIX) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The SHA-256 of a file, lowercase hex.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The container's duration by ffprobe, if it is installed and knows it.
+pub fn probe_duration_ms(path: &Path) -> Option<u64> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "default=noprint_wrappers=1:nokey=1",
+        ])
+        .arg(path)
+        .output()
+        .ok()?;
+    let secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checksum_is_sha256_and_only_part_files_are_finalised() {
+        let dir = std::env::temp_dir().join(format!("cau-finalise-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("abc.txt");
+        std::fs::write(&f, b"abc").unwrap();
+        assert_eq!(
+            sha256_file(&f).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(matches!(finalise(&f), Err(FinaliseError::NotPart(_))));
+        std::fs::write(dir.join("x.webm.part"), b"").unwrap();
+        assert_eq!(leftovers(&dir).unwrap(), [dir.join("x.webm.part")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,297 @@
+//! A real VP8/Opus clip (made by ffmpeg) sent as RTP over a simulated network — delayed,
+//! reordered, one video packet lost, timestamps wrapping — recorded into a live WebM file,
+//! then checked with ffprobe and ffmpeg as a player would read it: both streams with their
+//! codecs and size, video starting at a keyframe, a clean decode, the clip's duration; a copy
+//! cut as a crash would cut it still decodes up to the cut; finalising adds cues and a
+//! checksum. Needs ffmpeg (the test command installs it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use recorder::clip::{Clip, make_clip};
+use recorder::file::{ParticipantFile, Streams};
+use recorder::finalise::{finalise, leftovers, sha256_file};
+use recorder::track::RtpIn;
+
+const SECONDS: u32 = 4;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cau-rec-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(program: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): install ffmpeg"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn probe(path: &Path) -> serde_json::Value {
+    let p = path.to_str().unwrap();
+    let (ok, out, err) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+            p,
+        ],
+    );
+    assert!(ok, "ffprobe {p}: {err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// ffmpeg's complaints decoding the whole file (nothing, for a good file).
+fn decode_errors(path: &Path) -> String {
+    let (_, _, err) = run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-nostdin",
+            "-i",
+            path.to_str().unwrap(),
+            "-f",
+            "null",
+            "-",
+        ],
+    );
+    err
+}
+
+fn video_frames_decoded(path: &Path) -> u64 {
+    let (_, out, _) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            path.to_str().unwrap(),
+        ],
+    );
+    out.trim().parse().unwrap_or(0)
+}
+
+/// One RTP packet on the simulated network.
+struct OnTheWire {
+    arrival: Duration,
+    video: bool,
+    pkt: RtpIn,
+}
+
+/// The clip as a browser would send it: VP8 frames at 30 fps cut into packets of at most
+/// 1000 bytes (Chromium's descriptor: X, a 15-bit picture ID), Opus every 20 ms; each packet
+/// delayed 20–60 ms (so some arrive out of order); the 2nd packet of video frame 45 lost.
+fn send(clip: &Clip, seed: u64) -> (Vec<OnTheWire>, usize) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut wire = vec![];
+    let delay = |rng: &mut StdRng| Duration::from_millis(20 + rng.random_range(0..40));
+    let video_ts0 = u32::MAX - 90_000; // wraps after 1 s
+    let mut seq = 7_000u64;
+    let mut lost = 0;
+    for (i, frame) in clip.video.frames.iter().enumerate() {
+        let sent = Duration::from_micros(i as u64 * 1_000_000 / u64::from(clip.video.fps));
+        let ts = video_ts0.wrapping_add(i as u32 * (90_000 / clip.video.fps));
+        let parts: Vec<&[u8]> = frame.data.chunks(1000).collect();
+        for (k, part) in parts.iter().enumerate() {
+            let pid = (i as u16) | 0x8000;
+            let mut payload = vec![if k == 0 { 0x90 } else { 0x80 }, 0x80];
+            payload.extend_from_slice(&pid.to_be_bytes());
+            payload.extend_from_slice(part);
+            let pkt = RtpIn {
+                seq,
+                ts,
+                marker: k + 1 == parts.len(),
+                payload,
+            };
+            seq += 1;
+            if i == 45 && k == 1 {
+                lost += 1;
+                continue;
+            }
+            wire.push(OnTheWire {
+                arrival: sent + delay(&mut rng),
+                video: true,
+                pkt,
+            });
+        }
+    }
+    let mut samples = 0u32;
+    let audio_ts0 = u32::MAX - 2 * 48_000; // wraps after 2 s
+    for (j, p) in clip.audio.packets.iter().enumerate() {
+        let sent = Duration::from_micros(u64::from(samples) * 1_000_000 / 48_000);
+        wire.push(OnTheWire {
+            arrival: sent + delay(&mut rng),
+            video: false,
+            pkt: RtpIn {
+                seq: 30_000 + j as u64,
+                ts: audio_ts0.wrapping_add(samples),
+                marker: false,
+                payload: p.data.clone(),
+            },
+        });
+        samples += p.samples;
+    }
+    wire.sort_by_key(|w| w.arrival);
+    (wire, lost)
+}
+
+fn record(dir: &Path, clip: &Clip) -> (PathBuf, u64) {
+    let origin = Instant::now();
+    let mut file = ParticipantFile::create(
+        dir,
+        "p1-province-19",
+        "Nguyễn Văn An — Tỉnh Thái Nguyên",
+        Streams {
+            audio: true,
+            video: true,
+        },
+        origin,
+    )
+    .unwrap();
+    assert!(
+        file.take_keyframe_request(),
+        "a keyframe is asked for at the start"
+    );
+    let (wire, lost) = send(clip, 7);
+    assert_eq!(lost, 1);
+    let mut asked = 0;
+    for w in wire {
+        let now = origin + w.arrival;
+        if file.deadline().is_some_and(|d| d <= now) {
+            file.poll(now).unwrap();
+        }
+        file.push(now, w.video, w.pkt).unwrap();
+        asked += u64::from(file.take_keyframe_request());
+    }
+    let (_, video) = file.stats();
+    let video = video.unwrap();
+    assert_eq!(video.jitter.lost, 1, "{video:?}");
+    assert!(video.frames_dropped >= 1, "{video:?}");
+    (file.finish().unwrap(), asked)
+}
+
+#[test]
+fn a_recorded_clip_plays_cuts_cleanly_and_finalises_with_cues_and_a_checksum() {
+    let dir = scratch("clip");
+    make_clip(&dir.join("clip"), SECONDS, 320, 240).unwrap();
+    let clip = Clip::load(&dir.join("clip")).unwrap();
+    let (part, asked) = record(&dir, &clip);
+    assert!(part.to_string_lossy().ends_with(".webm.part"));
+    assert_eq!(asked, 1, "the loss asked for one keyframe");
+
+    // As a player reads the live file.
+    let info = probe(&part);
+    let streams = info["streams"].as_array().unwrap();
+    let codec = |t: &str| {
+        streams
+            .iter()
+            .find(|s| s["codec_type"] == t)
+            .unwrap_or_else(|| panic!("no {t} stream"))
+    };
+    assert_eq!(codec("audio")["codec_name"], "opus");
+    assert_eq!(codec("audio")["sample_rate"], "48000");
+    assert_eq!(codec("video")["codec_name"], "vp8");
+    assert_eq!(
+        (
+            codec("video")["width"].as_u64(),
+            codec("video")["height"].as_u64()
+        ),
+        (Some(320), Some(240))
+    );
+    let (_, out, _) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-read_intervals",
+            "%+#1",
+            "-of",
+            "csv=p=0",
+            part.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.trim().starts_with('K'),
+        "the first video packet is a keyframe: {out}"
+    );
+    let errors = decode_errors(&part);
+    assert!(
+        errors.is_empty(),
+        "ffmpeg decodes it without a word: {errors}"
+    );
+    let frames = video_frames_decoded(&part);
+    // 120 frames less those from the loss (frame 45) to the next keyframe (frame 60).
+    assert_eq!(frames, 120 - 15, "video frames decoded");
+
+    // A crash cuts the file anywhere: what was written before the cut still decodes.
+    let bytes = std::fs::read(&part).unwrap();
+    let cut = dir.join("cut.webm.part");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let cut_frames = video_frames_decoded(&cut);
+    assert!(
+        (40..frames).contains(&cut_frames),
+        "{cut_frames} frames before the cut"
+    );
+
+    // Finalised: remuxed with cues and a duration, the checksum of what is on disk.
+    assert_eq!(leftovers(&dir).unwrap(), [cut.clone(), part.clone()]);
+    let done = finalise(&part).unwrap();
+    assert!(done.remuxed && !part.exists());
+    assert_eq!(done.path, dir.join("p1-province-19.webm"));
+    assert_eq!(done.sha256, sha256_file(&done.path).unwrap());
+    assert_eq!(done.bytes, std::fs::metadata(&done.path).unwrap().len());
+    let duration = done.duration_ms.expect("ffprobe knows the duration");
+    assert!(
+        duration.abs_diff(u64::from(SECONDS) * 1000) <= 100,
+        "{duration} ms"
+    );
+    let final_bytes = std::fs::read(&done.path).unwrap();
+    assert!(
+        final_bytes
+            .windows(4)
+            .any(|w| w == [0x1c, 0x53, 0xbb, 0x6b]),
+        "the finalised file has cues"
+    );
+    assert!(decode_errors(&done.path).is_empty());
+    // The cut file finalises too, into a file that decodes cleanly up to where it ends.
+    let rescued = finalise(&cut).unwrap();
+    assert!(rescued.remuxed);
+    assert!(
+        decode_errors(&rescued.path).is_empty(),
+        "{:?}",
+        rescued.ffmpeg_notes
+    );
+    let rescued_frames = video_frames_decoded(&rescued.path);
+    assert!(rescued_frames >= cut_frames - 1);
+    eprintln!(
+        "recorded: {frames} video frames, {duration} ms, {} bytes, sha256 {}; cut at 60%: \
+         {cut_frames} frames, finalised {rescued_frames} ({:?})",
+        done.bytes, done.sha256, rescued.ffmpeg_notes
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
