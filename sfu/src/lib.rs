@@ -15,9 +15,12 @@ pub mod ids;
 pub mod shell;
 pub mod testkit;
 
-pub use core::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason, Source};
+pub use core::{
+    Codec, Layer, RECORDER, ReceiveMode, ReceivePrefs, RecordPolicy, SessionPolicy, SlotInfo,
+    SlotReason, Source,
+};
 pub use ids::{EndpointId, MediaKind, Mid, SessionId, TrackId};
 pub use shell::{
-    CloseReason, EndpointEvent, Engine, LinkStats, SfuConfig, SfuError, SfuHandle, SfuStats,
-    TrackInfo, start,
+    CloseReason, EndpointEvent, Engine, LinkStats, RecordedPacket, SfuConfig, SfuError, SfuHandle,
+    SfuStats, TrackInfo, start,
 };

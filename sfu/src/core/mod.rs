@@ -20,4 +20,6 @@ mod tests;
 pub use codec::Codec;
 pub use policy::{Layer, ReceiveMode, ReceivePrefs, SessionPolicy, SlotInfo, SlotReason, Source};
 pub use rewrite::{DropReason, Vp8Out};
-pub use session::{CoreConfig, CoreStats, Decision, Notice, Removal, RtpIn, SessionCore};
+pub use session::{
+    CoreConfig, CoreStats, Decision, Notice, RECORDER, RecordPolicy, Removal, RtpIn, SessionCore,
+};

@@ -89,6 +89,8 @@ pub struct Rewriter {
     /// The newest picture ID and TL0PICIDX sent (the next epoch continues after them).
     last_pid: Option<u16>,
     last_tl0: Option<u8>,
+    /// The next packet accepted starts a new epoch, even from the current source.
+    restart: bool,
 }
 
 /// The first outgoing sequence number. Small, so the SRTP roll-over counter starts at 0.
@@ -104,20 +106,23 @@ impl Rewriter {
             last_out: None,
             last_pid: None,
             last_tl0: None,
+            restart: false,
         }
     }
 
     /// The caller switches this output to another source on purpose (a receive slot now
-    /// carries another publisher or layer): any SSRC may start the next epoch, including one
-    /// this output carried before.
+    /// carries another publisher or layer, or resumes one it had paused): the next packet
+    /// accepted (a keyframe, for video) starts a new epoch, whatever its SSRC — including the
+    /// current one, whose packets skipped while paused must not show as a gap.
     pub fn switch_source(&mut self) {
         self.retired_ssrc = None;
+        self.restart = true;
     }
 
     pub fn rewrite(&mut self, now: Instant, pkt: SourcePacket) -> Result<Rewritten, DropReason> {
         let mut epoch_start = false;
         let epoch = match self.epoch {
-            Some(e) if e.ssrc == pkt.ssrc => e,
+            Some(e) if e.ssrc == pkt.ssrc && !self.restart => e,
             _ => {
                 if self.retired_ssrc == Some(pkt.ssrc) {
                     return Err(DropReason::StaleSource);
@@ -127,8 +132,9 @@ impl Rewriter {
                 }
                 epoch_start = true;
                 let e = self.start_epoch(now, pkt);
-                self.retired_ssrc = self.epoch.map(|old| old.ssrc);
+                self.retired_ssrc = self.epoch.map(|old| old.ssrc).filter(|s| *s != pkt.ssrc);
                 self.epoch = Some(e);
+                self.restart = false;
                 e
             }
         };
@@ -363,6 +369,34 @@ mod tests {
         assert_eq!(
             r.rewrite(t1, pkt(0xAAAA, 65_532, 4_000_006_000, false)),
             Err(DropReason::StaleSource)
+        );
+    }
+
+    #[test]
+    fn a_source_resumed_after_a_pause_continues_without_a_gap() {
+        let t0 = Instant::now();
+        let mut r = Rewriter::new(90_000, true);
+        let first = r.rewrite(t0, pkt(7, 100, 9000, true)).unwrap();
+        let last = r.rewrite(t0, pkt(7, 101, 9000, false)).unwrap();
+        // Paused for 2 s (300 packets not forwarded), then switched back on at a keyframe.
+        r.switch_source();
+        let later = t0 + Duration::from_secs(2);
+        assert_eq!(
+            r.rewrite(later, pkt(7, 401, 189_000, false)),
+            Err(DropReason::WaitingForKeyframe)
+        );
+        let back = r.rewrite(later, pkt(7, 402, 189_000, true)).unwrap();
+        assert!(back.epoch_start);
+        assert_eq!(back.seq, last.seq + 1, "no gap of what was skipped");
+        assert_eq!(
+            back.ts.wrapping_sub(first.ts),
+            180_000,
+            "the pause's time passed"
+        );
+        // Within the new epoch, as before.
+        assert_eq!(
+            r.rewrite(later, pkt(7, 403, 189_000, false)).unwrap().seq,
+            back.seq + 1
         );
     }
 

@@ -23,6 +23,20 @@ use super::speaking::{VoiceActivity, VoiceConfig};
 use super::throttle::Throttle;
 use crate::ids::{EndpointId, MediaKind, Mid, TrackId};
 
+/// The recorder of a recorded session, as the core sees it: a subscriber like the others,
+/// with one slot of its own per recorded track (see [`SessionCore::set_recording`]). Never an
+/// endpoint of the session.
+pub const RECORDER: EndpointId = EndpointId(u64::MAX);
+
+/// What the recorder of a session takes. Every participant's microphone and every shared
+/// screen are always recorded; cameras as this says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordPolicy {
+    /// Besides the chairs', the floor holder's and the dominant speaker's cameras (at the
+    /// highest layer they send), everyone else's at its lowest layer.
+    pub everyones_low_video: bool,
+}
+
 /// Tunables of the core.
 #[derive(Debug, Clone, Copy)]
 pub struct CoreConfig {
@@ -254,6 +268,10 @@ pub struct SessionCore {
     pending: Vec<Notice>,
     /// Something changed that needs [`SessionCore::evaluate`] to re-run the selection.
     dirty: bool,
+    /// Recording: what the recorder takes, and the recorder's slot of each recorded track
+    /// (kept for the track's life, so that its stream to the recorder stays continuous).
+    recording: Option<RecordPolicy>,
+    recorder_slots: BTreeMap<TrackId, usize>,
 }
 
 impl SessionCore {
@@ -304,6 +322,49 @@ impl SessionCore {
             self.policy = policy;
             self.dirty = true;
         }
+    }
+
+    /// Start (`Some`) or stop recording the session: the recorder ([`RECORDER`]) then gets
+    /// [`Decision::Forward`]s like any subscriber, on slots of its own, each carrying one
+    /// track for the track's whole life — its sequence numbers and timestamps continuous
+    /// across layer switches and pauses. The layers it records count among those the
+    /// publishers are asked to send.
+    pub fn set_recording(&mut self, policy: Option<RecordPolicy>) {
+        if self.recording == policy {
+            return;
+        }
+        self.recording = policy;
+        if policy.is_none() {
+            self.subscribers.remove(&RECORDER);
+            self.recorder_slots.clear();
+        } else {
+            self.subscribers.entry(RECORDER).or_default();
+        }
+        self.dirty = true;
+    }
+
+    /// Whether the session is recorded.
+    pub fn recording(&self) -> Option<RecordPolicy> {
+        self.recording
+    }
+
+    /// What a published track carries.
+    pub fn source_of(&self, track: TrackId) -> Option<Source> {
+        self.tracks.get(&track).map(|p| p.source)
+    }
+
+    /// The recorder lost part of a track's video: the publisher's track and layer to ask
+    /// for a keyframe, unless throttled.
+    pub fn recorder_keyframe(
+        &mut self,
+        now: Instant,
+        endpoint: EndpointId,
+        source: Source,
+    ) -> Option<(TrackId, Layer)> {
+        let track = self.track_of((endpoint, source))?;
+        let index = *self.recorder_slots.get(&track)?;
+        let mid = self.subscribers.get(&RECORDER)?.slots.get(index)?.mid;
+        self.handle_keyframe_request(now, RECORDER, mid)
     }
 
     /// What `endpoint` wants to receive.
@@ -551,7 +612,11 @@ impl SessionCore {
         let config = self.config;
         let ids: Vec<EndpointId> = self.subscribers.keys().copied().collect();
         for id in ids {
-            self.assign(now, id, &ranking, &audio_publishing, &config, out);
+            if id == RECORDER {
+                self.assign_recorder(now, &ranking, &config, out);
+            } else {
+                self.assign(now, id, &ranking, &audio_publishing, &config, out);
+            }
         }
         self.rebuild_routes();
         for (id, sub) in &mut self.subscribers {
@@ -760,6 +825,20 @@ impl SessionCore {
             .map(|((i, _, _), (l, w))| (*i, (*l, *w)))
             .collect();
 
+        self.fill(now, id, sources, &targets, config, out);
+    }
+
+    /// Put `sources` into `id`'s slots with their layer `targets` (target, wish) by slot;
+    /// a slot whose layer must change asks the publisher for a keyframe (throttled).
+    fn fill(
+        &mut self,
+        now: Instant,
+        id: EndpointId,
+        sources: Vec<Filling>,
+        targets: &BTreeMap<usize, (Option<Layer>, Option<Layer>)>,
+        config: &CoreConfig,
+        out: &mut Vec<Decision>,
+    ) {
         let mut asks: Vec<(TrackId, Layer)> = vec![];
         let Some(sub) = self.subscribers.get_mut(&id) else {
             return;
@@ -797,6 +876,120 @@ impl SessionCore {
                 out.push(Decision::RequestKeyframe { track, layer });
             }
         }
+    }
+
+    /// The recorder's slots: one per recorded track, bound for the track's life. Microphones
+    /// and shared screens always flow; a camera flows at its highest layer while its
+    /// publisher chairs, has the floor or is the dominant speaker, at its lowest otherwise
+    /// if the policy says so, and is paused the rest of the time.
+    fn assign_recorder(
+        &mut self,
+        now: Instant,
+        ranking: &Ranking,
+        config: &CoreConfig,
+        out: &mut Vec<Decision>,
+    ) {
+        let Some(policy) = self.recording else {
+            return;
+        };
+        let Some(recorder) = self.subscribers.get_mut(&RECORDER) else {
+            return;
+        };
+        // Bind every track to a slot, reusing those of tracks that are gone.
+        let mut free: Vec<usize> = (0..recorder.slots.len())
+            .filter(|i| !self.recorder_slots.values().any(|s| s == i))
+            .collect();
+        free.reverse();
+        for (&(_, source), &track) in &self.by_endpoint {
+            if self.recorder_slots.contains_key(&track) {
+                continue;
+            }
+            let kind = if source == Source::Microphone {
+                MediaKind::Audio
+            } else {
+                MediaKind::Video
+            };
+            let index = match free.iter().position(|i| recorder.slots[*i].kind == kind) {
+                Some(at) => free.remove(at),
+                None => {
+                    let video = kind == MediaKind::Video;
+                    let n = recorder.slots.len();
+                    recorder.slots.push(OutSlot {
+                        mid: Mid::from(format!("r{n}").as_str()),
+                        kind,
+                        source: None,
+                        feed: None,
+                        current: None,
+                        target: None,
+                        wish: None,
+                        rewriter: Rewriter::new(if video { 90_000 } else { 48_000 }, video),
+                    });
+                    n
+                }
+            };
+            self.recorder_slots.insert(track, index);
+        }
+        let large: BTreeMap<EndpointId, SlotReason> = self
+            .policy
+            .floor
+            .map(|f| (f, SlotReason::Floor))
+            .into_iter()
+            .chain(self.policy.chairs.iter().map(|c| (*c, SlotReason::Chair)))
+            .chain(ranking.dominant.map(|d| (d, SlotReason::Speaker)))
+            .rev() // the first reason wins
+            .collect();
+        let mut sources: Vec<Filling> = vec![];
+        let mut video: Vec<(usize, TrackId, Layer)> = vec![];
+        for (&track, &index) in &self.recorder_slots {
+            let Some(p) = self.tracks.get(&track) else {
+                continue;
+            };
+            let e = track.endpoint;
+            let (reason, wanted) = match p.source {
+                Source::Microphone => (large.get(&e).copied().unwrap_or(SlotReason::Other), None),
+                Source::Screen if self.policy.screens.contains(&e) => {
+                    (SlotReason::Screen, Some(Layer::High))
+                }
+                Source::Screen => (SlotReason::Screen, None),
+                Source::Camera if self.policy.silenced_video.contains(&e) => {
+                    (SlotReason::Other, None)
+                }
+                Source::Camera => match large.get(&e) {
+                    Some(r) => (*r, Some(Layer::High)),
+                    None if policy.everyones_low_video => (SlotReason::Other, Some(Layer::Low)),
+                    None => (SlotReason::Other, None),
+                },
+            };
+            sources.push((index, Some((track, reason)), p.source));
+            if let Some(wanted) = wanted {
+                video.push((index, track, wanted));
+            }
+        }
+        let recorder = &self.subscribers[&RECORDER];
+        let demands: Vec<VideoDemand> = video
+            .iter()
+            .map(|(i, track, wanted)| {
+                let p = self.tracks.get(track);
+                let slot = &recorder.slots[*i];
+                VideoDemand {
+                    wanted: *wanted,
+                    available: p.map(|p| p.available(now)).unwrap_or_default(),
+                    simulcast: p.is_some_and(|p| p.simulcast),
+                    current: slot
+                        .current
+                        .filter(|_| slot.source.map(|(t, _)| t) == Some(*track)),
+                }
+            })
+            .collect();
+        // No link to share: each gets what it wants of what arrives.
+        let layers = select::allocate(None, &demands, true);
+        let wishes = select::allocate(None, &demands, false);
+        let targets: BTreeMap<usize, (Option<Layer>, Option<Layer>)> = video
+            .iter()
+            .zip(layers.into_iter().zip(wishes))
+            .map(|((i, _, _), lw)| (*i, lw))
+            .collect();
+        self.fill(now, RECORDER, sources, &targets, config, out);
     }
 
     fn rebuild_routes(&mut self) {
@@ -859,6 +1052,7 @@ impl SessionCore {
             self.tracks.remove(track);
         }
         self.by_endpoint.retain(|(e, _), _| *e != endpoint);
+        self.recorder_slots.retain(|t, _| t.endpoint != endpoint);
         for sub in self.subscribers.values_mut() {
             for slot in &mut sub.slots {
                 if slot.source.is_some_and(|(t, _)| t.endpoint == endpoint) {

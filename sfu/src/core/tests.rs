@@ -918,3 +918,134 @@ fn layers_notices_speak_of_the_camera_only() {
     );
     assert_eq!(m.layers_needed[&presenter], camera);
 }
+
+#[test]
+fn the_recorder_gets_every_microphone_and_the_chair_floor_and_speaker_cameras_at_their_best() {
+    let mut m = Meeting::new(12);
+    // Every viewer asks for the lowest layer: only the recorder wants more.
+    for i in 1..=12 {
+        m.core.set_receive(
+            e(i),
+            ReceivePrefs {
+                mode: ReceiveMode::Low,
+                ..Default::default()
+            },
+        );
+    }
+    m.core.set_policy(SessionPolicy {
+        floor: Some(e(3)),
+        chairs: vec![e(1)],
+        ..Default::default()
+    });
+    m.core.set_recording(Some(RecordPolicy::default()));
+    m.run(3000, &[e(5)]);
+    assert_eq!(m.dominant, Some(e(5)));
+    let recorder = m.slots[&RECORDER].clone();
+    let audio: BTreeSet<EndpointId> = recorder
+        .iter()
+        .filter(|s| s.source == Some(Source::Microphone))
+        .filter_map(|s| s.publisher)
+        .collect();
+    assert_eq!(audio, (1..=12).map(e).collect(), "every microphone");
+    let flowing = |m: &Meeting| -> BTreeMap<EndpointId, Option<Layer>> {
+        m.slots[&RECORDER]
+            .iter()
+            .filter(|s| s.source == Some(Source::Camera))
+            .map(|s| (s.publisher.unwrap(), s.layer))
+            .collect()
+    };
+    let cameras = flowing(&m);
+    assert_eq!(cameras.len(), 12, "a slot per camera, paused or not");
+    for (who, layer) in &cameras {
+        let want = [1, 3, 5].contains(&who.0).then_some(Layer::High);
+        assert_eq!(*layer, want, "{who}");
+    }
+    // The publishers send the full layer for the recorder alone.
+    assert!(m.layers_needed[&e(3)].contains(&Layer::High));
+    assert!(!m.layers_needed[&e(8)].contains(&Layer::High));
+    // What reached the recorder: each recorded stream continuous, video from a keyframe.
+    m.clear();
+    m.run(1000, &[e(5)]);
+    let heard = m.heard_from(RECORDER, MediaKind::Audio);
+    assert!(heard.is_empty(), "recorder mids are r*, not a*: {heard:?}");
+    let got: BTreeMap<Mid, &Received> = m
+        .received
+        .iter()
+        .filter(|((to, _), _)| *to == RECORDER)
+        .map(|((_, mid), r)| (*mid, r))
+        .collect();
+    let video_from: BTreeSet<EndpointId> = recorder
+        .iter()
+        .filter(|s| s.source == Some(Source::Camera))
+        .filter(|s| got.get(&s.mid).is_some_and(|r| !r.is_empty()))
+        .filter_map(|s| s.publisher)
+        .collect();
+    assert_eq!(video_from, [e(1), e(3), e(5)].into());
+    let audio_from: BTreeSet<EndpointId> = recorder
+        .iter()
+        .filter(|s| s.source == Some(Source::Microphone))
+        .filter(|s| got.get(&s.mid).is_some_and(|r| r.len() >= 45))
+        .filter_map(|s| s.publisher)
+        .collect();
+    assert_eq!(
+        audio_from,
+        (1..=12).map(e).collect(),
+        "1 s of every microphone"
+    );
+    for r in got.values() {
+        assert!(r.iter().all(|x| x.1 == Layer::High || x.1 == Layer::Single));
+    }
+
+    // Someone else speaks: its camera is recorded, the former speaker's pauses — on the same
+    // slot, so the recorder's stream of it goes on where it stopped when it comes back.
+    let slot_of_5 = recorder
+        .iter()
+        .find(|s| s.publisher == Some(e(5)) && s.source == Some(Source::Camera))
+        .unwrap()
+        .mid;
+    m.run(4000, &[e(8)]);
+    assert_eq!(m.dominant, Some(e(8)));
+    let cameras = flowing(&m);
+    assert_eq!(cameras[&e(8)], Some(Layer::High));
+    assert_eq!(cameras[&e(5)], None, "paused");
+    let paused_at = m.received[&(RECORDER, slot_of_5)].len();
+    m.run(4000, &[e(5)]);
+    let stream = &m.received[&(RECORDER, slot_of_5)];
+    assert!(stream.len() > paused_at, "resumed");
+    let (before, after) = (stream[paused_at - 1], stream[paused_at]);
+    assert!(after.4, "resumes at a keyframe");
+    assert_eq!(after.2, before.2 + 1, "the sequence goes on without a gap");
+    assert!(
+        after.3.wrapping_sub(before.3) > 90_000,
+        "the time moved on with the pause"
+    );
+    m.assert_continuous();
+
+    // A leaver's slots are reused for a newcomer's tracks.
+    let slots_before = m.slots[&RECORDER].len();
+    m.core.remove_endpoint(e(12));
+    m.core.add_endpoint(e(13));
+    m.core.publish(audio_track(13), MediaKind::Audio, false);
+    m.core.publish(video_track(13), MediaKind::Video, true);
+    m.evaluate();
+    assert_eq!(m.slots[&RECORDER].len(), slots_before);
+    assert!(
+        m.slots[&RECORDER]
+            .iter()
+            .any(|s| s.publisher == Some(e(13)) && s.source == Some(Source::Microphone))
+    );
+
+    // Everyone's low layer too, when the policy says so; stopping ends it all.
+    m.core.set_recording(Some(RecordPolicy {
+        everyones_low_video: true,
+    }));
+    m.run(1000, &[e(5)]);
+    let cameras = flowing(&m);
+    assert_eq!(cameras[&e(9)], Some(Layer::Low));
+    assert_eq!(cameras[&e(5)], Some(Layer::High));
+    m.core.set_recording(None);
+    m.clear();
+    m.run(500, &[e(5)]);
+    assert!(m.received.keys().all(|(to, _)| *to != RECORDER));
+    assert!(m.core.endpoints().all(|x| x != RECORDER));
+}

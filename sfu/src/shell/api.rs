@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::core::{CoreConfig, Layer, ReceivePrefs, SessionPolicy, SlotInfo, Source};
+use crate::core::{
+    Codec, CoreConfig, Layer, ReceivePrefs, RecordPolicy, SessionPolicy, SlotInfo, Source,
+};
 use crate::ids::{EndpointId, MediaKind, SessionId};
 
 /// How the media plane is reached.
@@ -113,6 +115,23 @@ pub enum EndpointEvent {
     Closed(CloseReason),
 }
 
+/// A packet of a recorded session, as the recorder takes it (decrypted, unaltered payload):
+/// whose track it is, and its numbering on the recorder's own stream of that track —
+/// continuous across the layer switches and pauses of the recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedPacket {
+    pub endpoint: EndpointId,
+    pub source: Source,
+    pub codec: Codec,
+    /// Extended sequence number.
+    pub seq: u64,
+    pub ts: u32,
+    pub marker: bool,
+    pub payload: Vec<u8>,
+    /// When the hub received it.
+    pub arrival: std::time::Instant,
+}
+
 /// Counts for health checks and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SfuStats {
@@ -177,6 +196,15 @@ pub(crate) enum Command {
         endpoint: EndpointId,
         prefs: ReceivePrefs,
     },
+    Record {
+        session: SessionId,
+        recording: Option<(RecordPolicy, mpsc::UnboundedSender<RecordedPacket>)>,
+    },
+    RecorderKeyframe {
+        session: SessionId,
+        endpoint: EndpointId,
+        source: Source,
+    },
     Stats {
         reply: oneshot::Sender<SfuStats>,
     },
@@ -208,6 +236,8 @@ impl std::fmt::Debug for Command {
             Command::RestartIce { .. } => "RestartIce",
             Command::Policy { .. } => "Policy",
             Command::Receive { .. } => "Receive",
+            Command::Record { .. } => "Record",
+            Command::RecorderKeyframe { .. } => "RecorderKeyframe",
             Command::Stats { .. } => "Stats",
             Command::LinkStats { .. } => "LinkStats",
             #[cfg(test)]
@@ -283,6 +313,28 @@ impl SfuHandle {
     /// What `endpoint` wants to receive, replacing its previous wishes.
     pub fn set_receive(&self, endpoint: EndpointId, prefs: ReceivePrefs) {
         let _ = self.send(Command::Receive { endpoint, prefs });
+    }
+
+    /// Record the session (`Some`: what to record, and where its packets go) or stop. Like
+    /// the policy, it applies to a session the media plane has (one with an endpoint):
+    /// send it again when a participant's media joins. A recorder that stops taking packets
+    /// (its receiver dropped: it ended or panicked) ends the recording, never the meeting.
+    pub fn set_recording(
+        &self,
+        session: SessionId,
+        recording: Option<(RecordPolicy, mpsc::UnboundedSender<RecordedPacket>)>,
+    ) {
+        let _ = self.send(Command::Record { session, recording });
+    }
+
+    /// The recorder lost part of `endpoint`'s `source` video: ask its publisher for a
+    /// keyframe (throttled with everyone else's requests).
+    pub fn recorder_keyframe(&self, session: SessionId, endpoint: EndpointId, source: Source) {
+        let _ = self.send(Command::RecorderKeyframe {
+            session,
+            endpoint,
+            source,
+        });
     }
 
     pub async fn stats(&self) -> Result<SfuStats, SfuError> {

@@ -15,11 +15,16 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
-use super::api::{CloseReason, EndpointEvent, LinkStats, SfuConfig, SfuError, SfuStats};
+use super::api::{
+    CloseReason, EndpointEvent, LinkStats, RecordedPacket, SfuConfig, SfuError, SfuStats,
+};
 use super::endpoint::Endpoint;
 use super::parse_untrusted;
 use crate::core::red::{self, RedSource};
-use crate::core::{Decision, Layer, Notice, ReceivePrefs, RtpIn, SessionCore, SessionPolicy};
+use crate::core::{
+    Decision, Layer, Notice, RECORDER, ReceivePrefs, RecordPolicy, RtpIn, SessionCore,
+    SessionPolicy, Source,
+};
 use crate::ids::{EndpointId, SessionId, TrackId};
 
 /// How often str0m reports each endpoint's statistics (for the roll call).
@@ -107,6 +112,8 @@ pub struct Engine {
     audio_packets_recovered: u64,
     /// Datagrams to send, in order.
     outbox: Vec<Transmit>,
+    /// Where each recorded session's packets go.
+    taps: HashMap<SessionId, mpsc::UnboundedSender<RecordedPacket>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -139,6 +146,7 @@ impl Engine {
             red_packets_sent: 0,
             audio_packets_recovered: 0,
             outbox: Vec::with_capacity(256),
+            taps: HashMap::new(),
         }
     }
 
@@ -193,6 +201,86 @@ impl Engine {
         if let Some(core) = self.sessions.get_mut(&session) {
             core.set_policy(policy);
             self.evaluate(now, session);
+        }
+    }
+
+    /// Record `session` or stop (see [`SfuHandle::set_recording`]).
+    ///
+    /// [`SfuHandle::set_recording`]: super::SfuHandle::set_recording
+    pub fn set_recording(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        recording: Option<(RecordPolicy, mpsc::UnboundedSender<RecordedPacket>)>,
+    ) {
+        let Some(core) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        match recording {
+            Some((policy, tap)) => {
+                core.set_recording(Some(policy));
+                self.taps.insert(session, tap);
+            }
+            None => {
+                core.set_recording(None);
+                self.taps.remove(&session);
+            }
+        }
+        self.evaluate(now, session);
+    }
+
+    /// Ask for a keyframe the recorder needs (throttled by the core).
+    pub fn recorder_keyframe(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        endpoint: EndpointId,
+        source: Source,
+    ) {
+        let asked = self
+            .sessions
+            .get_mut(&session)
+            .and_then(|core| core.recorder_keyframe(now, endpoint, source));
+        if let Some((track, layer)) = asked {
+            self.request_keyframe(track, layer);
+        }
+    }
+
+    /// Hand a packet to the session's recorder; a recorder that is gone ends the recording.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        track: TrackId,
+        codec: crate::core::Codec,
+        seq: u64,
+        ts: u32,
+        marker: bool,
+        payload: &[u8],
+    ) {
+        let Some(tap) = self.taps.get(&session) else {
+            return;
+        };
+        let Some(source) = self.sessions.get(&session).and_then(|c| c.source_of(track)) else {
+            return;
+        };
+        let packet = RecordedPacket {
+            endpoint: track.endpoint,
+            source,
+            codec,
+            seq,
+            ts,
+            marker,
+            payload: payload.to_vec(),
+            arrival: now,
+        };
+        if tap.send(packet).is_err() {
+            tracing::warn!(%session, "the recorder stopped taking packets: recording ends, the meeting goes on");
+            self.taps.remove(&session);
+            if let Some(core) = self.sessions.get_mut(&session) {
+                core.set_recording(None);
+            }
         }
     }
 
@@ -717,6 +805,11 @@ impl Engine {
                     vp8,
                     continues,
                 } => {
+                    if to == RECORDER {
+                        let marker = pkt.header.marker;
+                        self.record(now, session, track, codec, seq, ts, marker, payload);
+                        continue;
+                    }
                     let Some(sub) = self.endpoints.get_mut(&to) else {
                         continue;
                     };
@@ -818,6 +911,8 @@ impl Engine {
                 let _ = core.remove_endpoint(id);
                 if core.is_empty() {
                     self.sessions.remove(&ep.session);
+                    // The recorder's channel closes: its session's media is over.
+                    self.taps.remove(&ep.session);
                 } else {
                     reevaluate.insert(ep.session);
                 }

@@ -32,8 +32,8 @@ use tokio::sync::mpsc;
 
 use api::Command;
 pub use api::{
-    CloseReason, DEFAULT_ICE_GRACE, DEFAULT_OFFER_TIMEOUT, EndpointEvent, LinkStats, SfuConfig,
-    SfuError, SfuHandle, SfuStats, TrackInfo,
+    CloseReason, DEFAULT_ICE_GRACE, DEFAULT_OFFER_TIMEOUT, EndpointEvent, LinkStats,
+    RecordedPacket, SfuConfig, SfuError, SfuHandle, SfuStats, TrackInfo,
 };
 pub use engine::Engine;
 
@@ -219,6 +219,12 @@ impl Shell {
             Command::RestartIce { endpoint } => engine.restart_ice(endpoint),
             Command::Policy { session, policy } => engine.set_policy(now, session, policy),
             Command::Receive { endpoint, prefs } => engine.set_receive(now, endpoint, prefs),
+            Command::Record { session, recording } => engine.set_recording(now, session, recording),
+            Command::RecorderKeyframe {
+                session,
+                endpoint,
+                source,
+            } => engine.recorder_keyframe(now, session, endpoint, source),
             #[cfg(test)]
             Command::InjectPanic { endpoint } => engine.inject_panic(endpoint),
             Command::LinkStats { reply } => {
