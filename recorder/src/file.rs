@@ -169,3 +169,52 @@ impl ParticipantFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn audio_and_video_packets_become_blocks_of_their_tracks() {
+        let dir = std::env::temp_dir().join(format!("cau-file-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let t0 = Instant::now();
+        let streams = Streams {
+            audio: true,
+            video: true,
+        };
+        let mut f = ParticipantFile::create(&dir, "p", "An", streams, t0).unwrap();
+        let mut key = vec![
+            0x10, 0x50, 0x2d, 0x01, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00,
+        ];
+        key.extend_from_slice(&[0u8; 50]);
+        for i in 0..50u32 {
+            let at = t0 + Duration::from_millis(u64::from(i) * 20);
+            let audio = RtpIn {
+                seq: u64::from(i) + 1,
+                ts: i * 960,
+                marker: false,
+                payload: vec![0x78, 1, 2, 3],
+            };
+            f.push(at, false, audio).unwrap();
+            if i % 3 == 0 {
+                let video = RtpIn {
+                    seq: u64::from(i / 3) + 1,
+                    ts: i * 1800,
+                    marker: true,
+                    payload: key.clone(),
+                };
+                f.push(at, true, video).unwrap();
+            }
+        }
+        let part = f.finish().unwrap();
+        let bytes = std::fs::read(&part).unwrap();
+        let blocks = crate::webm::blocks(&bytes);
+        let audio = blocks.iter().filter(|b| b.1 == 1).count();
+        let video = blocks.iter().filter(|b| b.1 == 2).count();
+        assert_eq!((audio, video), (50, 17));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -10,6 +10,9 @@
 //! - [`file`]: one participant's file, audio and video, written as `….webm.part`;
 //! - [`finalise`]: the file remuxed with cues and duration (ffmpeg `-c copy`), renamed, and
 //!   its SHA-256; the same for `.part` files a crash left;
+//! - [`session`]: one recorded session — the task the hub starts, fed the session's packets
+//!   by the media plane and its facts (who joined, spoke, muted) by the hub, a file per
+//!   participant and per shared screen, finalised with the session's manifest at its end;
 //! - [`clip`]: IVF/Ogg readers and an ffmpeg clip maker, shared with the load tests.
 //!
 //! The file format is described in `docs/recording.md`. Still to come (the recorder issue):
@@ -21,6 +24,14 @@ pub mod ebml;
 pub mod file;
 pub mod finalise;
 pub mod jitter;
+pub mod session;
 pub mod track;
 pub mod vp8;
 pub mod webm;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

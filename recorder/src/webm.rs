@@ -325,6 +325,67 @@ fn opus_head(channels: u8) -> Vec<u8> {
     h
 }
 
+/// Every SimpleBlock of a file this writer wrote: (cluster timestamp, track number,
+/// relative time, keyframe flag), walking the EBML structure (unknown-size segment and
+/// clusters included) up to the first element cut short. A small reader for checks and
+/// tests, not a demuxer.
+pub fn blocks(b: &[u8]) -> Vec<(i64, u8, i16, bool)> {
+    fn vint(b: &[u8], at: usize, keep_marker: bool) -> Option<(u64, usize)> {
+        let first = *b.get(at)?;
+        let len = first.leading_zeros() as usize + 1;
+        if len > 8 || at + len > b.len() {
+            return None;
+        }
+        let mut v = u64::from(if keep_marker {
+            first
+        } else {
+            first & (0xffu16 >> len) as u8
+        });
+        for x in &b[at + 1..at + len] {
+            v = v << 8 | u64::from(*x);
+        }
+        if !keep_marker && v == (1u64 << (7 * len)) - 1 {
+            v = u64::MAX; // unknown
+        }
+        Some((v, len))
+    }
+    let mut out = vec![];
+    let mut at = 0;
+    let mut cluster = 0i64;
+    while let Some((id, il)) = vint(b, at, true) {
+        let Some((size, sl)) = vint(b, at + il, false) else {
+            break;
+        };
+        let body = at + il + sl;
+        match id {
+            // Segment and Cluster are entered, whatever their size.
+            0x1853_8067 | 0x1F43_B675 => {
+                at = body;
+                continue;
+            }
+            0xE7 => {
+                cluster = b[body..body + size as usize]
+                    .iter()
+                    .fold(0i64, |v, x| v << 8 | i64::from(*x));
+            }
+            0xA3 if body + 4 <= b.len() => {
+                out.push((
+                    cluster,
+                    b[body] & 0x7f,
+                    i16::from_be_bytes([b[body + 1], b[body + 2]]),
+                    b[body + 3] & 0x80 != 0,
+                ));
+            }
+            _ => {}
+        }
+        if size == u64::MAX || body as u64 + size > b.len() as u64 {
+            break;
+        }
+        at = body + size as usize;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Cursor;
@@ -404,7 +465,7 @@ mod tests {
             find(&b, &[0xb0, 0x82, 0x01, 0x40, 0xba, 0x82, 0x00, 0xf0]).len(),
             1
         );
-        let blocks = walk(&b);
+        let blocks = blocks(&b);
         // Clusters: at 0 (first frame), 100 (keyframe), 2100 (2 s), 4000 (keyframe).
         let mut clusters: Vec<i64> = blocks.iter().map(|b| b.0).collect();
         clusters.dedup();
@@ -420,65 +481,6 @@ mod tests {
             blocks.iter().filter(|b| b.1 == 1).all(|b| b.3),
             "audio blocks are all keys"
         );
-    }
-
-    /// Every SimpleBlock of a file: (cluster timestamp, track, relative time, keyframe flag),
-    /// walking the EBML structure (unknown-size segment and clusters included).
-    pub(crate) fn walk(b: &[u8]) -> Vec<(i64, u8, i16, bool)> {
-        fn vint(b: &[u8], at: usize, keep_marker: bool) -> Option<(u64, usize)> {
-            let first = *b.get(at)?;
-            let len = first.leading_zeros() as usize + 1;
-            if len > 8 || at + len > b.len() {
-                return None;
-            }
-            let mut v = u64::from(if keep_marker {
-                first
-            } else {
-                first & (0xffu16 >> len) as u8
-            });
-            for x in &b[at + 1..at + len] {
-                v = v << 8 | u64::from(*x);
-            }
-            if !keep_marker && v == (1u64 << (7 * len)) - 1 {
-                v = u64::MAX; // unknown
-            }
-            Some((v, len))
-        }
-        let mut out = vec![];
-        let mut at = 0;
-        let mut cluster = 0i64;
-        while let Some((id, il)) = vint(b, at, true) {
-            let Some((size, sl)) = vint(b, at + il, false) else {
-                break;
-            };
-            let body = at + il + sl;
-            match id {
-                // Segment and Cluster are entered, whatever their size.
-                0x1853_8067 | 0x1F43_B675 => {
-                    at = body;
-                    continue;
-                }
-                0xE7 => {
-                    cluster = b[body..body + size as usize]
-                        .iter()
-                        .fold(0i64, |v, x| v << 8 | i64::from(*x));
-                }
-                0xA3 if body + 4 <= b.len() => {
-                    out.push((
-                        cluster,
-                        b[body] & 0x7f,
-                        i16::from_be_bytes([b[body + 1], b[body + 2]]),
-                        b[body + 3] & 0x80 != 0,
-                    ));
-                }
-                _ => {}
-            }
-            if size == u64::MAX || body as u64 + size > b.len() as u64 {
-                break;
-            }
-            at = body + size as usize;
-        }
-        out
     }
 
     #[test]

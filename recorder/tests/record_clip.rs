@@ -244,6 +244,9 @@ fn a_recorded_clip_plays_cuts_cleanly_and_finalises_with_cues_and_a_checksum() {
         errors.is_empty(),
         "ffmpeg decodes it without a word: {errors}"
     );
+    let blocks = recorder::webm::blocks(&std::fs::read(&part).unwrap());
+    let audio_blocks = blocks.iter().filter(|b| b.1 == 1).count();
+    assert_eq!(audio_blocks, clip.audio.packets.len(), "every audio packet");
     let frames = video_frames_decoded(&part);
     // 120 frames less those from the loss (frame 45) to the next keyframe (frame 60).
     assert_eq!(frames, 120 - 15, "video frames decoded");
@@ -278,6 +281,26 @@ fn a_recorded_clip_plays_cuts_cleanly_and_finalises_with_cues_and_a_checksum() {
         "the finalised file has cues"
     );
     assert!(decode_errors(&done.path).is_empty());
+    let (_, out, _) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "a",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+            done.path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.trim(),
+        clip.audio.packets.len().to_string(),
+        "the audio survives finalising"
+    );
     // The cut file finalises too, into a file that decodes cleanly up to where it ends.
     let rescued = finalise(&cut).unwrap();
     assert!(rescued.remuxed);

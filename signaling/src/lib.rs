@@ -34,6 +34,9 @@ use tokens::TokenKey;
 /// `--directory` is given.
 pub const DIRECTORY_FILE: &str = "directory.json";
 
+/// Where recorded sessions are written, in the data directory (`MEETING/SESSION/`).
+pub const RECORDINGS_DIR: &str = "recordings";
+
 /// Why the hub could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -104,7 +107,8 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     .await
     .map_err(StartError::Media)?;
     let udp_port = sfu.udp_port();
-    let hub = Hub::new(directory, db, sfu, vec![], token_key);
+    let recordings = config.data_dir.join(RECORDINGS_DIR);
+    let hub = Hub::new(directory, db, sfu, vec![], token_key, Some(recordings));
     let roll_call = hub.spawn_roll_call_task();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -57,6 +57,8 @@ struct HubInner {
     websockets: AtomicUsize,
     /// Latest link statistics of every endpoint, refreshed by the roll-call task.
     link_stats: std::sync::Mutex<HashMap<EndpointId, LinkStats>>,
+    /// Where recorded sessions are written (`DATA_DIR/recordings`); `None`: nothing is.
+    recordings: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug)]
@@ -73,7 +75,32 @@ struct Room {
     last_roll_call: Option<Vec<RollCallEntry>>,
     /// Floor, raised hands, lock, mutes by the chair, removed credentials.
     moderation: SessionModeration,
+    /// The session's recorder, when its meeting is recorded.
+    recorder: Option<RoomRecorder>,
 }
+
+/// A recorded session's recorder, as its room holds it: where the media plane sends the
+/// session's packets, and where the room tells what happens. Dropped with the room, it
+/// tells the recorder the session is over.
+#[derive(Debug)]
+struct RoomRecorder {
+    packets: mpsc::UnboundedSender<sfu::RecordedPacket>,
+    events: mpsc::UnboundedSender<recorder::session::RecorderEvent>,
+}
+
+impl Drop for RoomRecorder {
+    fn drop(&mut self) {
+        let _ = self
+            .events
+            .send(recorder::session::RecorderEvent::End { at: now_ms() });
+    }
+}
+
+/// What a recorded session records: every microphone and shared screen, and the cameras of
+/// the chairs, the floor holder and the dominant speaker.
+const RECORD_POLICY: sfu::RecordPolicy = sfu::RecordPolicy {
+    everyones_low_video: false,
+};
 
 #[derive(Debug, Default)]
 struct UnitPresence {
@@ -142,6 +169,13 @@ impl QualitySamples {
 }
 
 impl Room {
+    /// Tell the session's recorder, if it is recorded.
+    fn tell_recorder(&self, event: recorder::session::RecorderEvent) {
+        if let Some(r) = &self.recorder {
+            let _ = r.events.send(event);
+        }
+    }
+
     /// Send `msg` to every member.
     fn broadcast(&self, msg: &ServerMessage) {
         for m in self.members.values() {
@@ -213,6 +247,7 @@ impl Hub {
         sfu: SfuHandle,
         ice_servers: Vec<IceServer>,
         token_key: TokenKey,
+        recordings: Option<std::path::PathBuf>,
     ) -> Self {
         Hub {
             inner: Arc::new(HubInner {
@@ -226,6 +261,7 @@ impl Hub {
                 next_endpoint: AtomicU64::new(1),
                 websockets: AtomicUsize::new(0),
                 link_stats: std::sync::Mutex::new(HashMap::new()),
+                recordings,
             }),
         }
     }
@@ -272,6 +308,11 @@ impl Hub {
 
     pub fn token_key(&self) -> &TokenKey {
         &self.inner.token_key
+    }
+
+    /// Where recorded sessions are written, if anywhere.
+    pub fn recordings_dir(&self) -> Option<&std::path::Path> {
+        self.inner.recordings.as_deref()
     }
 
     pub fn login_limiter(&self) -> &LoginLimiter {
@@ -373,6 +414,20 @@ impl Hub {
                 .map(|u| u.id.clone())
                 .collect();
             tracing::info!(room = %host_id, meeting = meeting.id, session, "session started");
+            let recorder = if meeting.recorded {
+                let info = recorder::session::SessionInfo {
+                    meeting_id: meeting.id,
+                    session_id: session,
+                    title: meeting.title.clone(),
+                    host_unit: host.id.clone(),
+                    host_name: host.name.clone(),
+                    invited: invited.clone(),
+                    started_at: now_ms(),
+                };
+                self.start_recorder(SessionId(session as u64), info)
+            } else {
+                None
+            };
             rooms.insert(
                 host_id.clone(),
                 Room {
@@ -391,6 +446,7 @@ impl Hub {
                     presence: HashMap::new(),
                     last_roll_call: None,
                     moderation: SessionModeration::default(),
+                    recorder,
                 },
             );
         }
@@ -422,6 +478,17 @@ impl Hub {
         if presence.connected == 1 {
             presence.since = Some(now_ms());
         }
+        room.tell_recorder(recorder::session::RecorderEvent::Joined {
+            endpoint,
+            participant: recorder::session::ParticipantInfo {
+                participant_id: participant.id.clone(),
+                name: participant.name.clone(),
+                unit_id: participant.unit.id.clone(),
+                unit_name: participant.unit.name.clone(),
+                role: participant.role.as_str().to_string(),
+            },
+            at: now_ms(),
+        });
         room.members.insert(
             participant.id.clone(),
             Member {
@@ -466,10 +533,18 @@ impl Hub {
                 return;
             };
             let session = room.session.0 as i64;
-            let Some(member) = room.members.get_mut(participant_id) else {
+            let Some(member) = room.members.get(participant_id) else {
                 return;
             };
             let now = now_ms();
+            room.tell_recorder(recorder::session::RecorderEvent::Speaking {
+                endpoint: member.endpoint,
+                speaking,
+                at: now,
+            });
+            let Some(member) = room.members.get_mut(participant_id) else {
+                return;
+            };
             match (speaking, member.speaking_since) {
                 (true, None) => {
                     member.speaking_since = Some(now);
@@ -527,6 +602,10 @@ impl Hub {
         reason: LeaveReason,
     ) -> Option<Member> {
         let gone = room.members.remove(participant_id)?;
+        room.tell_recorder(recorder::session::RecorderEvent::Left {
+            endpoint: gone.endpoint,
+            at: now_ms(),
+        });
         for m in room.members.values() {
             for track in &gone.info.tracks {
                 let _ = m.tx.send(ServerMessage::TrackRemoved {
@@ -584,9 +663,55 @@ impl Hub {
         }
     }
 
-    /// Tell the media plane the session's priorities (floor, chairs, mutes by the chair).
+    /// Tell the media plane the session's priorities (floor, chairs, mutes by the chair,
+    /// shared screens) and, for a recorded session, where its recorder takes packets.
     fn push_policy(&self, room: &Room) {
         self.inner.sfu.set_policy(room.session, room.policy());
+        if let Some(r) = &room.recorder {
+            self.inner
+                .sfu
+                .set_recording(room.session, Some((RECORD_POLICY, r.packets.clone())));
+        }
+    }
+
+    /// Start recording a session into `RECORDINGS/MEETING/SESSION/` (see
+    /// [`recorder::session`]); `None` when the hub records nothing.
+    fn start_recorder(
+        &self,
+        session: SessionId,
+        info: recorder::session::SessionInfo,
+    ) -> Option<RoomRecorder> {
+        let root = self.inner.recordings.as_ref()?;
+        let dir = root
+            .join(info.meeting_id.to_string())
+            .join(info.session_id.to_string());
+        let (packets, packets_rx) = mpsc::unbounded_channel();
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let sfu = self.inner.sfu.clone();
+        let keyframe = move |endpoint, source| sfu.recorder_keyframe(session, endpoint, source);
+        let origin = std::time::Instant::now();
+        let (meeting, session_id) = (info.meeting_id, info.session_id);
+        tracing::info!(meeting, session = session_id, dir = %dir.display(), "recording the session");
+        tokio::spawn(async move {
+            match recorder::session::record_session(
+                dir, info, origin, packets_rx, events_rx, keyframe,
+            )
+            .await
+            {
+                Ok(m) => tracing::info!(
+                    meeting,
+                    session = session_id,
+                    files = m.files.len(),
+                    bytes = m.files.iter().map(|f| f.bytes).sum::<u64>(),
+                    problems = m.problems.len(),
+                    "recording finalised"
+                ),
+                Err(e) => {
+                    tracing::error!(meeting, session = session_id, error = %e, "recording failed")
+                }
+            }
+        });
+        Some(RoomRecorder { packets, events })
     }
 
     /// Mark a meeting's occurrence over: `ended`, or `planned` again when another follows.
@@ -670,6 +795,14 @@ impl Hub {
                 TrackKind::Audio => me.info.audio_muted = muted,
                 TrackKind::Video => me.info.video_muted = muted,
             }
+        }
+        if let Some(me) = room.members.get(participant_id) {
+            room.tell_recorder(recorder::session::RecorderEvent::Muted {
+                endpoint: me.endpoint,
+                kind: kind.as_str().to_string(),
+                muted,
+                at: now_ms(),
+            });
         }
         for (id, m) in &room.members {
             if id != participant_id {

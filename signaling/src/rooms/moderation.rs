@@ -445,6 +445,14 @@ impl Hub {
     /// the mute. Returns whether the moderation state changed.
     fn chair_mute(&self, room: &mut Room, id: &str, kind: TrackKind) -> bool {
         let changed = room.moderation.chair_mute(id, kind);
+        if let Some(m) = room.members.get(id) {
+            room.tell_recorder(recorder::session::RecorderEvent::Muted {
+                endpoint: m.endpoint,
+                kind: kind.as_str().to_string(),
+                muted: true,
+                at: now_ms(),
+            });
+        }
         if let Some(m) = room.members.get_mut(id) {
             match kind {
                 TrackKind::Audio => m.info.audio_muted = true,
@@ -701,6 +709,7 @@ mod tests {
             presence: Default::default(),
             last_roll_call: None,
             moderation: SessionModeration::default(),
+            recorder: None,
         };
         for (n, role) in [
             (10, Role::Chair),

@@ -57,6 +57,7 @@ pub async fn bare_hub(name: &str) -> signaling::rooms::Hub {
         sfu,
         vec![],
         signaling::tokens::TokenKey::random(),
+        Some(dir.join(signaling::RECORDINGS_DIR)),
     )
 }
 
@@ -108,6 +109,25 @@ pub async fn plan_meeting_capped(
     units: &[&str],
     max_endpoints: Option<u32>,
 ) -> Planned {
+    plan_meeting_with(hub, host, units, |f| f.max_endpoints = max_endpoints).await
+}
+
+/// The same, marked "recorded".
+pub async fn plan_recorded_meeting(
+    hub: &signaling::rooms::Hub,
+    host: &str,
+    units: &[&str],
+) -> Planned {
+    plan_meeting_with(hub, host, units, |f| f.recorded = true).await
+}
+
+/// Plan a meeting whose form `edit` changes from the default above.
+pub async fn plan_meeting_with(
+    hub: &signaling::rooms::Hub,
+    host: &str,
+    units: &[&str],
+    edit: impl FnOnce(&mut signaling::meetings::MeetingForm),
+) -> Planned {
     use signaling::meetings::{self, MeetingForm, Scope};
     let now = signaling::db::now_ms();
     let dir = hub.directory();
@@ -128,9 +148,10 @@ pub async fn plan_meeting_capped(
             remove: vec![],
         },
         recorded: false,
-        max_endpoints,
+        max_endpoints: None,
         acknowledge_conflicts: true,
     };
+    edit(&mut form);
     form.validate(&dir).expect("valid test meeting");
     let invited = meetings::invited(&dir, &form);
     let links = hub
@@ -237,7 +258,8 @@ pub fn payload(sender: &str, media: Media, n: u32) -> Vec<u8> {
         Media::Vp8 | Media::Screen => (&[0x10, 0x00], 900),
         // H.264 single NAL unit of type 5 (IDR slice): every packet a keyframe.
         Media::H264 => (&[0x65], 900),
-        Media::Audio => (&[], 120),
+        // An Opus TOC byte (CELT, 20 ms, one frame): a muxer's Opus parser takes it.
+        Media::Audio => (&[0x78], 120),
     };
     let mut p = prefix.to_vec();
     p.extend_from_slice(format!("cau|{sender}|{}|{n}|", media.tag()).as_bytes());
