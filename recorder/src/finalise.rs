@@ -20,7 +20,9 @@ pub struct Finalised {
     pub bytes: u64,
     /// Lowercase hex.
     pub sha256: String,
-    /// From ffprobe, when it is installed.
+    /// From ffprobe, when it is installed: the first frame's time (ms on the session
+    /// timeline) and the duration.
+    pub start_ms: Option<i64>,
     pub duration_ms: Option<u64>,
     /// Remuxed by ffmpeg (with cues and duration); false: the live file kept as it was.
     pub remuxed: bool,
@@ -68,7 +70,7 @@ pub fn finalise(part: &Path) -> Result<Finalised, FinaliseError> {
         let out = Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-y", "-i"])
             .arg(part)
-            .args(["-map", "0", "-c", "copy", "-f", "webm"])
+            .args(["-map", "0", "-c", "copy", "-copyts", "-f", "webm"])
             .arg(&tmp)
             .output()
             .map_err(io_at(part))?;
@@ -90,8 +92,10 @@ pub fn finalise(part: &Path) -> Result<Finalised, FinaliseError> {
     }
     let bytes = std::fs::metadata(&path).map_err(io_at(&path))?.len();
     let sha256 = sha256_file(&path).map_err(io_at(&path))?;
+    let span = probe_span_ms(&path);
     Ok(Finalised {
-        duration_ms: probe_duration_ms(&path),
+        start_ms: span.map(|s| s.0),
+        duration_ms: span.map(|s| s.1),
         path,
         bytes,
         sha256,
@@ -128,22 +132,38 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The container's duration by ffprobe, if it is installed and knows it.
-pub fn probe_duration_ms(path: &Path) -> Option<u64> {
+/// The container's start time and duration (ms) by ffprobe, if it is installed and knows
+/// them.
+pub fn probe_span_ms(path: &Path) -> Option<(i64, u64)> {
     let out = Command::new("ffprobe")
         .args([
             "-v",
             "error",
             "-show_entries",
-            "format=duration",
+            "format=start_time,duration",
             "-of",
-            "default=noprint_wrappers=1:nokey=1",
+            "default=noprint_wrappers=1",
         ])
         .arg(path)
         .output()
         .ok()?;
-    let secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).round() as u64)
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |key: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))?
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+    };
+    let start = field("start_time")?;
+    let duration = field("duration")?;
+    (duration >= 0.0).then(|| {
+        (
+            (start * 1000.0).round() as i64,
+            (duration * 1000.0).round() as u64,
+        )
+    })
 }
 
 #[cfg(test)]

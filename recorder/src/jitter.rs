@@ -1,7 +1,8 @@
 //! Reordering for one RTP stream: packets come out in sequence order, each gap waiting up to
 //! a hold time for the packet (a retransmission, or just a late one) before it is given up as
-//! lost. Sequence numbers are extended (64-bit, as str0m gives them), so wrap-around never
-//! shows here.
+//! lost. The stream's first packets are held for the hold time too, so that one overtaken at
+//! the very start still takes its place. Sequence numbers are extended (64-bit, as str0m
+//! gives them), so wrap-around never shows here.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -28,6 +29,8 @@ pub struct Jitter<T> {
     hold: Duration,
     capacity: usize,
     next: Option<u64>,
+    /// Until this passes, nothing is released: where the stream starts is not known yet.
+    starting_until: Option<Instant>,
     waiting: BTreeMap<u64, (Instant, T)>,
     stats: JitterStats,
 }
@@ -39,6 +42,7 @@ impl<T> Jitter<T> {
             hold,
             capacity: capacity.max(1),
             next: None,
+            starting_until: None,
             waiting: BTreeMap::new(),
             stats: JitterStats::default(),
         }
@@ -50,8 +54,15 @@ impl<T> Jitter<T> {
 
     /// A packet arrived at `now`; what can be released goes to `out`.
     pub fn push(&mut self, now: Instant, seq: u64, item: T, out: &mut Vec<Released<T>>) {
+        if self.next.is_none() {
+            self.starting_until = Some(now + self.hold);
+        }
+        let starting = self.starting_until.is_some();
         let next = *self.next.get_or_insert(seq);
-        if seq < next || self.waiting.contains_key(&seq) {
+        if starting && seq < next {
+            // Overtaken at the start: the stream begins earlier than we thought.
+            self.next = Some(seq);
+        } else if seq < next || self.waiting.contains_key(&seq) {
             self.stats.late_or_duplicate += 1;
             return;
         }
@@ -64,21 +75,31 @@ impl<T> Jitter<T> {
         self.release(now, out);
     }
 
-    /// When the oldest waiting packet stops waiting for the gap before it.
+    /// When the oldest waiting packet stops waiting for the gap before it (or the start's
+    /// hold ends).
     pub fn deadline(&self) -> Option<Instant> {
-        self.waiting
-            .first_key_value()
-            .map(|(_, (at, _))| *at + self.hold)
+        self.starting_until.or_else(|| {
+            self.waiting
+                .first_key_value()
+                .map(|(_, (at, _))| *at + self.hold)
+        })
     }
 
     /// Release everything, gaps given up (the stream ended).
     pub fn flush(&mut self, out: &mut Vec<Released<T>>) {
+        self.starting_until = None;
         while let Some((seq, (_, item))) = self.waiting.pop_first() {
             self.emit(seq, item, out);
         }
     }
 
     fn release(&mut self, now: Instant, out: &mut Vec<Released<T>>) {
+        if let Some(until) = self.starting_until {
+            if now < until && self.waiting.len() <= self.capacity {
+                return;
+            }
+            self.starting_until = None;
+        }
         loop {
             let Some(next) = self.next else { return };
             if let Some((_, item)) = self.waiting.remove(&next) {
@@ -147,22 +168,26 @@ mod tests {
         let ms = |n| t0 + Duration::from_millis(n);
         let mut j = Jitter::new(Duration::from_millis(100), 50);
         let mut out = vec![];
-        j.push(ms(0), 10, 'a', &mut out);
+        // The start is held for the hold time: 10 overtaken by 11 still comes first.
+        j.push(ms(0), 11, 'b', &mut out);
         j.push(ms(5), 12, 'c', &mut out);
-        j.push(ms(8), 11, 'b', &mut out);
+        j.push(ms(8), 10, 'a', &mut out);
+        assert!(out.is_empty());
+        assert_eq!(j.deadline(), Some(ms(100)));
+        j.poll(ms(100), &mut out);
         assert_eq!(seqs(&out), ["10a", "11b", "12c"]);
         out.clear();
         // 13 is missing: 14 waits for it, until 100 ms after 14 arrived.
-        j.push(ms(20), 14, 'e', &mut out);
-        j.poll(ms(119), &mut out);
+        j.push(ms(120), 14, 'e', &mut out);
+        j.poll(ms(219), &mut out);
         assert!(out.is_empty());
-        assert_eq!(j.deadline(), Some(ms(120)));
-        j.poll(ms(120), &mut out);
+        assert_eq!(j.deadline(), Some(ms(220)));
+        j.poll(ms(220), &mut out);
         assert_eq!(seqs(&out), ["-1", "14e"]);
         out.clear();
         // 13 arrives after all: too late, dropped; a duplicate likewise.
-        j.push(ms(130), 13, 'd', &mut out);
-        j.push(ms(131), 14, 'e', &mut out);
+        j.push(ms(230), 13, 'd', &mut out);
+        j.push(ms(231), 14, 'e', &mut out);
         assert!(out.is_empty());
         assert_eq!(
             j.stats(),
@@ -180,6 +205,8 @@ mod tests {
         let mut j = Jitter::new(Duration::from_secs(10), 2);
         let mut out = vec![];
         j.push(t0, 1, 'a', &mut out);
+        j.poll(t0 + Duration::from_secs(10), &mut out);
+        let t0 = t0 + Duration::from_secs(10);
         j.push(t0, 3, 'c', &mut out);
         j.push(t0, 4, 'd', &mut out);
         assert_eq!(seqs(&out), ["1a"]);

@@ -125,6 +125,9 @@ pub struct MuteEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Manifest {
     pub format: u32,
+    /// The session was cut short (the hub or the recorder stopped): its files were finalised
+    /// at the next start and play up to the cut; speaker turns and mutes are not known.
+    pub interrupted: bool,
     #[serde(flatten)]
     pub session: SessionInfo,
     pub ended_at: i64,
@@ -242,6 +245,7 @@ fn rec_finalise(done: Finished, ended_at: i64) -> std::io::Result<Manifest> {
     attending.dedup();
     let manifest = Manifest {
         format: 1,
+        interrupted: false,
         session: info,
         ended_at,
         attending,
@@ -252,6 +256,107 @@ fn rec_finalise(done: Finished, ended_at: i64) -> std::io::Result<Manifest> {
         problems,
     };
     write_manifest(&dir, &manifest)?;
+    Ok(manifest)
+}
+
+/// What the hub knows of a session that a crash cut short, to rebuild its manifest.
+#[derive(Debug, Clone)]
+pub struct Interrupted {
+    pub info: SessionInfo,
+    /// When the hub noticed the session was over (the crash, or the next start).
+    pub ended_at: i64,
+    pub participants: Vec<ManifestParticipant>,
+}
+
+/// Whether a session directory is finished (has its manifest).
+pub fn is_finished(dir: &Path) -> bool {
+    dir.join(MANIFEST).exists()
+}
+
+/// Finish a session directory that a crash left without a manifest: every `.part` file is
+/// finalised (it plays up to the crash; ffmpeg drops a block cut in half), files finalised
+/// before the crash are taken as they are, and the manifest is written marked
+/// `interrupted`. Blocking (ffmpeg runs).
+pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
+    let mut problems = vec![];
+    let mut files = vec![];
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    names.sort();
+    for path in names {
+        let name = path.to_string_lossy().into_owned();
+        let done = if name.ends_with(crate::file::PART_SUFFIX) {
+            match finalise::finalise(&path) {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push(e.to_string());
+                    continue;
+                }
+            }
+        } else if name.ends_with(".webm") {
+            let sha256 = finalise::sha256_file(&path)?;
+            let span = finalise::probe_span_ms(&path);
+            Finalised {
+                bytes: std::fs::metadata(&path)?.len(),
+                sha256,
+                start_ms: span.map(|s| s.0),
+                duration_ms: span.map(|s| s.1),
+                remuxed: true,
+                ffmpeg_notes: None,
+                path,
+            }
+        } else {
+            continue;
+        };
+        let file_name = done
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // PARTICIPANT-UNIT[-screen].webm
+        let participant_id = file_name.split('-').next().unwrap_or_default().to_string();
+        files.push(ManifestFile {
+            content: if file_name.ends_with("-screen.webm") {
+                "screen"
+            } else {
+                "participant"
+            },
+            name: file_name,
+            participant_id,
+            bytes: done.bytes,
+            sha256: done.sha256,
+            offset_ms: done.start_ms,
+            end_ms: done
+                .start_ms
+                .zip(done.duration_ms)
+                .map(|(s, d)| s + d as i64),
+            duration_ms: done.duration_ms,
+            remuxed: done.remuxed,
+        });
+    }
+    let mut attending: Vec<String> = known
+        .participants
+        .iter()
+        .map(|p| p.info.unit_id.clone())
+        .collect();
+    attending.sort();
+    attending.dedup();
+    let manifest = Manifest {
+        format: 1,
+        interrupted: true,
+        session: known.info,
+        ended_at: known.ended_at,
+        attending,
+        participants: known.participants,
+        files,
+        speakers: vec![],
+        mutes: vec![],
+        problems,
+    };
+    write_manifest(dir, &manifest)?;
     Ok(manifest)
 }
 

@@ -268,8 +268,8 @@ impl<W: Write + Seek> LiveWebm<W> {
             if !self.buf.is_empty() {
                 self.out.write_all(&self.buf)?;
                 self.buf.clear();
-                self.out.flush()?;
             }
+            self.out.flush()?;
             ebml::open_master(&mut self.buf, CLUSTER);
             ebml::uint(&mut self.buf, TIMESTAMP, time.max(0) as u64);
             self.cluster = Some(time.max(0));

@@ -15,6 +15,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod moderation_log;
 pub mod protocol;
+pub mod recordings;
 pub mod rooms;
 pub mod statistics;
 pub mod tokens;
@@ -108,7 +109,19 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     .map_err(StartError::Media)?;
     let udp_port = sfu.udp_port();
     let recordings = config.data_dir.join(RECORDINGS_DIR);
-    let hub = Hub::new(directory, db, sfu, vec![], token_key, Some(recordings));
+    let hub = Hub::new(
+        directory,
+        db,
+        sfu,
+        vec![],
+        token_key,
+        Some(recordings.clone()),
+    );
+    // Recordings a crash cut short are finished in the background: the hub serves meanwhile.
+    {
+        let (db, directory) = (hub.db().clone(), hub.directory());
+        tokio::spawn(async move { recordings::recover(&db, directory, recordings).await });
+    }
     let roll_call = hub.spawn_roll_call_task();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -46,13 +46,15 @@ async fn a_recorded_session_leaves_a_file_per_participant_and_a_manifest() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     an.seen.lock().unwrap().speaking = false;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let sent_audio: Vec<u32> = everyone
-        .iter()
-        .map(|e| e.seen.lock().unwrap().sent[&str0m::media::MediaKind::Audio])
-        .collect();
+    let seen: Vec<_> = everyone.iter().map(|e| e.seen.clone()).collect();
     for e in [chair, an, binh] {
         e.stop().await;
     }
+    // What each sent, all told (it sends until it leaves).
+    let sent_audio: Vec<u32> = seen
+        .iter()
+        .map(|s| s.lock().unwrap().sent[&str0m::media::MediaKind::Audio])
+        .collect();
 
     let dir = hub
         .hub
@@ -147,4 +149,149 @@ async fn a_recorded_session_leaves_a_file_per_participant_and_a_manifest() {
     assert_eq!(turns.len(), 1, "{turns:?}");
     let length = turns[0]["to_ms"].as_i64().unwrap() - turns[0]["from_ms"].as_i64().unwrap();
     assert!((1000..=3000).contains(&length), "{length} ms");
+}
+
+/// The `cau` binary on `data_dir`, listening on a free port of 127.0.0.1.
+fn spawn_cau(
+    data_dir: &std::path::Path,
+    name: &str,
+) -> (std::process::Child, std::net::SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let log = std::fs::File::create(data_dir.with_extension(format!("{name}.log"))).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cau"))
+        .args([
+            "--listen",
+            &addr.to_string(),
+            "--public-ip",
+            "127.0.0.1",
+            "--udp-port",
+            "0",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("cau starts");
+    (child, addr)
+}
+
+async fn listening(addr: std::net::SocketAddr) -> bool {
+    wait_until(Duration::from_secs(20), || {
+        std::net::TcpStream::connect(addr).is_ok()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_killed_mid_session_finalises_its_recording_at_the_next_start() {
+    let data_dir = std::env::temp_dir().join(format!("cau-it-killed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    // The meeting is planned straight into the hub's database, with its join-token key.
+    let key = signaling::tokens::TokenKey::load_or_create(
+        &data_dir.join(signaling::tokens::KEY_FILE),
+        true,
+    )
+    .unwrap();
+    let planner = signaling::rooms::Hub::new(
+        signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
+            .unwrap(),
+        signaling::db::Db::open(&data_dir).unwrap(),
+        sfu::start(sfu::SfuConfig::default()).await.unwrap(),
+        vec![],
+        key,
+        None,
+    );
+    let meeting = plan_recorded_meeting(&planner, "province:19", &UNITS).await;
+
+    let (mut cau, addr) = spawn_cau(&data_dir, "first");
+    assert!(listening(addr).await, "cau listens");
+    let an = SimEndpoint::join(addr, &meeting, UNITS[0], "an").await;
+    let binh = SimEndpoint::join(addr, &meeting, UNITS[1], "binh").await;
+    an.seen.lock().unwrap().speaking = true;
+    assert!(
+        wait_until(Duration::from_secs(20), || [&an, &binh].iter().all(|e| e
+            .seen
+            .lock()
+            .unwrap()
+            .sent
+            .get(&str0m::media::MediaKind::Audio)
+            .copied()
+            .unwrap_or(0)
+            > 150))
+        .await,
+        "3 s of media sent"
+    );
+    // SIGKILL: no goodbye, nothing flushed but what the recorder already had.
+    cau.kill().unwrap();
+    cau.wait().unwrap();
+    an.vanish();
+    binh.vanish();
+
+    let session_dir = std::fs::read_dir(data_dir.join("recordings").join(meeting.id.to_string()))
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("a session directory")
+        .path();
+    assert!(!recorder::session::is_finished(&session_dir));
+    let parts = recorder::finalise::leftovers(&session_dir).unwrap();
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    // What the recorder had flushed before the kill reads back: whole clusters of blocks.
+    for part in &parts {
+        let blocks = recorder::webm::blocks(&std::fs::read(part).unwrap());
+        assert!(
+            blocks.len() > 25,
+            "{}: {} blocks",
+            part.display(),
+            blocks.len()
+        );
+    }
+
+    // The next start finishes it: files finalised, the manifest marked interrupted.
+    let (mut cau, addr) = spawn_cau(&data_dir, "second");
+    assert!(listening(addr).await);
+    let finished = wait_until(Duration::from_secs(30), || {
+        recorder::session::is_finished(&session_dir)
+    })
+    .await;
+    cau.kill().unwrap();
+    cau.wait().unwrap();
+    assert!(finished, "the manifest is written at the next start");
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(session_dir.join(recorder::session::MANIFEST)).unwrap(),
+    )
+    .unwrap();
+    eprintln!("{}", serde_json::to_string_pretty(&m).unwrap());
+    assert_eq!(m["interrupted"], true);
+    assert_eq!(m["meeting_id"], meeting.id);
+    assert_eq!(m["participants"].as_array().unwrap().len(), 2);
+    let files = m["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert!(
+        recorder::finalise::leftovers(&session_dir)
+            .unwrap()
+            .is_empty()
+    );
+    for f in files {
+        let file = session_dir.join(f["name"].as_str().unwrap());
+        assert_eq!(
+            f["sha256"].as_str().unwrap(),
+            recorder::finalise::sha256_file(&file).unwrap()
+        );
+        let blocks = recorder::webm::blocks(&std::fs::read(&file).unwrap());
+        assert!(
+            blocks.len() > 25,
+            "{}: {} blocks after finalising",
+            file.display(),
+            blocks.len()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
