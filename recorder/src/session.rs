@@ -152,8 +152,8 @@ enum FileKey {
 const TICK: Duration = Duration::from_millis(100);
 
 /// Record one session into `dir` (created if missing) until [`RecorderEvent::End`] or
-/// until both channels close; `keyframe` asks the media plane for a keyframe of a track.
-/// Returns the manifest written.
+/// until both channels close; `keyframe` asks the media plane for a keyframe of a track,
+/// `ending` hears when the session ended (finalising starts). Returns the manifest written.
 pub async fn record_session(
     dir: PathBuf,
     info: SessionInfo,
@@ -161,6 +161,7 @@ pub async fn record_session(
     mut packets: mpsc::UnboundedReceiver<RecordedPacket>,
     mut events: mpsc::UnboundedReceiver<RecorderEvent>,
     keyframe: impl Fn(EndpointId, Source) + Send,
+    ending: impl FnOnce(i64) + Send,
 ) -> std::io::Result<Manifest> {
     std::fs::create_dir_all(&dir)?;
     let mut rec = Recording::new(dir, info, origin);
@@ -188,6 +189,7 @@ pub async fn record_session(
             break crate::now_ms();
         }
     };
+    ending(ended_at);
     // What is still in the channel arrived before the end.
     while let Ok(p) = packets.try_recv() {
         rec.packet(p);

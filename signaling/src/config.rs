@@ -98,6 +98,9 @@ pub enum AdminCommand {
     },
     /// List staff accounts.
     ListUsers,
+    /// Check the archive's access log: recompute every entry's chained hash and report the
+    /// first entry that does not follow the one before (exit status 1), or that all do.
+    CheckAccessLog,
 }
 
 impl Config {

@@ -128,6 +128,38 @@ const MIGRATIONS: &[&str] = &[
     // 6: each stay's connection quality (medians of the 2-second samples), for statistics.
     "ALTER TABLE participations ADD COLUMN rtt_ms REAL;
     ALTER TABLE participations ADD COLUMN loss_pct REAL;",
+    // 7: the archive — the catalogue of recorded sessions (one row per session, its manifest
+    // once written) and the archive's access log, append-only (triggers refuse any change),
+    // each entry chained to the one before by hash.
+    "CREATE TABLE recordings (
+        session_id  INTEGER PRIMARY KEY,
+        meeting_id  INTEGER NOT NULL,
+        title       TEXT NOT NULL,
+        host_unit   TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        ended_at    INTEGER,
+        state       TEXT NOT NULL,
+        dir         TEXT NOT NULL,
+        bytes       INTEGER NOT NULL DEFAULT 0,
+        files       INTEGER NOT NULL DEFAULT 0,
+        attending   TEXT NOT NULL DEFAULT '[]',
+        manifest    TEXT
+    );
+    CREATE INDEX recordings_by_start ON recordings(started_at);
+    CREATE TABLE archive_access (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        username    TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        session_id  INTEGER NOT NULL,
+        file        TEXT,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    );
+    CREATE TRIGGER archive_access_no_update BEFORE UPDATE ON archive_access
+        BEGIN SELECT RAISE(ABORT, 'the archive access log is append-only'); END;
+    CREATE TRIGGER archive_access_no_delete BEFORE DELETE ON archive_access
+        BEGIN SELECT RAISE(ABORT, 'the archive access log is append-only'); END;",
 ];
 
 #[derive(Debug, thiserror::Error)]

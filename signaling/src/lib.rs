@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod api;
+pub mod archive;
 pub mod attendance;
 pub mod auth;
 pub mod config;

@@ -121,6 +121,24 @@ async fn admin(config: &Config, cmd: &AdminCommand) -> Result<(), String> {
                 println!("{}\t{}\t{}", u.username, u.display_name, roles.join(","));
             }
         }
+        AdminCommand::CheckAccessLog => {
+            let check = db
+                .call(|c| signaling::archive::check_chain(c))
+                .await
+                .map_err(|e| e.to_string())?;
+            match check.broken_at {
+                None => println!(
+                    "the archive access log holds {} entries, each chained to the one before: unbroken",
+                    check.entries
+                ),
+                Some((id, why)) => {
+                    return Err(format!(
+                        "the archive access log is broken at entry {id}: {why} (entries read: {})",
+                        check.entries
+                    ));
+                }
+            }
+        }
     }
     Ok(())
 }

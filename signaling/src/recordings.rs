@@ -121,6 +121,13 @@ pub async fn recover(db: &Db, directory: Arc<Directory>, root: PathBuf) -> usize
         match result {
             Ok(Ok(m)) => {
                 done += 1;
+                let (m2, relative) = (m.clone(), format!("{meeting}/{session}"));
+                if let Err(e) = db
+                    .call(move |c| crate::archive::finished(c, &m2, &relative))
+                    .await
+                {
+                    tracing::error!(meeting, session, error = %e, "cannot catalogue an interrupted recording");
+                }
                 tracing::warn!(
                     meeting,
                     session,

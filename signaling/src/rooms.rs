@@ -691,23 +691,56 @@ impl Hub {
         let keyframe = move |endpoint, source| sfu.recorder_keyframe(session, endpoint, source);
         let origin = std::time::Instant::now();
         let (meeting, session_id) = (info.meeting_id, info.session_id);
+        let relative = format!("{meeting}/{session_id}");
         tracing::info!(meeting, session = session_id, dir = %dir.display(), "recording the session");
+        let db = self.inner.db.clone();
         tokio::spawn(async move {
-            match recorder::session::record_session(
-                dir, info, origin, packets_rx, events_rx, keyframe,
+            let catalogue = |what: &'static str, r: Result<(), crate::db::DbError>| {
+                if let Err(e) = r {
+                    tracing::error!(session = session_id, error = %e, "cannot catalogue {what}");
+                }
+            };
+            let (row, rel) = (info.clone(), relative.clone());
+            let r = db
+                .call(move |c| crate::archive::started(c, &row, &rel))
+                .await;
+            catalogue("a recording's start", r);
+            let ending_db = db.clone();
+            let ending = move |at| {
+                tokio::spawn(async move {
+                    let r = ending_db
+                        .call(move |c| crate::archive::finalising(c, session_id, at))
+                        .await;
+                    if let Err(e) = r {
+                        tracing::error!(session = session_id, error = %e, "cannot catalogue a recording's end");
+                    }
+                });
+            };
+            let recorded = recorder::session::record_session(
+                dir, info, origin, packets_rx, events_rx, keyframe, ending,
             )
-            .await
-            {
-                Ok(m) => tracing::info!(
-                    meeting,
-                    session = session_id,
-                    files = m.files.len(),
-                    bytes = m.files.iter().map(|f| f.bytes).sum::<u64>(),
-                    problems = m.problems.len(),
-                    "recording finalised"
-                ),
+            .await;
+            match recorded {
+                Ok(m) => {
+                    tracing::info!(
+                        meeting,
+                        session = session_id,
+                        files = m.files.len(),
+                        bytes = m.files.iter().map(|f| f.bytes).sum::<u64>(),
+                        problems = m.problems.len(),
+                        "recording finalised"
+                    );
+                    let r = db
+                        .call(move |c| crate::archive::finished(c, &m, &relative))
+                        .await;
+                    catalogue("a finished recording", r);
+                }
                 Err(e) => {
-                    tracing::error!(meeting, session = session_id, error = %e, "recording failed")
+                    tracing::error!(meeting, session = session_id, error = %e, "recording failed");
+                    let r = db
+                        .call(move |c| crate::archive::damaged(c, session_id, now_ms()))
+                        .await;
+                    catalogue("a failed recording", r);
                 }
             }
         });

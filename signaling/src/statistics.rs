@@ -80,7 +80,8 @@ pub struct Statistics {
     pub hours: f64,
     /// Held occurrences of meetings marked "recorded".
     pub recorded_occurrences: usize,
-    /// Bytes recorded: null until the recorder keeps a catalogue.
+    /// Bytes recorded in sessions started in the period (the archive's catalogue; the whole
+    /// province, whatever the filters).
     pub recorded_bytes: Option<u64>,
     /// Over the units shown.
     pub invitations: u32,

@@ -4,6 +4,7 @@
 //! cookie, with the CSRF header required for cookie-authenticated changes.
 
 mod accounts;
+mod archive;
 mod directory;
 mod meetings;
 mod record;
@@ -70,6 +71,22 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/meetings/{id}/meeting.ics", get(meetings::meeting_ics))
         .route("/api/statistics", get(statistics::statistics))
+        .route("/api/recordings", get(archive::search))
+        .route("/api/recordings/{session}", get(archive::show))
+        .route("/api/recordings/{session}/files/{name}", get(archive::file))
+        .route(
+            "/api/recordings/{session}/manifest.json",
+            get(archive::manifest),
+        )
+        .route(
+            "/api/recordings/{session}/archive.tar",
+            get(archive::tarball),
+        )
+        .route("/api/recordings/{session}/verify", post(archive::verify))
+        .route(
+            "/api/recordings/{session}/access-log",
+            get(archive::access_log),
+        )
         .route("/api/join", get(meetings::check_join))
         .route("/api/join/meeting.ics", get(meetings::join_ics))
 }

@@ -58,12 +58,18 @@ pub async fn statistics(
     }
     let shown = statistics::shown_units(&dir, root.as_deref(), tier.as_deref())
         .ok_or_else(|| ApiError::BadRequest("root: no such unit in the directory".into()))?;
-    let held = state
+    let (held, recorded) = state
         .hub
         .db()
-        .call(move |c| statistics::load_held(c, from, to, now))
+        .call(move |c| {
+            Ok((
+                statistics::load_held(c, from, to, now)?,
+                crate::archive::bytes_between(c, from, to)?,
+            ))
+        })
         .await?;
-    let stats = statistics::aggregate(&held, &shown, dir.tiers(), from, to, now);
+    let mut stats = statistics::aggregate(&held, &shown, dir.tiers(), from, to, now);
+    stats.recorded_bytes = Some(recorded.max(0) as u64);
     Ok(Json(serde_json::json!({
         "statistics": stats,
         "tiers": dir.tiers(),
