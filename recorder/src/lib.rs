@@ -13,6 +13,7 @@
 //! - [`session`]: one recorded session — the task the hub starts, fed the session's packets
 //!   by the media plane and its facts (who joined, spoke, muted) by the hub, a file per
 //!   participant and per shared screen, finalised with the session's manifest at its end;
+//! - [`composite`]: the archive view made after the session (ffmpeg: tiles and a mix);
 //! - [`clip`]: IVF/Ogg readers and an ffmpeg clip maker, shared with the load tests.
 //!
 //! The file format is described in `docs/recording.md`. Still to come (the recorder issue):
@@ -20,6 +21,7 @@
 //! composite view, the catalogue and the archive.
 
 pub mod clip;
+pub mod composite;
 pub mod ebml;
 pub mod file;
 pub mod finalise;

@@ -139,6 +139,9 @@ pub struct Manifest {
     pub mutes: Vec<MuteEvent>,
     /// Files that could not be finalised, with why.
     pub problems: Vec<String>,
+    /// The archive view, once made (after the manifest is first written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub composite: Option<crate::composite::Composite>,
 }
 
 /// A file being written: the participant's (microphone and camera) or its screen.
@@ -256,6 +259,7 @@ fn rec_finalise(done: Finished, ended_at: i64) -> std::io::Result<Manifest> {
         speakers,
         mutes,
         problems,
+        composite: None,
     };
     write_manifest(&dir, &manifest)?;
     Ok(manifest)
@@ -357,6 +361,7 @@ pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
         speakers: vec![],
         mutes: vec![],
         problems,
+        composite: None,
     };
     write_manifest(dir, &manifest)?;
     Ok(manifest)

@@ -318,3 +318,176 @@ fn a_recorded_clip_plays_cuts_cleanly_and_finalises_with_cues_and_a_checksum() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Record the clip for one participant starting `offset` into the session.
+fn record_at(dir: &Path, clip: &Clip, stem: &str, origin: Instant, offset: Duration) -> PathBuf {
+    let mut file = ParticipantFile::create(
+        dir,
+        stem,
+        stem,
+        Streams {
+            audio: true,
+            video: true,
+        },
+        origin,
+    )
+    .unwrap();
+    let (wire, _) = send(clip, 11);
+    for w in wire {
+        let now = origin + offset + w.arrival;
+        if file.deadline().is_some_and(|d| d <= now) {
+            file.poll(now).unwrap();
+        }
+        file.push(now, w.video, w.pkt).unwrap();
+    }
+    file.finish().unwrap()
+}
+
+#[test]
+fn the_archive_view_tiles_the_speakers_on_the_session_timeline_and_mixes_their_audio() {
+    use recorder::session::{
+        Manifest, ManifestFile, ManifestParticipant, ParticipantInfo, SessionInfo, SpeakerTurn,
+    };
+    let dir = scratch("composite");
+    make_clip(&dir.join("clip"), SECONDS, 320, 240).unwrap();
+    let clip = Clip::load(&dir.join("clip")).unwrap();
+    let origin = Instant::now();
+    // An official from the start (e1, who speaks), the chair joining 1.5 s later (e2).
+    let mut files = vec![];
+    for (stem, offset) in [("e1-province-19", 0), ("e2-commune-5431", 1500)] {
+        let part = record_at(&dir, &clip, stem, origin, Duration::from_millis(offset));
+        let done = finalise(&part).unwrap();
+        files.push(ManifestFile {
+            name: done
+                .path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+            participant_id: stem.split('-').next().unwrap().into(),
+            content: "participant",
+            bytes: done.bytes,
+            sha256: done.sha256,
+            offset_ms: done.start_ms,
+            end_ms: done
+                .start_ms
+                .zip(done.duration_ms)
+                .map(|(s, d)| s + d as i64),
+            duration_ms: done.duration_ms,
+            remuxed: true,
+        });
+    }
+    let person = |id: &str, role: &str| ManifestParticipant {
+        info: ParticipantInfo {
+            participant_id: id.into(),
+            name: id.into(),
+            unit_id: "province:19".into(),
+            unit_name: "Tỉnh Thái Nguyên".into(),
+            role: role.into(),
+        },
+        joined_at: 0,
+        left_at: None,
+    };
+    let manifest = Manifest {
+        format: 1,
+        interrupted: false,
+        session: SessionInfo {
+            meeting_id: 1,
+            session_id: 1,
+            title: "Họp".into(),
+            host_unit: "province:19".into(),
+            host_name: "Tỉnh Thái Nguyên".into(),
+            invited: vec![],
+            started_at: 0,
+        },
+        ended_at: 0,
+        attending: vec![],
+        participants: vec![person("e1", "official"), person("e2", "chair")],
+        files: files.clone(),
+        speakers: vec![SpeakerTurn {
+            participant_id: "e1".into(),
+            from_ms: 0,
+            to_ms: 3000,
+        }],
+        mutes: vec![],
+        problems: vec![],
+        composite: None,
+    };
+    let seen = std::sync::Mutex::new(vec![]);
+    let made = recorder::composite::make(&dir, &manifest, |p| seen.lock().unwrap().push(p))
+        .unwrap()
+        .expect("an archive view");
+    // The chair's file first, then the speaker's.
+    assert_eq!(made.tiled, [files[1].name.clone(), files[0].name.clone()]);
+    let path = dir.join(&made.name);
+    assert_eq!(made.sha256, sha256_file(&path).unwrap());
+    let progress = seen.into_inner().unwrap();
+    assert_eq!(progress.last(), Some(&1.0), "progress reaches the end");
+    let info = probe(&path);
+    let streams = info["streams"].as_array().unwrap();
+    let of = |t: &str| streams.iter().find(|s| s["codec_type"] == t).unwrap();
+    assert_eq!(of("video")["codec_name"], "h264");
+    assert_eq!(
+        (
+            of("video")["width"].as_u64(),
+            of("video")["height"].as_u64()
+        ),
+        (Some(1280), Some(720))
+    );
+    assert_eq!(of("audio")["codec_name"], "aac");
+    // The session: from the chair's first frame to the official's last, 1.5 s + 4 s.
+    let expected = files.iter().filter_map(|f| f.end_ms).max().unwrap()
+        - files.iter().filter_map(|f| f.offset_ms).min().unwrap();
+    let duration = made.duration_ms.unwrap() as i64;
+    assert!(
+        (duration - expected).abs() <= 150,
+        "{duration} ms, not {expected}"
+    );
+    assert!(decode_errors(&path).is_empty());
+    // On the timeline: the chair's tile (first, top left) is black until it joins, 1.5 s in;
+    // the official's (top right) shows from the start.
+    let brightness = |at: &str, crop: &str| -> f64 {
+        let vf = format!("crop={crop},signalstats,metadata=print:key=lavfi.signalstats.YAVG");
+        let (_, _, err) = run(
+            "ffmpeg",
+            &[
+                "-v",
+                "info",
+                "-nostdin",
+                "-ss",
+                at,
+                "-i",
+                path.to_str().unwrap(),
+                "-frames:v",
+                "1",
+                "-vf",
+                &vf,
+                "-f",
+                "null",
+                "-",
+            ],
+        );
+        err.lines()
+            .find_map(|l| l.split("lavfi.signalstats.YAVG=").nth(1))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no brightness at {at}: {err}"))
+    };
+    let (chair_early, official_early) = (
+        brightness("0.8", "640:360:0:0"),
+        brightness("0.8", "640:360:640:0"),
+    );
+    let chair_later = brightness("3.0", "640:360:0:0");
+    eprintln!(
+        "brightness: chair {chair_early:.1} then {chair_later:.1}, official {official_early:.1}"
+    );
+    assert!(chair_early < 20.0, "black before it joined: {chair_early}");
+    assert!(
+        chair_later > 40.0 && official_early > 40.0,
+        "pictures once there"
+    );
+    // The index comes first: it plays while it downloads.
+    let bytes = std::fs::read(&path).unwrap();
+    let at = |tag: &[u8]| bytes.windows(4).position(|w| w == tag).unwrap();
+    assert!(at(b"moov") < at(b"mdat"), "moov before mdat");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

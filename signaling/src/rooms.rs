@@ -59,6 +59,34 @@ struct HubInner {
     link_stats: std::sync::Mutex<HashMap<EndpointId, LinkStats>>,
     /// Where recorded sessions are written (`DATA_DIR/recordings`); `None`: nothing is.
     recordings: Option<std::path::PathBuf>,
+    /// Archive views being made (at most one per core at a time), by session.
+    composites: Arc<Composites>,
+}
+
+/// The archive views in the making: a permit per core, and each one's state.
+#[derive(Debug)]
+pub struct Composites {
+    permits: tokio::sync::Semaphore,
+    state: std::sync::Mutex<HashMap<i64, CompositeState>>,
+}
+
+/// Where an archive view stands while it is not in the manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompositeState {
+    /// Waiting for a core.
+    Queued,
+    /// Being made: the share done (0–1).
+    Making(f64),
+    Failed(String),
+}
+
+impl Composites {
+    fn set(&self, session: i64, s: CompositeState) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(session, s);
+    }
 }
 
 #[derive(Debug)]
@@ -262,6 +290,12 @@ impl Hub {
                 websockets: AtomicUsize::new(0),
                 link_stats: std::sync::Mutex::new(HashMap::new()),
                 recordings,
+                composites: Arc::new(Composites {
+                    permits: tokio::sync::Semaphore::new(
+                        std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    ),
+                    state: std::sync::Mutex::new(HashMap::new()),
+                }),
             }),
         }
     }
@@ -308,6 +342,17 @@ impl Hub {
 
     pub fn token_key(&self) -> &TokenKey {
         &self.inner.token_key
+    }
+
+    /// Where a session's archive view stands, while it is not in its manifest.
+    pub fn composite_state(&self, session: i64) -> Option<CompositeState> {
+        self.inner
+            .composites
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&session)
+            .cloned()
     }
 
     /// Where recorded sessions are written, if anywhere.
@@ -694,6 +739,8 @@ impl Hub {
         let relative = format!("{meeting}/{session_id}");
         tracing::info!(meeting, session = session_id, dir = %dir.display(), "recording the session");
         let db = self.inner.db.clone();
+        let composites = self.inner.composites.clone();
+        let session_dir = dir.clone();
         tokio::spawn(async move {
             let catalogue = |what: &'static str, r: Result<(), crate::db::DbError>| {
                 if let Err(e) = r {
@@ -730,10 +777,12 @@ impl Hub {
                         problems = m.problems.len(),
                         "recording finalised"
                     );
+                    let (m2, rel) = (m.clone(), relative.clone());
                     let r = db
-                        .call(move |c| crate::archive::finished(c, &m, &relative))
+                        .call(move |c| crate::archive::finished(c, &m2, &rel))
                         .await;
                     catalogue("a finished recording", r);
+                    make_composite(db, composites, session_dir, relative, m).await;
                 }
                 Err(e) => {
                     tracing::error!(meeting, session = session_id, error = %e, "recording failed");
@@ -1030,4 +1079,60 @@ fn roll_call(
         invited: room.invited.len(),
     };
     (msg, entries)
+}
+
+/// Make a finished session's archive view (once a core is free), then put it in the
+/// manifest and the catalogue. A failure is logged and kept as the view's state; the
+/// recording stays as it is.
+async fn make_composite(
+    db: Db,
+    composites: Arc<Composites>,
+    dir: std::path::PathBuf,
+    relative: String,
+    mut manifest: recorder::session::Manifest,
+) {
+    let session = manifest.session.session_id;
+    composites.set(session, CompositeState::Queued);
+    let Ok(_permit) = composites.permits.acquire().await else {
+        return;
+    };
+    composites.set(session, CompositeState::Making(0.0));
+    let (progress, m, d) = (composites.clone(), manifest.clone(), dir.clone());
+    let made = tokio::task::spawn_blocking(move || {
+        recorder::composite::make(&d, &m, |p| progress.set(session, CompositeState::Making(p)))
+    })
+    .await;
+    match made {
+        Ok(Ok(Some(view))) => {
+            tracing::info!(session, bytes = view.bytes, "archive view made");
+            manifest.composite = Some(view);
+            let written = {
+                let (d, m) = (dir.clone(), manifest.clone());
+                tokio::task::spawn_blocking(move || recorder::session::write_manifest(&d, &m)).await
+            };
+            if !matches!(written, Ok(Ok(()))) {
+                tracing::error!(session, "cannot write the manifest with the archive view");
+            }
+            if let Err(e) = db
+                .call(move |c| crate::archive::finished(c, &manifest, &relative))
+                .await
+            {
+                tracing::error!(session, error = %e, "cannot catalogue the archive view");
+            }
+            composites
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&session);
+        }
+        Ok(Ok(None)) => composites.set(session, CompositeState::Failed("nothing recorded".into())),
+        Ok(Err(e)) => {
+            tracing::warn!(session, error = %e, "no archive view");
+            composites.set(session, CompositeState::Failed(e.to_string()));
+        }
+        Err(e) => {
+            tracing::error!(session, error = %e, "making the archive view failed");
+            composites.set(session, CompositeState::Failed(e.to_string()));
+        }
+    }
 }

@@ -217,6 +217,44 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
         f["bytes"].as_u64().unwrap(),
     );
 
+    // The archive view is made after the session from the files (in the background: queued,
+    // making, then in the manifest). These endpoints send tagged bytes, not a codec's, so its
+    // picture is not worth looking at; the real thing is checked in
+    // recorder/tests/record_clip.rs and the archive browser test.
+    let mut composite = Value::Null;
+    for _ in 0..300 {
+        let (_, v) = json_of(
+            &state,
+            "GET",
+            &format!("/api/recordings/{session}"),
+            archivist,
+        )
+        .await;
+        composite = v["composite"].clone();
+        if composite["state"] == "ready" || composite["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(composite["state"], "ready", "{composite}");
+    let (status, h, mp4) = raw(
+        &state,
+        "GET",
+        composite["url"].as_str().unwrap(),
+        archivist,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &h[header::CONTENT_TYPE]),
+        (
+            StatusCode::OK,
+            &"video/mp4".parse::<header::HeaderValue>().unwrap()
+        )
+    );
+    assert_eq!(mp4.len() as u64, composite["bytes"].as_u64().unwrap());
+
     // Played whole, then by ranges (what a player seeking does).
     let (status, h, whole) = raw(&state, "GET", &url, archivist, &[], None).await;
     assert_eq!(status, StatusCode::OK);
@@ -306,7 +344,11 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
     assert_eq!(h[header::CONTENT_TYPE], "application/x-tar");
     let entries = untar(&tar);
     let names: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(names.len(), 4, "{names:?}");
+    assert_eq!(
+        names.len(),
+        5,
+        "the two files, the archive view, manifest, sums: {names:?}"
+    );
     assert!(names.contains(&format!("session-{session}/{name}").as_str()));
     assert_eq!(
         entries.iter().find(|e| e.0.ends_with(&name)).unwrap().1,
@@ -379,8 +421,8 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
         "{v}"
     );
 
-    // The access log: the play (the whole file; ranges past byte 0 are the same play), the
-    // download, the tar, two verifies — chained and unbroken.
+    // The access log: the archive view's play, the file's (ranges past byte 0 are the same
+    // play), its download, the tar, two verifies — chained and unbroken.
     let (_, v) = json_of(
         &state,
         "GET",
@@ -397,7 +439,7 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
         .collect();
     assert_eq!(
         actions,
-        ["play", "download", "download", "verify", "verify"]
+        ["play", "play", "download", "download", "verify", "verify"]
     );
     assert!(
         v["entries"]
@@ -412,7 +454,7 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
         .call(|c| signaling::archive::check_chain(c))
         .await
         .unwrap();
-    assert_eq!(check.entries, 5);
+    assert_eq!(check.entries, 6);
     assert_eq!(check.broken_at, None);
     // The same from the command line.
     let data_dir = std::env::temp_dir().join(format!("cau-it-archive-{}", std::process::id()));
@@ -423,5 +465,5 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && said.contains("5 entries"), "{said}");
+    assert!(out.status.success() && said.contains("6 entries"), "{said}");
 }

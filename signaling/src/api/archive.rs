@@ -136,6 +136,25 @@ fn manifest_files(row: &Row) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
+/// The archive view, once in the manifest.
+fn composite_of(row: &Row) -> Option<serde_json::Value> {
+    row.manifest
+        .as_ref()
+        .and_then(|m| m.get("composite"))
+        .filter(|c| c.is_object())
+        .cloned()
+}
+
+/// Names a request may ask for: the manifest's files and the archive view.
+fn servable(row: &Row, name: &str) -> bool {
+    !name.contains(['/', '\\'])
+        && !name.starts_with('.')
+        && (manifest_files(row)
+            .iter()
+            .any(|f| f["name"].as_str() == Some(name))
+            || composite_of(row).is_some_and(|c| c["name"].as_str() == Some(name)))
+}
+
 /// `GET /api/recordings/{session}`
 pub async fn show(
     State(state): State<AppState>,
@@ -163,6 +182,29 @@ pub async fn show(
         out[key] = m.get(key).cloned().unwrap_or_else(|| serde_json::json!([]));
     }
     out["interrupted"] = m.get("interrupted").cloned().unwrap_or(false.into());
+    // The archive view: made, being made (with how far), or why there is none.
+    out["composite"] = match composite_of(&row) {
+        Some(mut c) => {
+            let url = format!(
+                "/api/recordings/{session}/files/{}",
+                c["name"].as_str().unwrap_or_default()
+            );
+            c["download_url"] = format!("{url}?download=1").into();
+            c["url"] = url.into();
+            c["state"] = "ready".into();
+            c
+        }
+        None => match state.hub.composite_state(session) {
+            Some(crate::rooms::CompositeState::Queued) => serde_json::json!({"state": "queued"}),
+            Some(crate::rooms::CompositeState::Making(p)) => {
+                serde_json::json!({"state": "making", "progress": p})
+            }
+            Some(crate::rooms::CompositeState::Failed(why)) => {
+                serde_json::json!({"state": "failed", "error": why})
+            }
+            None => serde_json::Value::Null,
+        },
+    };
     Ok(Json(out).into_response())
 }
 
@@ -251,12 +293,7 @@ pub async fn file(
     let who = archivist(&state, &method, &headers).await?;
     let row = load(&state, session).await?;
     // Only a name the manifest lists; never a path.
-    if !manifest_files(&row)
-        .iter()
-        .any(|f| f["name"].as_str() == Some(name.as_str()))
-        || name.contains(['/', '\\'])
-        || name.starts_with('.')
-    {
+    if !servable(&row, &name) {
         return Err(ApiError::NotFound(format!(
             "no file {name:.80} in this recording"
         )));
@@ -296,7 +333,14 @@ pub async fn file(
         } else {
             StatusCode::OK
         })
-        .header(header::CONTENT_TYPE, "video/webm")
+        .header(
+            header::CONTENT_TYPE,
+            if name.ends_with(".mp4") {
+                "video/mp4"
+            } else {
+                "video/webm"
+            },
+        )
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_LENGTH, part_len)
         .header(header::CACHE_CONTROL, "private, no-store");
@@ -400,7 +444,8 @@ pub async fn tarball(
     let who = archivist(&state, &method, &headers).await?;
     let row = load(&state, session).await?;
     let dir = session_dir(&state, &row)?;
-    let files = manifest_files(&row);
+    let mut files = manifest_files(&row);
+    files.extend(composite_of(&row));
     let mut entries: Vec<(String, PathBuf, u64)> = vec![];
     let mut sums = String::new();
     for f in &files {
