@@ -6,7 +6,7 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::track::{Frame, RtpIn, StreamKind, TrackRecorder, TrackStats};
+use crate::track::{Frame, RtpIn, SenderClock, StreamKind, TrackRecorder, TrackStats};
 use crate::webm::{Codec, LiveWebm, TrackSpec};
 
 /// The suffix of a file still being written (or left by a crash).
@@ -28,6 +28,8 @@ pub struct ParticipantFile {
     audio: Option<(usize, TrackRecorder)>,
     video: Option<(usize, TrackRecorder)>,
     frames: Vec<Frame>,
+    /// The publisher's clock, shared by its audio and video for lip sync.
+    clock: SenderClock,
 }
 
 impl ParticipantFile {
@@ -68,6 +70,7 @@ impl ParticipantFile {
             audio,
             video,
             frames: vec![],
+            clock: SenderClock::default(),
         })
     }
 
@@ -86,7 +89,7 @@ impl ParticipantFile {
             return Ok(());
         };
         let index = *index;
-        track.push(now, pkt, &mut self.frames);
+        track.push(now, pkt, &mut self.clock, &mut self.frames);
         self.write(index)
     }
 
@@ -101,7 +104,7 @@ impl ParticipantFile {
             };
             if let Some((index, track)) = stream {
                 let index = *index;
-                track.poll(now, &mut self.frames);
+                track.poll(now, &mut self.clock, &mut self.frames);
                 self.write(index)?;
             }
         }
@@ -153,7 +156,7 @@ impl ParticipantFile {
             };
             if let Some((index, track)) = stream {
                 let index = *index;
-                track.finish(&mut self.frames);
+                track.finish(&mut self.clock, &mut self.frames);
                 self.write(index)?;
             }
         }
@@ -197,6 +200,7 @@ mod tests {
                 ts: i * 960,
                 marker: false,
                 payload: vec![0x78, 1, 2, 3],
+                sender_us: None,
             };
             f.push(at, false, audio).unwrap();
             if i % 3 == 0 {
@@ -205,6 +209,7 @@ mod tests {
                     ts: i * 1800,
                     marker: true,
                     payload: key.clone(),
+                    sender_us: None,
                 };
                 f.push(at, true, video).unwrap();
             }

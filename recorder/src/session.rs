@@ -467,6 +467,7 @@ impl Recording {
             ts: p.ts,
             marker: p.marker,
             payload: p.payload,
+            sender_us: p.sender_us,
         };
         if let Err(e) = file.push(p.arrival, p.codec == Codec::Vp8, pkt) {
             // Disk full or gone: what was written stays; this file takes nothing more.

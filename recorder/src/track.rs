@@ -11,6 +11,10 @@
 //! Time: the RTP timestamp, unwrapped to 64 bits, is mapped onto the session's timeline from
 //! the first packet's arrival (its RTP time is the arrival's session time); the clock rate
 //! does the rest, so the stream's own pacing is kept, however its packets were delayed.
+//! Lip sync: once a packet says when the publisher captured it (its sender reports map RTP
+//! time to the publisher's clock), the stream is anchored again on that clock, shifted by
+//! one offset shared by the participant's audio and video ([`SenderClock`]) — so the two
+//! stay together however differently the network delayed their first packets.
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +29,9 @@ pub struct RtpIn {
     pub ts: u32,
     pub marker: bool,
     pub payload: Vec<u8>,
+    /// When the publisher captured it, by its own clock (µs since the epoch), from its RTCP
+    /// sender reports; `None` until one came.
+    pub sender_us: Option<i64>,
 }
 
 /// A frame on the file's timeline.
@@ -50,6 +57,13 @@ impl StreamKind {
             StreamKind::Vp8 => 90_000,
         }
     }
+}
+
+/// The offset (ms) from a publisher's clock to the session timeline, shared by its streams:
+/// fixed by the first packet that carries a sender time.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct SenderClock {
+    offset_ms: Option<f64>,
 }
 
 /// How long a gap in the sequence waits for its packet (a retransmission takes a round trip).
@@ -82,8 +96,11 @@ pub struct TrackRecorder {
     origin: Instant,
     jitter: Jitter<(Instant, RtpIn)>,
     unwrap: TimestampUnwrap,
-    /// (unwrapped RTP time, session ms) of the first packet.
+    /// (unwrapped RTP time, session ms) of the first packet, or of the first with a sender
+    /// time once there is one.
     base: Option<(i64, i64)>,
+    /// The base comes from the publisher's clock.
+    anchored: bool,
     gathering: Option<Gathering>,
     /// Frames are dropped until a keyframe (at the start, and after a loss).
     need_keyframe: bool,
@@ -101,6 +118,7 @@ impl TrackRecorder {
             jitter: Jitter::new(HOLD, CAPACITY),
             unwrap: TimestampUnwrap::default(),
             base: None,
+            anchored: false,
             gathering: None,
             need_keyframe: kind == StreamKind::Vp8,
             keyframe_request: kind == StreamKind::Vp8,
@@ -132,36 +150,47 @@ impl TrackRecorder {
     }
 
     /// A packet arrived at `now`; whole frames go to `out`.
-    pub fn push(&mut self, now: Instant, pkt: RtpIn, out: &mut Vec<Frame>) {
+    pub fn push(
+        &mut self,
+        now: Instant,
+        pkt: RtpIn,
+        clock: &mut SenderClock,
+        out: &mut Vec<Frame>,
+    ) {
         let mut released = std::mem::take(&mut self.released);
         self.jitter.push(now, pkt.seq, (now, pkt), &mut released);
-        self.take(&mut released, out);
+        self.take(&mut released, clock, out);
         self.released = released;
     }
 
     /// Release what waited long enough for a missing packet.
-    pub fn poll(&mut self, now: Instant, out: &mut Vec<Frame>) {
+    pub fn poll(&mut self, now: Instant, clock: &mut SenderClock, out: &mut Vec<Frame>) {
         let mut released = std::mem::take(&mut self.released);
         self.jitter.poll(now, &mut released);
-        self.take(&mut released, out);
+        self.take(&mut released, clock, out);
         self.released = released;
     }
 
     /// The stream ended: everything left goes out (an unfinished frame is dropped).
-    pub fn finish(&mut self, out: &mut Vec<Frame>) {
+    pub fn finish(&mut self, clock: &mut SenderClock, out: &mut Vec<Frame>) {
         let mut released = std::mem::take(&mut self.released);
         self.jitter.flush(&mut released);
-        self.take(&mut released, out);
+        self.take(&mut released, clock, out);
         if self.gathering.take().is_some() {
             self.stats.frames_dropped += 1;
         }
     }
 
-    fn take(&mut self, released: &mut Vec<Released<(Instant, RtpIn)>>, out: &mut Vec<Frame>) {
+    fn take(
+        &mut self,
+        released: &mut Vec<Released<(Instant, RtpIn)>>,
+        clock: &mut SenderClock,
+        out: &mut Vec<Frame>,
+    ) {
         for r in released.drain(..) {
             match r {
                 Released::Lost(_) => self.on_loss(),
-                Released::Packet(_, (arrived, pkt)) => self.on_packet(arrived, pkt, out),
+                Released::Packet(_, (arrived, pkt)) => self.on_packet(arrived, pkt, clock, out),
             }
         }
     }
@@ -181,17 +210,37 @@ impl TrackRecorder {
         }
     }
 
-    fn time_ms(&mut self, arrived: Instant, ts: u32) -> i64 {
+    fn time_ms(
+        &mut self,
+        arrived: Instant,
+        ts: u32,
+        sender_us: Option<i64>,
+        clock: &mut SenderClock,
+    ) -> i64 {
         let rtp = self.unwrap.unwrap(ts);
-        let (base_rtp, base_ms) = *self.base.get_or_insert_with(|| {
-            let ms = arrived.saturating_duration_since(self.origin).as_millis() as i64;
-            (rtp, ms)
-        });
+        let arrived_ms = arrived.saturating_duration_since(self.origin).as_secs_f64() * 1000.0;
+        if let Some(us) = sender_us
+            && !self.anchored
+        {
+            // The publisher's clock, shifted onto the timeline by the offset its first such
+            // packet fixed (for all its streams).
+            let sender_ms = us as f64 / 1000.0;
+            let offset = *clock.offset_ms.get_or_insert(arrived_ms - sender_ms);
+            self.base = Some((rtp, (sender_ms + offset).round() as i64));
+            self.anchored = true;
+        }
+        let (base_rtp, base_ms) = *self.base.get_or_insert((rtp, arrived_ms as i64));
         base_ms + (rtp - base_rtp) * 1000 / self.kind.clock_rate()
     }
 
-    fn on_packet(&mut self, arrived: Instant, pkt: RtpIn, out: &mut Vec<Frame>) {
-        let time_ms = self.time_ms(arrived, pkt.ts);
+    fn on_packet(
+        &mut self,
+        arrived: Instant,
+        pkt: RtpIn,
+        clock: &mut SenderClock,
+        out: &mut Vec<Frame>,
+    ) {
+        let time_ms = self.time_ms(arrived, pkt.ts, pkt.sender_us, clock);
         match self.kind {
             StreamKind::Opus => {
                 if pkt.payload.is_empty() {
@@ -275,6 +324,7 @@ mod tests {
                     ts,
                     marker: i + 1 == parts.len(),
                     payload,
+                    sender_us: None,
                 }
             })
             .collect()
@@ -291,18 +341,37 @@ mod tests {
         key[0] = 0x10; // P = 0
         // A delta frame first: dropped (nothing to decode it from).
         for p in vp8_packets(100, 9000, &delta, 1000) {
-            r.push(t0 + Duration::from_millis(40), p, &mut out);
+            r.push(
+                t0 + Duration::from_millis(40),
+                p,
+                &mut SenderClock::default(),
+                &mut out,
+            );
         }
         assert!(out.is_empty());
         for p in vp8_packets(103, 12000, &key, 1000) {
-            r.push(t0 + Duration::from_millis(73), p, &mut out);
+            r.push(
+                t0 + Duration::from_millis(73),
+                p,
+                &mut SenderClock::default(),
+                &mut out,
+            );
         }
         for p in vp8_packets(106, 15000, &delta, 1000) {
-            r.push(t0 + Duration::from_millis(110), p, &mut out);
+            r.push(
+                t0 + Duration::from_millis(110),
+                p,
+                &mut SenderClock::default(),
+                &mut out,
+            );
         }
         // The stream's start is held for a packet that might have been overtaken.
         assert!(out.is_empty());
-        r.poll(t0 + Duration::from_millis(40) + HOLD, &mut out);
+        r.poll(
+            t0 + Duration::from_millis(40) + HOLD,
+            &mut SenderClock::default(),
+            &mut out,
+        );
         assert_eq!(out.len(), 2);
         assert!(out[0].keyframe && !out[1].keyframe);
         assert_eq!(out[0].data, key);
@@ -332,7 +401,7 @@ mod tests {
             for p in pkts {
                 *at += Duration::from_millis(10);
                 if Some(p.seq) != skip {
-                    r.push(*at, p, out);
+                    r.push(*at, p, &mut SenderClock::default(), out);
                 }
             }
         }
@@ -364,7 +433,7 @@ mod tests {
             None,
             &mut out,
         );
-        r.poll(at + HOLD, &mut out);
+        r.poll(at + HOLD, &mut SenderClock::default(), &mut out);
         assert_eq!(out.len(), 1, "only the first keyframe");
         assert!(r.take_keyframe_request());
         assert!(!r.take_keyframe_request(), "once per need");
@@ -406,11 +475,17 @@ mod tests {
                     ts: start.wrapping_add(i * 960),
                     marker: false,
                     payload: vec![0x78, i as u8],
+                    sender_us: None,
                 },
+                &mut SenderClock::default(),
                 &mut out,
             );
         }
-        r.poll(t0 + Duration::from_millis(1000) + HOLD, &mut out);
+        r.poll(
+            t0 + Duration::from_millis(1000) + HOLD,
+            &mut SenderClock::default(),
+            &mut out,
+        );
         let times: Vec<i64> = out.iter().map(|f| f.time_ms).collect();
         assert_eq!(times, [1000, 1020, 1040, 1060, 1080]);
     }

@@ -99,13 +99,45 @@ struct OnTheWire {
     pkt: RtpIn,
 }
 
+/// How the simulated network and sender behave.
+#[derive(Clone, Copy)]
+struct Net {
+    /// Fixed delay of audio and of video packets, before 0–40 ms of jitter.
+    audio_ms: u64,
+    video_ms: u64,
+    /// Lose the 2nd packet of video frame 45.
+    lose_one: bool,
+    /// From this point of the clip on, packets carry the sender's capture time (its sender
+    /// reports have come), on a clock far from the hub's.
+    sender_reports_from: Option<Duration>,
+}
+
+impl Net {
+    const LOSSY: Net = Net {
+        audio_ms: 20,
+        video_ms: 20,
+        lose_one: true,
+        sender_reports_from: None,
+    };
+
+    fn sender_us(&self, sent: Duration) -> Option<i64> {
+        let from = self.sender_reports_from?;
+        (sent >= from).then(|| 1_700_000_000_000_000 + sent.as_micros() as i64)
+    }
+}
+
 /// The clip as a browser would send it: VP8 frames at 30 fps cut into packets of at most
 /// 1000 bytes (Chromium's descriptor: X, a 15-bit picture ID), Opus every 20 ms; each packet
-/// delayed 20–60 ms (so some arrive out of order); the 2nd packet of video frame 45 lost.
+/// delayed (by default 20–60 ms, so some arrive out of order); the 2nd packet of video frame
+/// 45 lost.
 fn send(clip: &Clip, seed: u64) -> (Vec<OnTheWire>, usize) {
+    send_over(clip, seed, Net::LOSSY)
+}
+
+fn send_over(clip: &Clip, seed: u64, net: Net) -> (Vec<OnTheWire>, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut wire = vec![];
-    let delay = |rng: &mut StdRng| Duration::from_millis(20 + rng.random_range(0..40));
+    let delay = |rng: &mut StdRng, base: u64| Duration::from_millis(base + rng.random_range(0..40));
     let video_ts0 = u32::MAX - 90_000; // wraps after 1 s
     let mut seq = 7_000u64;
     let mut lost = 0;
@@ -123,14 +155,15 @@ fn send(clip: &Clip, seed: u64) -> (Vec<OnTheWire>, usize) {
                 ts,
                 marker: k + 1 == parts.len(),
                 payload,
+                sender_us: net.sender_us(sent),
             };
             seq += 1;
-            if i == 45 && k == 1 {
+            if net.lose_one && i == 45 && k == 1 {
                 lost += 1;
                 continue;
             }
             wire.push(OnTheWire {
-                arrival: sent + delay(&mut rng),
+                arrival: sent + delay(&mut rng, net.video_ms),
                 video: true,
                 pkt,
             });
@@ -141,13 +174,14 @@ fn send(clip: &Clip, seed: u64) -> (Vec<OnTheWire>, usize) {
     for (j, p) in clip.audio.packets.iter().enumerate() {
         let sent = Duration::from_micros(u64::from(samples) * 1_000_000 / 48_000);
         wire.push(OnTheWire {
-            arrival: sent + delay(&mut rng),
+            arrival: sent + delay(&mut rng, net.audio_ms),
             video: false,
             pkt: RtpIn {
                 seq: 30_000 + j as u64,
                 ts: audio_ts0.wrapping_add(samples),
                 marker: false,
                 payload: p.data.clone(),
+                sender_us: net.sender_us(sent),
             },
         });
         samples += p.samples;
@@ -489,5 +523,74 @@ fn the_archive_view_tiles_the_speakers_on_the_session_timeline_and_mixes_their_a
     let bytes = std::fs::read(&path).unwrap();
     let at = |tag: &[u8]| bytes.windows(4).position(|w| w == tag).unwrap();
     assert!(at(b"moov") < at(b"mdat"), "moov before mdat");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_senders_clock_keeps_audio_and_video_together_whatever_their_network_delays() {
+    let dir = scratch("lipsync");
+    make_clip(&dir.join("clip"), SECONDS, 320, 240).unwrap();
+    let clip = Clip::load(&dir.join("clip")).unwrap();
+    // Video reaches the hub 130 ms later than audio; sender reports from 1 s on.
+    let net = Net {
+        audio_ms: 20,
+        video_ms: 150,
+        lose_one: false,
+        sender_reports_from: Some(Duration::from_secs(1)),
+    };
+    let origin = Instant::now();
+    let mut file = ParticipantFile::create(
+        &dir,
+        "p",
+        "p",
+        Streams {
+            audio: true,
+            video: true,
+        },
+        origin,
+    )
+    .unwrap();
+    let (wire, _) = send_over(&clip, 3, net);
+    for w in wire {
+        let now = origin + w.arrival;
+        if file.deadline().is_some_and(|d| d <= now) {
+            file.poll(now).unwrap();
+        }
+        file.push(now, w.video, w.pkt).unwrap();
+    }
+    let part = file.finish().unwrap();
+    let blocks = recorder::webm::blocks(&std::fs::read(&part).unwrap());
+    let times = |track: u8| -> Vec<i64> {
+        let mut t: Vec<i64> = blocks
+            .iter()
+            .filter(|b| b.1 == track)
+            .map(|b| b.0 + i64::from(b.2))
+            .collect();
+        t.sort();
+        t
+    };
+    let (audio, video) = (times(1), times(2));
+    assert_eq!(video.len(), clip.video.frames.len());
+    // Where each track put the content captured at a given moment: a frame's file time less
+    // its capture time.
+    let audio_at = |capture_ms: i64| audio[(capture_ms / 20) as usize] - capture_ms;
+    let video_at = |capture_ms: i64| {
+        let i = (capture_ms * i64::from(clip.video.fps) / 1000) as usize;
+        video[i] - (i as i64 * 1000 / i64::from(clip.video.fps))
+    };
+    let before = video_at(500) - audio_at(500);
+    let after: Vec<i64> = [1500, 2000, 2500, 3000, 3500]
+        .iter()
+        .map(|t| video_at(*t) - audio_at(*t))
+        .collect();
+    eprintln!("video behind audio: {before} ms before the sender reports, {after:?} ms after");
+    assert!(
+        before > 80,
+        "arrival times alone put video {before} ms late"
+    );
+    assert!(
+        after.iter().all(|d| d.abs() <= 40),
+        "in sync within 40 ms: {after:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -130,6 +130,9 @@ pub struct RecordedPacket {
     pub payload: Vec<u8>,
     /// When the hub received it.
     pub arrival: std::time::Instant,
+    /// When the publisher captured it, by the publisher's clock (µs since the epoch), from
+    /// its latest RTCP sender report; `None` before the first.
+    pub sender_us: Option<i64>,
 }
 
 /// Counts for health checks and tests.

@@ -246,17 +246,15 @@ impl Engine {
         }
     }
 
-    /// Hand a packet to the session's recorder; a recorder that is gone ends the recording.
-    #[allow(clippy::too_many_arguments)]
+    /// Hand a packet to the session's recorder (numbered `seq`, `ts` on its stream, with its
+    /// marker and the publisher's capture time); a recorder that is gone ends the recording.
     fn record(
         &mut self,
         now: Instant,
         session: SessionId,
         track: TrackId,
         codec: crate::core::Codec,
-        seq: u64,
-        ts: u32,
-        marker: bool,
+        (seq, ts, marker, sender_us): (u64, u32, bool, Option<i64>),
         payload: &[u8],
     ) {
         let Some(tap) = self.taps.get(&session) else {
@@ -274,6 +272,7 @@ impl Engine {
             marker,
             payload: payload.to_vec(),
             arrival: now,
+            sender_us,
         };
         if tap.send(packet).is_err() {
             tracing::warn!(%session, "the recorder stopped taking packets: recording ends, the meeting goes on");
@@ -759,6 +758,8 @@ impl Engine {
         payload: &[u8],
         red: Option<RedFrame>,
     ) {
+        // The payload's own timestamp (the decisions below carry each subscriber's).
+        let incoming_ts = ts;
         let Incoming {
             session,
             track,
@@ -807,7 +808,20 @@ impl Engine {
                 } => {
                     if to == RECORDER {
                         let marker = pkt.header.marker;
-                        self.record(now, session, track, codec, seq, ts, marker, payload);
+                        // The publisher's capture time of this payload (its own timestamp:
+                        // a recovered RED frame's differs from the packet's).
+                        let sender_us = pkt.last_sender_info.map(|sr| {
+                            let ntp_us = sr
+                                .ntp_time
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_micros() as i64);
+                            let ticks = i64::from(
+                                incoming_ts.wrapping_sub(sr.rtp_time.numer() as u32) as i32,
+                            );
+                            ntp_us + ticks * 1_000_000 / i64::from(sr.rtp_time.denom().max(1))
+                        });
+                        let r = (seq, ts, marker, sender_us);
+                        self.record(now, session, track, codec, r, payload);
                         continue;
                     }
                     let Some(sub) = self.endpoints.get_mut(&to) else {
