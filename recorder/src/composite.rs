@@ -1,7 +1,7 @@
 //! The archive view of a session: one MP4 (H.264 and AAC, its index at the front so that it
 //! plays while it downloads), made after the session from the participants' files — the
-//! shared screens, the chairs and the most active speakers tiled two by two on a 1280×720
-//! canvas, everyone's audio mixed — each file placed on the session's timeline by its
+//! shared screens, the chairs and the most active speakers tiled on a 1280×720 canvas (one
+//! fills it, two side by side, three or four two by two), everyone's audio mixed — each file placed on the session's timeline by its
 //! manifest offset. ffmpeg does the work (a filter graph); the caller runs it in the
 //! background, at most one at a time per core.
 
@@ -126,22 +126,44 @@ pub fn make(
         .take(TILES)
         .collect();
 
+    // One tile fills the canvas; more are quarter-size.
+    let (tw, th) = if tiled.len() <= 1 {
+        (2 * TILE_W, 2 * TILE_H)
+    } else {
+        (TILE_W, TILE_H)
+    };
     let mut graph = vec![];
     for (k, &i) in tiled.iter().enumerate() {
         let delay = (inputs[i].1 - start) as f64 / 1000.0;
         graph.push(format!(
-            "[{i}:v]scale={TILE_W}:{TILE_H}:force_original_aspect_ratio=decrease,\
-             pad={TILE_W}:{TILE_H}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={FPS},\
+            "[{i}:v]scale={tw}:{th}:force_original_aspect_ratio=decrease,\
+             pad={tw}:{th}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={FPS},\
              setpts=PTS-STARTPTS,tpad=start_duration={delay:.3}:stop_mode=clone:stop_duration={total_s:.3}:color=black,\
              trim=duration={total_s:.3}[t{k}]"
         ));
     }
-    for k in tiled.len()..TILES {
-        graph.push(format!(
-            "color=c=black:s={TILE_W}x{TILE_H}:r={FPS}:d={total_s:.3}[t{k}]"
-        ));
+    match tiled.len() {
+        0 => graph.push(format!(
+            "color=c=black:s={}x{}:r={FPS}:d={total_s:.3}[v]",
+            2 * TILE_W,
+            2 * TILE_H
+        )),
+        1 => graph.push("[t0]null[v]".to_string()),
+        2 => graph.push(format!(
+            "[t0][t1]hstack=inputs=2,pad={}:{}:0:{}[v]",
+            2 * TILE_W,
+            2 * TILE_H,
+            TILE_H / 2
+        )),
+        n => {
+            for k in n..TILES {
+                graph.push(format!(
+                    "color=c=black:s={TILE_W}x{TILE_H}:r={FPS}:d={total_s:.3}[t{k}]"
+                ));
+            }
+            graph.push("[t0][t1][t2][t3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0[v]".to_string());
+        }
     }
-    graph.push("[t0][t1][t2][t3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0[v]".to_string());
     let audio: Vec<usize> = (0..inputs.len()).filter(|i| inputs[*i].2).collect();
     for (k, &i) in audio.iter().enumerate() {
         let delay = inputs[i].1 - start;

@@ -478,8 +478,9 @@ fn the_archive_view_tiles_the_speakers_on_the_session_timeline_and_mixes_their_a
         "{duration} ms, not {expected}"
     );
     assert!(decode_errors(&path).is_empty());
-    // On the timeline: the chair's tile (first, top left) is black until it joins, 1.5 s in;
-    // the official's (top right) shows from the start.
+    // On the timeline: the chair's tile (first, on the left; two tiles sit side by side in
+    // the middle of the canvas) is black until it joins, 1.5 s in; the official's (right)
+    // shows from the start.
     let brightness = |at: &str, crop: &str| -> f64 {
         let vf = format!("crop={crop},signalstats,metadata=print:key=lavfi.signalstats.YAVG");
         let (_, _, err) = run(
@@ -507,10 +508,10 @@ fn the_archive_view_tiles_the_speakers_on_the_session_timeline_and_mixes_their_a
             .unwrap_or_else(|| panic!("no brightness at {at}: {err}"))
     };
     let (chair_early, official_early) = (
-        brightness("0.8", "640:360:0:0"),
-        brightness("0.8", "640:360:640:0"),
+        brightness("0.8", "640:360:0:180"),
+        brightness("0.8", "640:360:640:180"),
     );
-    let chair_later = brightness("3.0", "640:360:0:0");
+    let chair_later = brightness("3.0", "640:360:0:180");
     eprintln!(
         "brightness: chair {chair_early:.1} then {chair_later:.1}, official {official_early:.1}"
     );
