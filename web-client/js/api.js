@@ -184,3 +184,9 @@ export function canSchedule(user) {
   const roles = Array.isArray(user?.roles) ? user.roles : [];
   return roles.includes('scheduler') || roles.includes('admin');
 }
+
+/** Whether `user` may use the archive of recordings (archivist or admin). */
+export function canArchive(user) {
+  const roles = Array.isArray(user?.roles) ? user.roles : [];
+  return roles.includes('archivist') || roles.includes('admin');
+}

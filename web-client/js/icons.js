@@ -32,6 +32,10 @@ const PATHS = {
   screenOff: '<rect x="2.5" y="4" width="19" height="12.5" rx="2"/><path d="M8.5 20.5h7M12 16.5v4"/><rect x="9.5" y="7.75" width="5" height="5" rx="0.8" fill="currentColor"/>',
   maximize: '<path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/>',
   minimize: '<path d="M9 4v5H4M15 4v5h5M9 20v-5H4M15 20v-5h5"/>',
+  download: '<path d="M12 3.5v12M7 10.5l5 5 5-5M4 20.5h16"/>',
+  shield: '<path d="M12 2.5l8 3v6c0 4.8-3.4 8.6-8 10-4.6-1.4-8-5.2-8-10v-6z"/><path d="M8.5 12l2.5 2.5 4.5-5"/>',
+  play: '<path d="M7 4.5v15l12.5-7.5z"/>',
+  copy: '<rect x="8.5" y="8.5" width="12" height="12" rx="2"/><path d="M15.5 8.5V5a1.5 1.5 0 0 0-1.5-1.5H5A1.5 1.5 0 0 0 3.5 5v9A1.5 1.5 0 0 0 5 15.5h3.5"/>',
 };
 
 /** The SVG markup of icon `name` (a known constant: safe for innerHTML). */

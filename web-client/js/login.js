@@ -1,5 +1,6 @@
 // The staff login page: user name + password → POST /api/login (cookie session), then on to
-// `?next=` (a path of this site only) or schedule.html.
+// `?next=` (a path of this site only), or else schedule.html (archive.html for an archivist
+// who does not plan meetings).
 //
 // Hooks for browser tests: #username, #password, #login-submit, #login-error (its
 // data-error-code is the API's `error`: bad_credentials, rate_limited, network…).
@@ -50,6 +51,15 @@ export function safeNext(raw, here = location) {
 
 const next = safeNext(params.get('next'));
 
+/**
+ * Where to go without a `?next=`: the archive for an archivist who does not plan meetings
+ * (the schedule would only tell them it is not for them), else the schedule.
+ */
+export function landingFor(user) {
+  const roles = Array.isArray(user?.roles) ? user.roles : [];
+  return roles.includes('archivist') && !roles.includes('scheduler') && !roles.includes('admin') ? 'archive.html' : DEFAULT_NEXT;
+}
+
 let lastError = null; // {key, params, code} to re-render on a language change
 
 function showError(key, vars = {}, code = '') {
@@ -89,8 +99,8 @@ els.form.addEventListener('submit', async (e) => {
   }
   setBusy(true);
   try {
-    await login(username, password);
-    location.assign(next);
+    const session = await login(username, password);
+    location.assign(params.get('next') ? next : safeNext(landingFor(session?.user)));
     return; // stay busy while the browser navigates
   } catch (err) {
     setBusy(false);

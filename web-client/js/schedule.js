@@ -13,7 +13,7 @@
 import { t, applyI18n, bindLangSwitch, onLangChange } from './i18n.js';
 import { hydrateIcons } from './icons.js';
 import { fetchDirectory } from './directory.js';
-import { ApiError, get, logout, requireStaff, canSchedule } from './api.js';
+import { ApiError, get, logout, requireStaff, canSchedule, canArchive } from './api.js';
 import './strings/schedule.js';
 import { $, el, apiErrorText, isTyping } from './schedule/dom.js';
 import { UnitIndex } from './schedule/units.js';
@@ -236,6 +236,7 @@ async function start() {
   state.user = session.user;
   renderUser();
   $('account').hidden = false;
+  $('to-archive').hidden = !canArchive(state.user);
   if (!canSchedule(state.user)) {
     $('boot').hidden = true;
     $('denied').hidden = false;

@@ -76,11 +76,11 @@ export async function links(base, token, meetingId) {
 }
 
 /**
- * Plans a meeting live from now for two hours, hosted and chaired by `host`, and takes its
- * links. Returns {meeting, linkOf(unitId, role = 'official')}: linkOf throws when the meeting
- * has no such link.
+ * Plans a meeting live from now for two hours, hosted and chaired by `host` (recorded when
+ * `recorded`), and takes its links. Returns {meeting, linkOf(unitId, role = 'official')}:
+ * linkOf throws when the meeting has no such link.
  */
-export async function planLiveMeeting(base, token, { title, agenda = '', scope, host = 'province:19', acknowledgeConflicts, maxEndpoints = null }) {
+export async function planLiveMeeting(base, token, { title, agenda = '', scope, host = 'province:19', acknowledgeConflicts, maxEndpoints = null, recorded = false }) {
   const start = Date.now();
   const { meeting } = await createMeeting(base, token, {
     title,
@@ -93,7 +93,7 @@ export async function planLiveMeeting(base, token, { title, agenda = '', scope, 
     chair_person: 'Ông Nguyễn Văn Chủ',
     chair_user: null,
     scope,
-    recorded: false,
+    recorded,
     max_endpoints: maxEndpoints,
     ...(acknowledgeConflicts === undefined ? {} : { acknowledge_conflicts: acknowledgeConflicts }),
   });

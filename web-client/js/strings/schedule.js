@@ -164,6 +164,7 @@ addStrings({
     'sched.details.csv': 'Tải danh sách (CSV)',
     'sched.details.record': 'Biên bản điểm danh',
     'sched.nav.stats': 'Thống kê',
+    'sched.nav.archive': 'Lưu trữ',
     'sched.details.attendanceCsv': 'Điểm danh (CSV)',
     'sched.details.cancel': 'Huỷ cuộc họp',
 
@@ -421,6 +422,7 @@ addStrings({
     'sched.details.csv': 'Download list (CSV)',
     'sched.details.record': 'Attendance record',
     'sched.nav.stats': 'Statistics',
+    'sched.nav.archive': 'Archive',
     'sched.details.attendanceCsv': 'Attendance (CSV)',
     'sched.details.cancel': 'Cancel meeting',
 

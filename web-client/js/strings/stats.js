@@ -6,6 +6,7 @@ addStrings({
   vi: {
     'stats.tagline': 'Thống kê hội nghị',
     'stats.toSchedule': 'Lịch họp',
+    'stats.toArchive': 'Lưu trữ',
     'stats.denied': 'Trang thống kê dành cho cán bộ lập lịch và quản trị viên.',
     'stats.from': 'Từ ngày',
     'stats.to': 'Đến ngày',
@@ -44,6 +45,7 @@ addStrings({
   en: {
     'stats.tagline': 'Meeting statistics',
     'stats.toSchedule': 'Schedule',
+    'stats.toArchive': 'Archive',
     'stats.denied': 'The statistics are for schedulers and administrators.',
     'stats.from': 'From',
     'stats.to': 'To',
