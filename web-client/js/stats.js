@@ -14,6 +14,7 @@ import { hydrateIcons } from './icons.js';
 import { fetchDirectory, tierLabel } from './directory.js';
 import { get, requireStaff, canSchedule, canArchive, ApiError } from './api.js';
 import { today, dayStart, isoDate, parseIsoDate } from './schedule/time.js';
+import { formatBytes } from './archive/format.js';
 import './strings/stats.js';
 
 const params = new URLSearchParams(location.search);
@@ -77,7 +78,7 @@ function render() {
     card('hours', num(s.hours, 1)),
     card('rate', pct(s.rate)),
     card('recorded', num(s.recorded_occurrences)),
-    card('volume', s.recorded_bytes == null ? '—' : `${num(s.recorded_bytes / 1e9, 1)} GB`),
+    card('volume', formatBytes(s.recorded_bytes)),
   );
   const NUMERIC = new Set(['units', 'invited', 'attended', 'rate', 'drops', 'minutes', 'loss', 'rtt']);
   const th = (key) => el('th', { scope: 'col', class: NUMERIC.has(key) ? 'num' : '' }, t(`stats.col.${key}`));
