@@ -197,8 +197,8 @@ pub async fn record_session(
     while let Ok(p) = packets.try_recv() {
         rec.packet(p);
     }
-    let files = rec.finish();
-    let manifest = tokio::task::spawn_blocking(move || rec_finalise(files, ended_at))
+    // Closing the files (flush, fsync) and ffmpeg block: off the async threads.
+    let manifest = tokio::task::spawn_blocking(move || rec_finalise(rec.finish(), ended_at))
         .await
         .map_err(std::io::Error::other)??;
     Ok(manifest)
