@@ -124,6 +124,30 @@ pub fn vn_time(ms: i64) -> String {
     )
 }
 
+/// Milliseconds at 00:00 in Viet Nam (UTC+7) of a `YYYY-MM-DD` day; `None` for anything
+/// else, an impossible date (`2026-02-30`) included.
+pub fn vn_day_start(day: &str) -> Option<i64> {
+    let mut parts = day.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    if !(1970..=9999).contains(&y) {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    (civil_from_days(days) == (y, m, d)).then(|| days * 86_400_000 - 7 * 3_600_000)
+}
+
+/// Howard Hinnant's civil-to-days algorithm (the inverse of [`civil_from_days`]); an
+/// out-of-range month or day comes out as some other date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9).rem_euclid(12);
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -142,6 +166,24 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 mod tests {
     use super::*;
     use crate::meetings::{HOUR_MS, Scope, WEEK_MS};
+
+    #[test]
+    fn days_start_at_midnight_in_viet_nam() {
+        // 2026-11-30 00:00 +07:00 = 2026-11-29 17:00 UTC.
+        assert_eq!(vn_day_start("2026-11-30"), Some(1_795_971_600_000));
+        assert_eq!(vn_day_start("1970-01-01"), Some(-7 * 3_600_000));
+        assert_eq!(vn_day_start("2026-13-01"), None);
+        assert_eq!(vn_day_start("2026-02-30"), None, "no such day");
+        assert_eq!(
+            vn_day_start("2024-02-29"),
+            Some(1_709_139_600_000),
+            "a leap day"
+        );
+        assert_eq!(vn_day_start("yesterday"), None);
+        // The inverse of the date shown in exports.
+        let ms = vn_day_start("2026-12-01").unwrap();
+        assert_eq!(vn_time(ms), "2026-12-01T00:00:00+07:00");
+    }
 
     #[test]
     fn dates_are_utc_basic_format() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use common::{SimEndpoint, SimOptions, plan_meeting_with, start_hub, wait_until};
+use common::{SimEndpoint, SimOptions, all_connected, plan_meeting_with, start_hub};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use signaling::auth::{self, StaffRole};
@@ -122,14 +122,7 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
     )
     .await;
     let an = SimEndpoint::join(hub.addr, &meeting, "commune:5431", "an").await;
-    assert!(
-        wait_until(Duration::from_secs(20), || [&chair, &an].iter().all(|e| e
-            .seen
-            .lock()
-            .unwrap()
-            .connected))
-        .await
-    );
+    assert!(all_connected(&[&chair, &an]).await);
     tokio::time::sleep(Duration::from_secs(2)).await;
     chair.stop().await;
     an.stop().await;
@@ -150,21 +143,8 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
 
     // Found by words of the title without diacritics, by an attending unit's name, by unit,
     // by tier and by period; not otherwise.
-    let today = {
-        let ms = signaling::db::now_ms() + 7 * 3_600_000;
-        let days = ms.div_euclid(86_400_000);
-        // Civil date from days since 1970-01-01 (Viet Nam time).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        format!("{y:04}-{m:02}-{d:02}")
-    };
+    // Today in Viet Nam, as the exports write it.
+    let today = signaling::ics::vn_time(signaling::db::now_ms())[..10].to_string();
     for (query, hits) in [
         ("q=chuyen%20doi%20so".to_string(), 1),
         ("q=quy%20iv%20giao".to_string(), 1),

@@ -10,7 +10,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SimEndpoint, SimOptions, plan_recorded_meeting, start_hub, wait_until};
+use common::{
+    SimEndpoint, SimOptions, all_connected, plan_recorded_meeting, start_hub, wait_until,
+};
 
 const UNITS: [&str; 2] = ["district:164", "commune:5431"];
 
@@ -33,14 +35,7 @@ async fn a_recorded_session_leaves_a_file_per_participant_and_a_manifest() {
     let binh = SimEndpoint::join(hub.addr, &meeting, UNITS[1], "binh").await;
     let (chair_id, an_id, binh_id) = (chair.id(), an.id(), binh.id());
     let everyone = [&chair, &an, &binh];
-    assert!(
-        wait_until(Duration::from_secs(20), || everyone.iter().all(|e| e
-            .seen
-            .lock()
-            .unwrap()
-            .connected))
-        .await
-    );
+    assert!(all_connected(&everyone).await);
     // An speaks for two seconds: the dominant speaker, its camera recorded.
     an.seen.lock().unwrap().speaking = true;
     tokio::time::sleep(Duration::from_secs(2)).await;

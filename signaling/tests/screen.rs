@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SimEndpoint, SimOptions, plan_meeting, start_hub, wait_until};
+use common::{SimEndpoint, SimOptions, all_connected, plan_meeting, start_hub, wait_until};
 use signaling::protocol::{ClientMessage, SlotReason, TrackSource};
 
 const UNITS: [&str; 2] = ["district:164", "commune:5431"];
@@ -82,14 +82,7 @@ async fn the_chair_and_the_floor_share_screens_that_reach_everyone() {
     let binh = SimEndpoint::join(hub.addr, &meeting, UNITS[1], "binh").await;
     let (chair_id, an_id, binh_id) = (chair.id(), an.id(), binh.id());
     let everyone = [&chair, &an, &binh];
-    assert!(
-        wait_until(Duration::from_secs(20), || everyone.iter().all(|e| e
-            .seen
-            .lock()
-            .unwrap()
-            .connected))
-        .await
-    );
+    assert!(all_connected(&everyone).await);
     // Each screen is announced as what it is.
     assert!(
         wait_until(Duration::from_secs(5), || binh

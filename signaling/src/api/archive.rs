@@ -36,24 +36,6 @@ async fn archivist(
     Ok(s)
 }
 
-/// Milliseconds at 00:00 in Viet Nam (UTC+7) of a `YYYY-MM-DD` day.
-fn vn_day_start(day: &str) -> Option<i64> {
-    let mut parts = day.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
-        return None;
-    }
-    // Days from the civil date (H. Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400_000 - 7 * 3_600_000)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
@@ -75,7 +57,7 @@ pub async fn search(
     let day = |name: &str, v: Option<String>| -> Result<Option<i64>, ApiError> {
         match v.filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => vn_day_start(&v)
+            Some(v) => crate::ics::vn_day_start(&v)
                 .map(Some)
                 .ok_or_else(|| ApiError::BadRequest(format!("{name}: a day as YYYY-MM-DD"))),
         }
@@ -264,21 +246,33 @@ fn byte_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
 
 /// `len` bytes of `file` from where it stands, as a body.
 fn file_body(file: tokio::fs::File, len: u64) -> Body {
-    let stream = futures_util::stream::unfold((file, len), |(mut file, left)| async move {
-        if left == 0 {
-            return None;
-        }
-        let mut buf = vec![0u8; (64 * 1024).min(left as usize)];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(buf), (file, left - n as u64)))
-            }
+    let stream = futures_util::stream::unfold((file, len), |(mut file, mut left)| async move {
+        match next_chunk(&mut file, &mut left).await {
+            Ok(Some(buf)) => Some((Ok::<_, std::io::Error>(buf), (file, left))),
+            Ok(None) => None,
             Err(e) => Some((Err(e), (file, 0))),
         }
     });
     Body::from_stream(stream)
+}
+
+/// The next at most 64 KiB of `file`, of the `left` bytes still to send (`left` counts
+/// them down); `None` once none are left, or at the end of the file.
+async fn next_chunk(
+    file: &mut tokio::fs::File,
+    left: &mut u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    if *left == 0 {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; (64 * 1024).min(*left as usize)];
+    let n = file.read(&mut buf).await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    buf.truncate(n);
+    *left -= n as u64;
+    Ok(Some(buf))
 }
 
 /// `GET /api/recordings/{session}/files/{name}`: a file, whole or a byte range; logged as a
@@ -512,19 +506,14 @@ pub async fn tarball(
             if let Some((file, left)) = &mut open
                 && *left > 0
             {
-                let mut buf = vec![0u8; (64 * 1024).min(*left as usize)];
-                match file.read(&mut buf).await {
-                    Ok(0) => {
+                match next_chunk(file, left).await {
+                    Ok(Some(buf)) => return Some((Ok(buf), (pieces, open))),
+                    Ok(None) => {
                         let e = std::io::Error::new(
                             std::io::ErrorKind::UnexpectedEof,
                             "a recording shrank while being sent",
                         );
                         return Some((Err(e), (pieces, None)));
-                    }
-                    Ok(n) => {
-                        buf.truncate(n);
-                        *left -= n as u64;
-                        return Some((Ok(buf), (pieces, open)));
                     }
                     Err(e) => return Some((Err(e), (pieces, None))),
                 }
@@ -610,15 +599,6 @@ pub async fn access_log(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn days_start_at_midnight_in_viet_nam() {
-        // 2026-11-30 00:00 +07:00 = 2026-11-29 17:00 UTC.
-        assert_eq!(vn_day_start("2026-11-30"), Some(1_795_971_600_000));
-        assert_eq!(vn_day_start("1970-01-01"), Some(-7 * 3_600_000));
-        assert_eq!(vn_day_start("2026-13-01"), None);
-        assert_eq!(vn_day_start("yesterday"), None);
-    }
 
     #[test]
     fn ranges_are_read_as_rfc_9110_says() {

@@ -725,6 +725,14 @@ fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, media: Media, seen: &Arc<Mut
     *n += 1;
 }
 
+/// Wait (up to 20 s) until every one of `endpoints` has its media connected.
+pub async fn all_connected(endpoints: &[&SimEndpoint]) -> bool {
+    wait_until(Duration::from_secs(20), || {
+        endpoints.iter().all(|e| e.seen.lock().unwrap().connected)
+    })
+    .await
+}
+
 /// Poll `f` every 50 ms until it is true or `limit` passes.
 pub async fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
