@@ -242,18 +242,12 @@ fn rec_finalise(done: Finished, ended_at: i64) -> std::io::Result<Manifest> {
             Err(e) => problems.push(e.to_string()),
         }
     }
-    let mut attending: Vec<String> = participants
-        .iter()
-        .map(|p| p.info.unit_id.clone())
-        .collect();
-    attending.sort();
-    attending.dedup();
     let manifest = Manifest {
         format: 1,
         interrupted: false,
         session: info,
         ended_at,
-        attending,
+        attending: attending_units(&participants),
         participants,
         files,
         speakers,
@@ -343,19 +337,12 @@ pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
             remuxed: done.remuxed,
         });
     }
-    let mut attending: Vec<String> = known
-        .participants
-        .iter()
-        .map(|p| p.info.unit_id.clone())
-        .collect();
-    attending.sort();
-    attending.dedup();
     let manifest = Manifest {
         format: 1,
         interrupted: true,
         session: known.info,
         ended_at: known.ended_at,
-        attending,
+        attending: attending_units(&known.participants),
         participants: known.participants,
         files,
         speakers: vec![],
@@ -365,6 +352,17 @@ pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
     };
     write_manifest(dir, &manifest)?;
     Ok(manifest)
+}
+
+/// The units with at least one participant, sorted, each once.
+fn attending_units(participants: &[ManifestParticipant]) -> Vec<String> {
+    let mut units: Vec<String> = participants
+        .iter()
+        .map(|p| p.info.unit_id.clone())
+        .collect();
+    units.sort();
+    units.dedup();
+    units
 }
 
 /// Write `manifest.json` atomically (a temporary file renamed over it).
