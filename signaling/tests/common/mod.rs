@@ -337,7 +337,8 @@ pub struct Seen {
     pub offers: u32,
     pub participants_joined: Vec<String>,
     pub participants_left: Vec<String>,
-    /// `track_published` / `track_removed` seen: (participant id, kind).
+    /// Tracks the others publish, from the welcome and `track_published`, and
+    /// `track_removed` seen: (participant id, kind).
     pub tracks_published: Vec<(String, signaling::protocol::TrackKind)>,
     pub tracks_removed: Vec<(String, signaling::protocol::TrackKind)>,
     pub errors: Vec<String>,
@@ -398,8 +399,20 @@ impl SimEndpoint {
         };
         send(&mut ws, &join).await;
         match recv(&mut ws).await {
-            Some(ServerMessage::Welcome { participant_id, .. }) => {
-                seen.lock().unwrap().participant_id = Some(participant_id);
+            Some(ServerMessage::Welcome {
+                participant_id,
+                participants,
+                ..
+            }) => {
+                let mut seen = seen.lock().unwrap();
+                seen.participant_id = Some(participant_id);
+                // What the others already publish comes in the welcome; later tracks come
+                // one by one as `track_published`.
+                for p in participants {
+                    for track in p.tracks {
+                        seen.tracks_published.push((p.id.clone(), track.kind));
+                    }
+                }
             }
             other => panic!("expected welcome, got {other:?}"),
         }
