@@ -5,7 +5,13 @@
 //! with its manifest when the recorder is done, `interrupted` for one finished after a crash,
 //! `damaged` when the recorder failed — and searched by archivists (`GET /api/recordings`).
 //!
-//! The access log (`archive_access`) records every play, download and verify. The database
+//! Each row also holds the recording's meeting class and the day it may be destroyed
+//! ([`crate::retention`]), and once an archivist has destroyed it (only after that day, and
+//! only when asked and confirmed), who did, when and why: the row stays, with state
+//! `deleted`, as the record of the destruction.
+//!
+//! The access log (`archive_access`) records every play, download and verify, and every
+//! classification and destruction. The database
 //! refuses to change or delete its rows (triggers), and each entry carries the SHA-256 of
 //! the previous entry's hash and its own fields, so that an entry changed or removed behind
 //! the application's back breaks the chain: [`check_chain`] (`cau admin check-access-log`)
@@ -23,20 +29,31 @@ pub const FINALISING: &str = "finalising";
 pub const READY: &str = "ready";
 pub const INTERRUPTED: &str = "interrupted";
 pub const DAMAGED: &str = "damaged";
+pub const DELETED: &str = "deleted";
+
+/// How long a recording is kept: its meeting class and the day it may be destroyed (ms;
+/// `None`: kept permanently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keep {
+    pub class: String,
+    pub until: Option<i64>,
+}
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// A session starts being recorded into `dir` (relative to the recordings root).
+/// A session starts being recorded into `dir` (relative to the recordings root), kept as
+/// `keep` says.
 pub fn started(
     c: &Connection,
     info: &recorder::session::SessionInfo,
     dir: &str,
+    keep: &Keep,
 ) -> rusqlite::Result<()> {
     c.execute(
         "INSERT OR REPLACE INTO recordings
-           (session_id, meeting_id, title, host_unit, started_at, state, dir)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+           (session_id, meeting_id, title, host_unit, started_at, state, dir, class, keep_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             info.session_id,
             info.meeting_id,
@@ -44,7 +61,9 @@ pub fn started(
             info.host_unit,
             info.started_at,
             RECORDING,
-            dir
+            dir,
+            keep.class,
+            keep.until
         ],
     )?;
     Ok(())
@@ -129,6 +148,21 @@ pub struct Summary {
     pub bytes: i64,
     pub files: i64,
     pub attending: Vec<UnitName>,
+    /// Its meeting class; `None` for one made before classes, kept until classified.
+    pub class: Option<String>,
+    /// The day it may be destroyed (ms); `None`: kept permanently.
+    pub keep_until: Option<i64>,
+    /// Its day has passed and it is still there: an archivist may destroy it.
+    pub expired: bool,
+    pub deleted: Option<Deletion>,
+}
+
+/// Who destroyed a recording, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deletion {
+    pub at: i64,
+    pub by: String,
+    pub reason: String,
 }
 
 /// A catalogue row with what the API needs beyond the summary.
@@ -155,11 +189,20 @@ fn unit_name(dir: &Directory, id: &str) -> UnitName {
     }
 }
 
-fn row(r: &rusqlite::Row, dir: &Directory) -> rusqlite::Result<Row> {
+fn row(r: &rusqlite::Row, dir: &Directory, now: i64) -> rusqlite::Result<Row> {
     let attending: String = r.get(10)?;
     let attending: Vec<String> = serde_json::from_str(&attending).unwrap_or_default();
     let manifest: Option<String> = r.get(11)?;
     let host: String = r.get(3)?;
+    let keep_until: Option<i64> = r.get(13)?;
+    let deleted = match r.get::<_, Option<i64>>(14)? {
+        Some(at) => Some(Deletion {
+            at,
+            by: r.get::<_, Option<String>>(15)?.unwrap_or_default(),
+            reason: r.get::<_, Option<String>>(16)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
     Ok(Row {
         summary: Summary {
             session_id: r.get(0)?,
@@ -172,6 +215,10 @@ fn row(r: &rusqlite::Row, dir: &Directory) -> rusqlite::Result<Row> {
             bytes: r.get(8)?,
             files: r.get(9)?,
             attending: attending.iter().map(|u| unit_name(dir, u)).collect(),
+            class: r.get(12)?,
+            keep_until,
+            expired: deleted.is_none() && keep_until.is_some_and(|t| t <= now),
+            deleted,
         },
         dir: r.get(7)?,
         manifest: manifest.and_then(|m| serde_json::from_str(&m).ok()),
@@ -179,7 +226,8 @@ fn row(r: &rusqlite::Row, dir: &Directory) -> rusqlite::Result<Row> {
 }
 
 const COLUMNS: &str = "session_id, meeting_id, title, host_unit, started_at, ended_at, state, \
-                       dir, bytes, files, attending, manifest";
+                       dir, bytes, files, attending, manifest, class, keep_until, deleted_at, \
+                       deleted_by, deleted_reason";
 
 /// What an archivist searches by (every part optional).
 #[derive(Debug, Clone, Default)]
@@ -194,13 +242,20 @@ pub struct Search {
     pub unit: Option<String>,
     /// Some attending unit of this tier.
     pub tier: Option<String>,
+    /// Only recordings whose retention has run out (and are not destroyed).
+    pub expired: bool,
 }
 
 /// The most a search lists.
 pub const MAX_RESULTS: usize = 200;
 
-/// Recordings matching `q`, newest first.
-pub fn search(c: &Connection, dir: &Directory, q: &Search) -> rusqlite::Result<Vec<Summary>> {
+/// Recordings matching `q` at `now`, newest first.
+pub fn search(
+    c: &Connection,
+    dir: &Directory,
+    q: &Search,
+    now: i64,
+) -> rusqlite::Result<Vec<Summary>> {
     let mut stmt = c.prepare(&format!(
         "SELECT {COLUMNS} FROM recordings
           WHERE started_at >= ?1 AND started_at < ?2
@@ -208,7 +263,7 @@ pub fn search(c: &Connection, dir: &Directory, q: &Search) -> rusqlite::Result<V
     ))?;
     let rows = stmt.query_map(
         params![q.from.unwrap_or(i64::MIN), q.to.unwrap_or(i64::MAX)],
-        |r| row(r, dir),
+        |r| row(r, dir, now),
     )?;
     let words: Vec<String> = q
         .text
@@ -221,6 +276,9 @@ pub fn search(c: &Connection, dir: &Directory, q: &Search) -> rusqlite::Result<V
     let mut out = vec![];
     for r in rows {
         let s = r?.summary;
+        if q.expired && !s.expired {
+            continue;
+        }
         if let Some(u) = &q.unit
             && s.host_unit.id != *u
             && !s.attending.iter().any(|a| a.id == *u)
@@ -255,14 +313,52 @@ pub fn search(c: &Connection, dir: &Directory, q: &Search) -> rusqlite::Result<V
     Ok(out)
 }
 
-/// One recording by its session id.
-pub fn get(c: &Connection, dir: &Directory, session_id: i64) -> rusqlite::Result<Option<Row>> {
+/// One recording by its session id, as at `now`.
+pub fn get(
+    c: &Connection,
+    dir: &Directory,
+    session_id: i64,
+    now: i64,
+) -> rusqlite::Result<Option<Row>> {
     c.query_row(
         &format!("SELECT {COLUMNS} FROM recordings WHERE session_id = ?1"),
         [session_id],
-        |r| row(r, dir),
+        |r| row(r, dir, now),
     )
     .optional()
+}
+
+/// Classify a recording again: `keep` replaces its class and day.
+pub fn classify(c: &Connection, session_id: i64, keep: &Keep) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE recordings SET class = ?2, keep_until = ?3 WHERE session_id = ?1",
+        params![session_id, keep.class, keep.until],
+    )?;
+    Ok(())
+}
+
+/// Mark a recording destroyed (its files are already gone). Only a recording whose day has
+/// passed at `deletion.at` and that is finished changes; `false`: none did.
+pub fn mark_deleted(
+    c: &Connection,
+    session_id: i64,
+    deletion: &Deletion,
+) -> rusqlite::Result<bool> {
+    let changed = c.execute(
+        "UPDATE recordings SET state = ?2, deleted_at = ?3, deleted_by = ?4, deleted_reason = ?5
+          WHERE session_id = ?1 AND deleted_at IS NULL AND keep_until IS NOT NULL
+            AND keep_until <= ?3 AND state NOT IN (?6, ?7)",
+        params![
+            session_id,
+            DELETED,
+            deletion.at,
+            deletion.by,
+            deletion.reason,
+            RECORDING,
+            FINALISING
+        ],
+    )?;
+    Ok(changed == 1)
 }
 
 /// Bytes recorded in sessions started in `[from, to)`, for the statistics.
@@ -280,6 +376,10 @@ pub enum Action {
     Play,
     Download,
     Verify,
+    /// Its class changed (the entry's `file` names the new class).
+    Classify,
+    /// Destroyed.
+    Delete,
 }
 
 impl Action {
@@ -288,6 +388,8 @@ impl Action {
             Action::Play => "play",
             Action::Download => "download",
             Action::Verify => "verify",
+            Action::Classify => "classify",
+            Action::Delete => "delete",
         }
     }
 }

@@ -63,12 +63,22 @@ pub struct Config {
     #[arg(long, env = "CAU_ICE_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=300))]
     pub ice_grace_secs: u16,
 
+    /// A meeting class's retention period, CLASS=YEARS (1–100) or CLASS=permanent; repeat, or
+    /// separate with commas. Classes: review, thematic, general, training (docs/recording.md).
+    #[arg(long = "retention", env = "CAU_RETENTION", value_delimiter = ',', value_parser = retention_period)]
+    pub retention: Vec<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
     /// How long a client has to answer the hub's offer (not a flag: tests shorten it).
     #[arg(skip = sfu::shell::DEFAULT_OFFER_TIMEOUT)]
     pub offer_timeout: std::time::Duration,
+}
+
+/// One `--retention` entry, checked on its own so that a wrong one is refused at start.
+fn retention_period(s: &str) -> Result<String, String> {
+    crate::retention::Retention::with_overrides(&[s.to_string()]).map(|_| s.to_string())
 }
 
 /// Things `cau` does instead of running the hub.
@@ -174,6 +184,17 @@ mod tests {
             args.extend(bad);
             assert!(Config::try_parse_from(args).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn retention_periods_are_checked_at_start() {
+        let c = Config::try_parse_from(["cau", "--retention", "general=15,review=50"]).unwrap();
+        let r = crate::retention::Retention::with_overrides(&c.retention).unwrap();
+        assert_eq!(r.get("general").unwrap().years, Some(15));
+        let e = Config::try_parse_from(["cau", "--retention", "general=0"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--retention") && e.contains("general=0"), "{e}");
     }
 
     #[test]

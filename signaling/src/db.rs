@@ -160,6 +160,15 @@ const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the archive access log is append-only'); END;
     CREATE TRIGGER archive_access_no_delete BEFORE DELETE ON archive_access
         BEGIN SELECT RAISE(ABORT, 'the archive access log is append-only'); END;",
+    // 8: retention — each meeting's class, and each recording's class and the day it may be
+    // destroyed (NULL: kept; a recording made before classes existed has no class and is
+    // kept until an archivist classifies it), and who destroyed it, when and why.
+    "ALTER TABLE meetings ADD COLUMN class TEXT NOT NULL DEFAULT 'general';
+    ALTER TABLE recordings ADD COLUMN class TEXT;
+    ALTER TABLE recordings ADD COLUMN keep_until INTEGER;
+    ALTER TABLE recordings ADD COLUMN deleted_at INTEGER;
+    ALTER TABLE recordings ADD COLUMN deleted_by TEXT;
+    ALTER TABLE recordings ADD COLUMN deleted_reason TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     InvalidState(String),
+    /// What was asked for existed and was destroyed.
+    #[error("{0}")]
+    Gone(String),
     #[error("the meeting overlaps others")]
     Conflicts {
         conflicts: Vec<Conflict>,
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::Csrf => s(StatusCode::FORBIDDEN, "csrf"),
             ApiError::NotFound(_) => s(StatusCode::NOT_FOUND, "not_found"),
             ApiError::InvalidState(_) => s(StatusCode::CONFLICT, "invalid_state"),
+            ApiError::Gone(_) => s(StatusCode::GONE, "gone"),
             ApiError::Conflicts { .. } => s(StatusCode::CONFLICT, "conflicts"),
             ApiError::RateLimited { .. } => s(StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Join(r) => {

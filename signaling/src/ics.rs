@@ -136,6 +136,17 @@ pub fn vn_day_start(day: &str) -> Option<i64> {
     (civil_from_days(days) == (y, m, d)).then(|| days * 86_400_000 - 7 * 3_600_000)
 }
 
+/// The Viet Nam calendar year an instant falls in.
+pub fn vn_year(ms: i64) -> i64 {
+    let days = (ms.div_euclid(1000) + 7 * 3600).div_euclid(86_400);
+    civil_from_days(days).0
+}
+
+/// Milliseconds at 00:00 on 1 January of `year` in Viet Nam.
+pub fn vn_year_start(year: i64) -> i64 {
+    days_from_civil(year, 1, 1) * 86_400_000 - 7 * 3_600_000
+}
+
 /// Howard Hinnant's civil-to-days algorithm (the inverse of [`civil_from_days`]); an
 /// out-of-range month or day comes out as some other date.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -214,6 +225,7 @@ mod tests {
             },
             recorded: false,
             max_endpoints: None,
+            class: "general".into(),
             state: MeetingState::Planned,
             invited_count: 1,
             created_by: "lan".into(),

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod moderation_log;
 pub mod protocol;
 pub mod recordings;
+pub mod retention;
 pub mod rooms;
 pub mod statistics;
 pub mod tokens;
@@ -55,6 +56,9 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// A setting is wrong; the message names it.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A started hub.
@@ -79,6 +83,8 @@ impl RunningHub {
 
 /// Start everything `config` describes: directory, database, media plane, HTTP server.
 pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
+    let retention =
+        retention::Retention::with_overrides(&config.retention).map_err(StartError::Config)?;
     let installed = config.data_dir.join(DIRECTORY_FILE);
     let directory = match &config.directory {
         Some(path) => Directory::load(path)?,
@@ -118,6 +124,7 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
         token_key,
         Some(recordings.clone()),
     );
+    hub.set_retention(retention);
     // Recordings a crash cut short are finished in the background: the hub serves meanwhile.
     {
         let (db, directory) = (hub.db().clone(), hub.directory());

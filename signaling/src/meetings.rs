@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::Directory;
 use crate::protocol::Role;
+use crate::retention::Retention;
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
@@ -70,6 +71,10 @@ pub struct MeetingForm {
     /// but the hub's own.
     #[serde(default)]
     pub max_endpoints: Option<u32>,
+    /// The meeting's class, which sets how long its recordings are kept
+    /// ([`crate::retention`]); default `general`.
+    #[serde(default = "default_class")]
+    pub class: String,
     #[serde(default, skip_serializing)]
     pub acknowledge_conflicts: bool,
 }
@@ -130,6 +135,7 @@ pub struct Meeting {
     pub scope: Scope,
     pub recorded: bool,
     pub max_endpoints: Option<u32>,
+    pub class: String,
     pub state: MeetingState,
     pub invited_count: usize,
     pub created_by: String,
@@ -215,10 +221,14 @@ fn last_end(start: i64, end: i64, weekly_until: Option<i64>) -> i64 {
         .map_or(end, |o| o.end)
 }
 
+fn default_class() -> String {
+    crate::retention::DEFAULT_CLASS.to_string()
+}
+
 impl MeetingForm {
-    /// Trim text fields and check everything against the directory. The error names the
-    /// field, for the form to show next to it.
-    pub fn validate(&mut self, dir: &Directory) -> Result<(), String> {
+    /// Trim text fields and check everything against the directory and the hub's meeting
+    /// classes. The error names the field, for the form to show next to it.
+    pub fn validate(&mut self, dir: &Directory, retention: &Retention) -> Result<(), String> {
         self.title = self.title.trim().to_string();
         self.chair_person = self.chair_person.trim().to_string();
         self.agenda = self.agenda.trim_end().to_string();
@@ -280,6 +290,13 @@ impl MeetingForm {
                 "max_endpoints: from {MIN_ENDPOINTS_CAP} to {MAX_ENDPOINTS_CAP}, or none"
             ));
         }
+        if retention.get(&self.class).is_none() {
+            return Err(format!(
+                "class: no meeting class {:?} (known: {})",
+                self.class,
+                retention.ids().join(", ")
+            ));
+        }
         Ok(())
     }
 
@@ -306,7 +323,7 @@ pub fn invited(dir: &Directory, form: &MeetingForm) -> BTreeSet<String> {
     set
 }
 
-const MEETING_COLUMNS: &str = "id, title, agenda, start_ms, end_ms, weekly_until, host_unit, chair_unit, chair_person, chair_user, scope, recorded, state, created_by, created_at, updated_by, updated_at, (SELECT COUNT(*) FROM meeting_invites i WHERE i.meeting_id = meetings.id), max_endpoints";
+const MEETING_COLUMNS: &str = "id, title, agenda, start_ms, end_ms, weekly_until, host_unit, chair_unit, chair_person, chair_user, scope, recorded, state, created_by, created_at, updated_by, updated_at, (SELECT COUNT(*) FROM meeting_invites i WHERE i.meeting_id = meetings.id), max_endpoints, class";
 
 fn meeting_from_row(r: &Row<'_>) -> rusqlite::Result<Meeting> {
     let scope: String = r.get(10)?;
@@ -335,6 +352,7 @@ fn meeting_from_row(r: &Row<'_>) -> rusqlite::Result<Meeting> {
         max_endpoints: r
             .get::<_, Option<i64>>(18)?
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        class: r.get(19)?,
         occurrences: vec![],
     })
 }
@@ -447,7 +465,7 @@ pub fn conflicts(
     Ok((listed, total))
 }
 
-/// A form's columns, in the order `insert` and `update` bind them (?1 to ?12).
+/// A form's columns, in the order `insert` and `update` bind them (?1 to ?14).
 fn form_values(form: &MeetingForm) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value;
     vec![
@@ -465,6 +483,7 @@ fn form_values(form: &MeetingForm) -> Vec<rusqlite::types::Value> {
         Value::Integer(i64::from(form.recorded)),
         form.max_endpoints
             .map_or(Value::Null, |n| Value::Integer(i64::from(n))),
+        Value::Text(form.class.clone()),
     ]
 }
 
@@ -480,9 +499,10 @@ pub fn insert(
     values.extend([by.to_string().into(), now.into()]);
     c.execute(
         "INSERT INTO meetings (title, agenda, start_ms, end_ms, weekly_until, last_end_ms, host_unit,
-            chair_unit, chair_person, chair_user, scope, recorded, max_endpoints, state, created_by,
-            created_at, updated_by, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'planned', ?14, ?15, ?14, ?15)",
+            chair_unit, chair_person, chair_user, scope, recorded, max_endpoints, class, state,
+            created_by, created_at, updated_by, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'planned', ?15, ?16, ?15,
+            ?16)",
         rusqlite::params_from_iter(values),
     )?;
     let id = c.last_insert_rowid();
@@ -504,8 +524,9 @@ pub fn update(
     c.execute(
         "UPDATE meetings SET title = ?1, agenda = ?2, start_ms = ?3, end_ms = ?4, weekly_until = ?5,
             last_end_ms = ?6, host_unit = ?7, chair_unit = ?8, chair_person = ?9, chair_user = ?10,
-            scope = ?11, recorded = ?12, max_endpoints = ?13, updated_by = ?14, updated_at = ?15
-         WHERE id = ?16",
+            scope = ?11, recorded = ?12, max_endpoints = ?13, class = ?14, updated_by = ?15,
+            updated_at = ?16
+         WHERE id = ?17",
         rusqlite::params_from_iter(values),
     )?;
     set_invites(c, id, invited)
@@ -536,6 +557,7 @@ pub fn form_of(m: &Meeting) -> MeetingForm {
         scope: m.scope.clone(),
         recorded: m.recorded,
         max_endpoints: m.max_endpoints,
+        class: m.class.clone(),
         acknowledge_conflicts: false,
     }
 }
@@ -739,6 +761,7 @@ mod tests {
             },
             recorded: false,
             max_endpoints: None,
+            class: "general".into(),
             acknowledge_conflicts: false,
         }
     }
@@ -747,7 +770,7 @@ mod tests {
     fn scope_takes_a_subtree_by_tier_plus_and_minus_units() {
         let d = dir();
         let mut f = form(&d);
-        f.validate(&d).unwrap();
+        f.validate(&d, &Retention::default()).unwrap();
         assert_eq!(f.title, "Giao ban");
         let communes = d.subtree(&f.scope.root, &["commune".into()]).unwrap();
         let set = invited(&d, &f);
@@ -799,11 +822,12 @@ mod tests {
                 "max_endpoints",
                 Box::new(|f| f.max_endpoints = Some(MAX_ENDPOINTS_CAP + 1)),
             ),
+            ("class", Box::new(|f| f.class = "secret".into())),
         ];
         for (field, break_it) in cases {
             let mut f = form(&d);
             break_it(&mut f);
-            let err = f.validate(&d).unwrap_err();
+            let err = f.validate(&d, &Retention::default()).unwrap_err();
             assert!(err.starts_with(field), "{field}: {err}");
         }
     }

@@ -31,6 +31,7 @@ use crate::protocol::{
     ByeReason, ErrorCode, IceServer, LeaveReason, MeetingRef, Participant, Presence,
     PublishedTrack, Role, RollCallEntry, ServerMessage, TrackKind, UnitRef,
 };
+use crate::retention::Retention;
 use crate::tokens::TokenKey;
 
 /// How often chairs' roll calls are refreshed (when something changed).
@@ -61,6 +62,8 @@ struct HubInner {
     recordings: Option<std::path::PathBuf>,
     /// Archive views being made (at most one per core at a time), by session.
     composites: Arc<Composites>,
+    /// The meeting classes and how long each keeps its recordings.
+    retention: RwLock<Arc<Retention>>,
 }
 
 /// The archive views in the making: a permit per core, and each one's state.
@@ -296,8 +299,27 @@ impl Hub {
                     ),
                     state: std::sync::Mutex::new(HashMap::new()),
                 }),
+                retention: RwLock::new(Arc::new(Retention::default())),
             }),
         }
+    }
+
+    /// The meeting classes in force.
+    pub fn retention(&self) -> Arc<Retention> {
+        self.inner
+            .retention
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replace the meeting classes' periods (at start, from the configuration).
+    pub fn set_retention(&self, retention: Retention) {
+        *self
+            .inner
+            .retention
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(retention);
     }
 
     /// Counts a websocket connection as open until the returned guard is dropped.
@@ -469,7 +491,7 @@ impl Hub {
                     invited: invited.clone(),
                     started_at: now_ms(),
                 };
-                self.start_recorder(SessionId(session as u64), info)
+                self.start_recorder(SessionId(session as u64), info, &meeting.class)
             } else {
                 None
             };
@@ -725,8 +747,13 @@ impl Hub {
         &self,
         session: SessionId,
         info: recorder::session::SessionInfo,
+        class: &str,
     ) -> Option<RoomRecorder> {
         let root = self.inner.recordings.as_ref()?;
+        let keep = crate::archive::Keep {
+            class: class.to_string(),
+            until: self.retention().keep_until(class, info.started_at),
+        };
         let dir = root
             .join(info.meeting_id.to_string())
             .join(info.session_id.to_string());
@@ -749,7 +776,7 @@ impl Hub {
             };
             let (row, rel) = (info.clone(), relative.clone());
             let r = db
-                .call(move |c| crate::archive::started(c, &row, &rel))
+                .call(move |c| crate::archive::started(c, &row, &rel, &keep))
                 .await;
             catalogue("a recording's start", r);
             let ending_db = db.clone();

@@ -46,6 +46,21 @@ async fn raw(
     (status, headers, bytes)
 }
 
+/// A request with a JSON body; the status and the JSON answer.
+async fn send(
+    state: &AppState,
+    method: &str,
+    uri: String,
+    bearer: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
+    let (status, _, bytes) = raw(state, method, &uri, bearer, &[], Some(body)).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 async fn json_of(
     state: &AppState,
     method: &str,
@@ -84,7 +99,11 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
         hub.hub.clone(),
         std::env::temp_dir().join(format!("cau-archive-{}", std::process::id())),
     );
-    for (user, role) in [("thu", StaffRole::Archivist), ("lan", StaffRole::Scheduler)] {
+    for (user, role) in [
+        ("thu", StaffRole::Archivist),
+        ("lan", StaffRole::Scheduler),
+        ("quan", StaffRole::Admin),
+    ] {
         hub.hub
             .db()
             .call(move |c| {
@@ -96,18 +115,23 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
             .unwrap();
     }
     let mut tokens = vec![];
-    for user in ["thu", "lan"] {
+    for user in ["thu", "lan", "quan"] {
         let body = json!({"username": user, "password": "mật khẩu đủ dài", "bearer": true});
         let (status, _, bytes) = raw(&state, "POST", "/api/login", None, &[], Some(body)).await;
         assert_eq!(status, StatusCode::OK);
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         tokens.push(v["token"].as_str().unwrap().to_string());
     }
-    let (archivist, scheduler) = (Some(tokens[0].as_str()), Some(tokens[1].as_str()));
+    let (archivist, scheduler, admin) = (
+        Some(tokens[0].as_str()),
+        Some(tokens[1].as_str()),
+        Some(tokens[2].as_str()),
+    );
 
     let meeting = plan_meeting_with(&hub.hub, "province:19", &["commune:5431"], |f| {
         f.recorded = true;
         f.title = "Giao ban Quý IV về Chuyển đổi số".into();
+        f.class = "training".into();
     })
     .await;
     let chair = SimEndpoint::join_with(
@@ -446,4 +470,229 @@ async fn archivists_find_play_download_and_verify_recordings_and_every_access_is
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && said.contains("6 entries"), "{said}");
+
+    retention(
+        &state,
+        &hub.hub,
+        session,
+        &dir,
+        (archivist, scheduler, admin),
+    )
+    .await;
+}
+
+/// Retention: the recording kept as its meeting's class says, classified again, refused
+/// destruction before its day and to anyone but an archivist who confirms it, then
+/// destroyed: files gone, the catalogue's row kept as the record, every file request `gone`,
+/// the classification and destruction in the chained access log.
+async fn retention(
+    state: &AppState,
+    hub: &signaling::rooms::Hub,
+    session: i64,
+    dir: &std::path::Path,
+    (archivist, scheduler, admin): (Option<&str>, Option<&str>, Option<&str>),
+) {
+    use signaling::ics::{vn_year, vn_year_start};
+    let recording = format!("/api/recordings/{session}");
+    let (_, rec) = json_of(state, "GET", &recording, archivist).await;
+    let started = rec["started_at"].as_i64().unwrap();
+    // A training: five whole years after the year it was held.
+    assert_eq!(rec["class"], "training");
+    assert_eq!(
+        rec["keep_until"].as_i64(),
+        Some(vn_year_start(vn_year(started) + 6))
+    );
+    assert_eq!(rec["expired"], false);
+
+    // The classes, for anyone on the staff.
+    let (status, v) = json_of(state, "GET", "/api/meeting-classes", scheduler).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&str> = v["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["review", "thematic", "general", "training"]);
+    assert_eq!(v["default"], "general");
+    let (status, _) = json_of(state, "GET", "/api/meeting-classes", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let destroy = |confirm: i64, reason: &str| json!({"confirm": confirm, "reason": reason});
+    // Not before its day.
+    let (status, v) = send(
+        state,
+        "DELETE",
+        recording.clone(),
+        archivist,
+        destroy(session, "Hết hạn"),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("kept until"), "{v}");
+
+    // Classified again: twenty years, counted from the same start.
+    let class_uri = format!("{recording}/class");
+    for who in [scheduler, admin] {
+        let (status, v) = send(
+            state,
+            "PUT",
+            class_uri.clone(),
+            who,
+            json!({"class": "thematic"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    }
+    let (status, v) = send(
+        state,
+        "PUT",
+        class_uri.clone(),
+        archivist,
+        json!({"class": "secret"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["message"].as_str().unwrap().starts_with("class:"), "{v}");
+    let (status, v) = send(
+        state,
+        "PUT",
+        class_uri.clone(),
+        archivist,
+        json!({"class": "thematic"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["class"], "thematic");
+    assert_eq!(
+        v["keep_until"].as_i64(),
+        Some(vn_year_start(vn_year(started) + 21))
+    );
+
+    // Its day passes (as it does for one recorded twenty years ago).
+    hub.db()
+        .call(move |c| {
+            c.execute(
+                "UPDATE recordings SET keep_until = ?2 WHERE session_id = ?1",
+                rusqlite::params![session, signaling::db::now_ms() - 1000],
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    let (_, v) = json_of(state, "GET", "/api/recordings?expired=true", archivist).await;
+    let listed = v["recordings"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0]["session_id"].as_i64(), &listed[0]["expired"]),
+        (Some(session), &json!(true))
+    );
+
+    // Destroyed only by an archivist who types the session's number and gives a reason.
+    for (who, body, want) in [
+        (
+            scheduler,
+            destroy(session, "Hết hạn"),
+            StatusCode::FORBIDDEN,
+        ),
+        (admin, destroy(session, "Hết hạn"), StatusCode::FORBIDDEN),
+        (
+            archivist,
+            destroy(session + 1, "Hết hạn"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (archivist, destroy(session, "  "), StatusCode::BAD_REQUEST),
+        (
+            archivist,
+            json!({"confirm": session}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (status, v) = send(state, "DELETE", recording.clone(), who, body.clone()).await;
+        assert_eq!(status, want, "{body}: {v}");
+    }
+    assert!(dir.exists(), "nothing destroyed by a refused request");
+    let reason = "Hết thời hạn bảo quản theo Quyết định số 12/QĐ-VP";
+    let (status, v) = send(
+        state,
+        "DELETE",
+        recording.clone(),
+        archivist,
+        destroy(session, reason),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "deleted");
+    assert_eq!(v["expired"], false);
+    assert_eq!(
+        (&v["deleted"]["by"], &v["deleted"]["reason"]),
+        (&json!("thu"), &json!(reason))
+    );
+    assert!(!dir.exists(), "its files are gone");
+    // What is left says so.
+    for (method, uri) in [
+        (
+            "GET",
+            format!(
+                "{recording}/files/{}",
+                v["files"][0]["name"].as_str().unwrap()
+            ),
+        ),
+        ("GET", format!("{recording}/archive.tar")),
+        ("GET", format!("{recording}/manifest.json")),
+        ("POST", format!("{recording}/verify")),
+    ] {
+        let (status, e) = send(state, method, uri.clone(), archivist, json!({})).await;
+        assert_eq!(
+            (status, e["error"].as_str()),
+            (StatusCode::GONE, Some("gone")),
+            "{uri}"
+        );
+        assert!(e["message"].as_str().unwrap().contains("destroyed"), "{e}");
+    }
+    let (status, _) = send(
+        state,
+        "DELETE",
+        recording.clone(),
+        archivist,
+        destroy(session, reason),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = send(
+        state,
+        "PUT",
+        class_uri,
+        archivist,
+        json!({"class": "review"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Still found, as destroyed; no longer among the expired.
+    let (_, v) = json_of(state, "GET", "/api/recordings", archivist).await;
+    assert_eq!(v["recordings"][0]["state"], "deleted");
+    let (_, v) = json_of(state, "GET", "/api/recordings?expired=true", archivist).await;
+    assert_eq!(v["recordings"].as_array().unwrap().len(), 0);
+
+    // In the access log, chained.
+    let (_, v) = json_of(state, "GET", &format!("{recording}/access-log"), archivist).await;
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(
+        (&entries[0]["action"], &entries[0]["username"]),
+        (&json!("delete"), &json!("thu"))
+    );
+    assert_eq!(
+        (&entries[1]["action"], &entries[1]["file"]),
+        (&json!("classify"), &json!("thematic"))
+    );
+    let check = hub
+        .db()
+        .call(|c| signaling::archive::check_chain(c))
+        .await
+        .unwrap();
+    assert_eq!((check.entries, check.broken_at), (8, None));
 }

@@ -1,9 +1,10 @@
 //! The archive's API, for archivists and admins (docs/api.md, "Archive"): the catalogue
 //! searched, a recording's files played (with byte ranges, so players seek) and downloaded
 //! one by one or as one tar with the manifest and checksums, and verified against their
-//! checksums. Every play, download and verify is written to the access log
-//! ([`crate::archive`]). File names come from the recording's manifest, never from the
-//! request as a path.
+//! checksums; classified again, and destroyed once its retention has run out, by an
+//! archivist who confirms it. Every play, download, verify, classification and destruction
+//! is written to the access log ([`crate::archive`]). File names come from the recording's
+//! manifest, never from the request as a path.
 
 use std::path::{Path, PathBuf};
 
@@ -15,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::staff;
-use crate::archive::{self, Action, Row, Search};
+use super::{JsonBody, staff};
+use crate::archive::{self, Action, Deletion, Keep, Row, Search};
 use crate::auth::{StaffRole, StaffSession};
 use crate::db::now_ms;
 use crate::error::ApiError;
@@ -44,6 +45,7 @@ pub struct SearchQuery {
     q: Option<String>,
     unit: Option<String>,
     tier: Option<String>,
+    expired: Option<bool>,
 }
 
 /// `GET /api/recordings`
@@ -69,14 +71,173 @@ pub async fn search(
         text: q.q.filter(|t| !t.trim().is_empty()),
         unit: q.unit.filter(|u| !u.is_empty()),
         tier: q.tier.filter(|t| !t.is_empty()),
+        expired: q.expired.unwrap_or(false),
     };
     let dir = state.hub.directory();
     let found = state
         .hub
         .db()
-        .call(move |c| archive::search(c, &dir, &search))
+        .call(move |c| archive::search(c, &dir, &search, now_ms()))
         .await?;
     Ok(Json(serde_json::json!({ "recordings": found })).into_response())
+}
+
+/// A staff session whose user is an archivist: what changes the archive (classifying,
+/// destroying) is an archivist's act, an admin's role alone does not reach it.
+async fn archivist_only(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<StaffSession, ApiError> {
+    let s = staff(state, method, headers).await?;
+    if !s.user.has(StaffRole::Archivist) {
+        tracing::warn!(user = %s.user.username, "refused: changing the archive needs an archivist");
+        return Err(ApiError::Forbidden(
+            "only an archivist classifies or destroys recordings".into(),
+        ));
+    }
+    Ok(s)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassForm {
+    class: String,
+}
+
+/// `PUT /api/recordings/{session}/class`: classify a recording again; its day to be kept
+/// until is counted anew from its start.
+pub async fn classify(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    UrlPath(session): UrlPath<i64>,
+    JsonBody(form): JsonBody<ClassForm>,
+) -> Result<Response, ApiError> {
+    let who = archivist_only(&state, &method, &headers).await?;
+    let row = load(&state, session).await?;
+    if row.summary.deleted.is_some() {
+        return Err(ApiError::InvalidState(
+            "a destroyed recording is not classified".into(),
+        ));
+    }
+    let retention = state.hub.retention();
+    if retention.get(&form.class).is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "class: no meeting class {:?} (known: {})",
+            form.class.chars().take(40).collect::<String>(),
+            retention.ids().join(", ")
+        )));
+    }
+    let keep = Keep {
+        until: retention.keep_until(&form.class, row.summary.started_at),
+        class: form.class,
+    };
+    let class = keep.class.clone();
+    state
+        .hub
+        .db()
+        .call(move |c| archive::classify(c, session, &keep))
+        .await?;
+    log(
+        &state,
+        &who.user.username,
+        Action::Classify,
+        session,
+        Some(&class),
+    )
+    .await?;
+    tracing::info!(session, class, user = %who.user.username, "recording classified");
+    detail(&state, session).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestroyForm {
+    /// The session's number again, typed by the archivist.
+    confirm: i64,
+    reason: String,
+}
+
+/// The longest reason for a destruction, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// `DELETE /api/recordings/{session}`: destroy a recording whose retention has run out. The
+/// archivist confirms with the session's number and gives a reason; its files go, its
+/// catalogue row stays as the record of who destroyed it, when and why.
+pub async fn destroy(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    UrlPath(session): UrlPath<i64>,
+    JsonBody(form): JsonBody<DestroyForm>,
+) -> Result<Response, ApiError> {
+    let who = archivist_only(&state, &method, &headers).await?;
+    if form.confirm != session {
+        return Err(ApiError::BadRequest(format!(
+            "confirm: type the session's number, {session}, to destroy it"
+        )));
+    }
+    let reason = form.reason.trim().to_string();
+    if reason.is_empty()
+        || reason.chars().count() > MAX_REASON_CHARS
+        || reason.chars().any(|c| c.is_control() && c != '\n')
+    {
+        return Err(ApiError::BadRequest(format!(
+            "reason: 1–{MAX_REASON_CHARS} characters, no control characters"
+        )));
+    }
+    let row = load(&state, session).await?;
+    let s = &row.summary;
+    if s.deleted.is_some() {
+        return Err(ApiError::InvalidState("it was already destroyed".into()));
+    }
+    if [archive::RECORDING, archive::FINALISING].contains(&s.state.as_str())
+        || matches!(
+            state.hub.composite_state(session),
+            Some(crate::rooms::CompositeState::Queued | crate::rooms::CompositeState::Making(_))
+        )
+    {
+        return Err(ApiError::InvalidState(
+            "it is still being recorded or finalised".into(),
+        ));
+    }
+    if !s.expired {
+        return Err(ApiError::InvalidState(match s.keep_until {
+            Some(t) => format!("it must be kept until {}", crate::ics::vn_time(t)),
+            None => "it is kept permanently (or not classified yet)".into(),
+        }));
+    }
+    let dir = session_dir(&state, &row)?;
+    match tokio::fs::remove_dir_all(&dir).await {
+        Ok(()) => {}
+        // Gone already (a destruction cut short before it was catalogued).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(ApiError::Internal(format!(
+                "cannot remove {}: {e}",
+                dir.display()
+            )));
+        }
+    }
+    let deletion = Deletion {
+        at: now_ms(),
+        by: who.user.username.clone(),
+        reason,
+    };
+    let marked = state
+        .hub
+        .db()
+        .call(move |c| archive::mark_deleted(c, session, &deletion))
+        .await?;
+    if !marked {
+        return Err(ApiError::InvalidState(
+            "it changed meanwhile; look at it again".into(),
+        ));
+    }
+    log(&state, &who.user.username, Action::Delete, session, None).await?;
+    tracing::warn!(session, user = %who.user.username, dir = %dir.display(), "recording destroyed");
+    detail(&state, session).await
 }
 
 /// The recording of `session`, or `not_found`.
@@ -85,13 +246,21 @@ async fn load(state: &AppState, session: i64) -> Result<Row, ApiError> {
     state
         .hub
         .db()
-        .call(move |c| archive::get(c, &dir, session))
+        .call(move |c| archive::get(c, &dir, session, now_ms()))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no recording of session {session}")))
 }
 
-/// The recording's directory on disk.
+/// The recording's directory on disk; `gone` once it was destroyed.
 fn session_dir(state: &AppState, row: &Row) -> Result<PathBuf, ApiError> {
+    if let Some(d) = &row.summary.deleted {
+        return Err(ApiError::Gone(format!(
+            "the recording of session {} was destroyed on {} by {}",
+            row.summary.session_id,
+            crate::ics::vn_time(d.at),
+            d.by
+        )));
+    }
     let root = state
         .hub
         .recordings_dir()
@@ -145,7 +314,12 @@ pub async fn show(
     UrlPath(session): UrlPath<i64>,
 ) -> Result<Response, ApiError> {
     archivist(&state, &method, &headers).await?;
-    let row = load(&state, session).await?;
+    detail(&state, session).await
+}
+
+/// A recording with its files, participants, speakers and archive view.
+async fn detail(state: &AppState, session: i64) -> Result<Response, ApiError> {
+    let row = load(state, session).await?;
     let m = row.manifest.clone().unwrap_or_default();
     let files: Vec<serde_json::Value> = manifest_files(&row)
         .into_iter()

@@ -26,6 +26,22 @@ pub struct Range {
     to: Option<i64>,
 }
 
+/// `GET /api/meeting-classes`: the meeting classes and how long each keeps its recordings
+/// (for any signed-in staff: schedulers choose one, archivists classify by them).
+pub async fn classes(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    super::staff(&state, &method, &headers).await?;
+    let retention = state.hub.retention();
+    Ok(Json(serde_json::json!({
+        "classes": retention.classes,
+        "default": crate::retention::DEFAULT_CLASS,
+    }))
+    .into_response())
+}
+
 pub async fn list(
     State(state): State<AppState>,
     method: Method,
@@ -63,7 +79,8 @@ async fn assess(
     ApiError,
 > {
     let dir = state.hub.directory();
-    form.validate(&dir).map_err(ApiError::BadRequest)?;
+    form.validate(&dir, &state.hub.retention())
+        .map_err(ApiError::BadRequest)?;
     let set = invited(&dir, &form);
     let (f, s) = (form.clone(), set.clone());
     let (conflicts, total) = state

@@ -14,7 +14,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::FromRequest;
 use axum::http::{HeaderMap, Method, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{self, COOKIE_NAME, StaffSession};
@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/directory", post(directory::replace))
         .route("/api/calendar/{file}", get(meetings::unit_calendar))
         .route("/api/meetings", get(meetings::list).post(meetings::create))
+        .route("/api/meeting-classes", get(meetings::classes))
         .route("/api/meetings/preview", post(meetings::preview))
         .route(
             "/api/meetings/{id}",
@@ -72,7 +73,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/meetings/{id}/meeting.ics", get(meetings::meeting_ics))
         .route("/api/statistics", get(statistics::statistics))
         .route("/api/recordings", get(archive::search))
-        .route("/api/recordings/{session}", get(archive::show))
+        .route(
+            "/api/recordings/{session}",
+            get(archive::show).delete(archive::destroy),
+        )
+        .route("/api/recordings/{session}/class", put(archive::classify))
         .route("/api/recordings/{session}/files/{name}", get(archive::file))
         .route(
             "/api/recordings/{session}/manifest.json",

@@ -149,10 +149,12 @@ pub async fn plan_meeting_with(
         },
         recorded: false,
         max_endpoints: None,
+        class: signaling::retention::DEFAULT_CLASS.into(),
         acknowledge_conflicts: true,
     };
     edit(&mut form);
-    form.validate(&dir).expect("valid test meeting");
+    form.validate(&dir, &hub.retention())
+        .expect("valid test meeting");
     let invited = meetings::invited(&dir, &form);
     let links = hub
         .db()
