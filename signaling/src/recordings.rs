@@ -105,44 +105,62 @@ pub async fn recover(db: &Db, directory: Arc<Directory>, root: PathBuf) -> usize
         .unwrap_or_default();
     let mut done = 0;
     for (meeting, session, dir) in found {
-        let directory = directory.clone();
-        let known = match db
-            .call(move |c| known(c, &directory, meeting, session))
+        if finish_interrupted(db, directory.clone(), meeting, session, dir)
             .await
+            .is_some()
         {
-            Ok(k) => k,
-            Err(e) => {
-                tracing::error!(meeting, session, error = %e, "cannot read an interrupted session");
-                continue;
-            }
-        };
-        let result =
-            tokio::task::spawn_blocking(move || recorder::session::recover(&dir, known)).await;
-        match result {
-            Ok(Ok(m)) => {
-                done += 1;
-                let (m2, relative) = (m.clone(), format!("{meeting}/{session}"));
-                if let Err(e) = db
-                    .call(move |c| crate::archive::finished(c, &m2, &relative))
-                    .await
-                {
-                    tracing::error!(meeting, session, error = %e, "cannot catalogue an interrupted recording");
-                }
-                tracing::warn!(
-                    meeting,
-                    session,
-                    files = m.files.len(),
-                    problems = m.problems.len(),
-                    "an interrupted recording was finalised"
-                );
-            }
-            Ok(Err(e)) => {
-                tracing::error!(meeting, session, error = %e, "cannot finalise an interrupted recording")
-            }
-            Err(e) => {
-                tracing::error!(meeting, session, error = %e, "finalising an interrupted recording failed")
-            }
+            done += 1;
         }
     }
     done
+}
+
+/// Finish one session's recording that was cut short — by a crash of the hub, or a panic of
+/// its recorder while the meeting goes on: its `.part` files finalised, a manifest from the
+/// database marked `interrupted`, and the catalogue told. `None` when that failed (logged).
+pub async fn finish_interrupted(
+    db: &Db,
+    directory: Arc<Directory>,
+    meeting: i64,
+    session: i64,
+    dir: PathBuf,
+) -> Option<recorder::session::Manifest> {
+    let known = match db
+        .call(move |c| known(c, &directory, meeting, session))
+        .await
+    {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(meeting, session, error = %e, "cannot read an interrupted session");
+            return None;
+        }
+    };
+    let result = tokio::task::spawn_blocking(move || recorder::session::recover(&dir, known)).await;
+    match result {
+        Ok(Ok(m)) => {
+            let (m2, relative) = (m.clone(), format!("{meeting}/{session}"));
+            if let Err(e) = db
+                .call(move |c| crate::archive::finished(c, &m2, &relative))
+                .await
+            {
+                tracing::error!(meeting, session, error = %e, "cannot catalogue an interrupted recording");
+            }
+            tracing::warn!(
+                meeting,
+                session,
+                files = m.files.len(),
+                problems = m.problems.len(),
+                "an interrupted recording was finalised"
+            );
+            Some(m)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(meeting, session, error = %e, "cannot finalise an interrupted recording");
+            None
+        }
+        Err(e) => {
+            tracing::error!(meeting, session, error = %e, "finalising an interrupted recording failed");
+            None
+        }
+    }
 }

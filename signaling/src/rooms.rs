@@ -767,6 +767,7 @@ impl Hub {
         tracing::info!(meeting, session = session_id, dir = %dir.display(), "recording the session");
         let db = self.inner.db.clone();
         let composites = self.inner.composites.clone();
+        let directory = self.directory();
         let session_dir = dir.clone();
         tokio::spawn(async move {
             let catalogue = |what: &'static str, r: Result<(), crate::db::DbError>| {
@@ -790,12 +791,26 @@ impl Hub {
                     }
                 });
             };
-            let recorded = recorder::session::record_session(
+            // The recorder runs as a task of its own: should it panic, the meeting goes on
+            // (the media plane finds its packets refused and stops feeding it) and what it
+            // wrote is finished here as after a crash.
+            let recorded = tokio::spawn(recorder::session::record_session(
                 dir, info, origin, packets_rx, events_rx, keyframe, ending,
-            )
+            ))
             .await;
             match recorded {
-                Ok(m) => {
+                Err(panicked) => {
+                    tracing::error!(meeting, session = session_id, error = %panicked, "the recorder stopped; finishing what it wrote");
+                    crate::recordings::finish_interrupted(
+                        &db,
+                        directory,
+                        meeting,
+                        session_id,
+                        session_dir,
+                    )
+                    .await;
+                }
+                Ok(Ok(m)) => {
                     tracing::info!(
                         meeting,
                         session = session_id,
@@ -811,7 +826,7 @@ impl Hub {
                     catalogue("a finished recording", r);
                     make_composite(db, composites, session_dir, relative, m).await;
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     tracing::error!(meeting, session = session_id, error = %e, "recording failed");
                     let r = db
                         .call(move |c| crate::archive::damaged(c, session_id, now_ms()))

@@ -147,6 +147,72 @@ async fn a_recorded_session_leaves_a_file_per_participant_and_a_manifest() {
 }
 
 /// The `cau` binary on `data_dir`, listening on a free port of 127.0.0.1.
+/// A recorder that cannot write (its meeting's directory taken by a file) fails on its own:
+/// the meeting goes on, media flowing both ways, and the catalogue says the recording is
+/// damaged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_recorder_leaves_the_meeting_going() {
+    use str0m::media::MediaKind;
+    let hub = start_hub("recorder-fails").await;
+    let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
+    let root = hub.hub.recordings_dir().unwrap();
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::write(root.join(meeting.id.to_string()), b"not a directory").unwrap();
+    let chair = SimEndpoint::join_with(
+        hub.addr,
+        &meeting,
+        "province:19",
+        "chair",
+        SimOptions {
+            chair: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let an = SimEndpoint::join(hub.addr, &meeting, UNITS[0], "an").await;
+    assert!(all_connected(&[&chair, &an]).await);
+    let state = || {
+        let db = hub.hub.db().clone();
+        let meeting = meeting.id;
+        async move {
+            db.call(move |c| {
+                c.query_row(
+                    "SELECT state FROM recordings WHERE meeting_id = ?1",
+                    [meeting],
+                    |r| r.get::<_, String>(0),
+                )
+            })
+            .await
+            .ok()
+        }
+    };
+    let mut damaged = false;
+    for _ in 0..100 {
+        if state().await.as_deref() == Some("damaged") {
+            damaged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(damaged, "catalogued as damaged: {:?}", state().await);
+    // After the failure, media still flows both ways.
+    let before = (
+        an.received_from("chair", MediaKind::Video),
+        chair.received_from("an", MediaKind::Audio),
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            an.received_from("chair", MediaKind::Video) > before.0 + 30
+                && chair.received_from("an", MediaKind::Audio) > before.1 + 50
+        })
+        .await,
+        "the meeting goes on"
+    );
+    assert!(hub.hub.rooms().await.iter().any(|r| r.participants == 2));
+    chair.stop().await;
+    an.stop().await;
+}
+
 fn spawn_cau(
     data_dir: &std::path::Path,
     name: &str,
