@@ -70,7 +70,7 @@ impl ParticipantFile {
             audio,
             video,
             frames: vec![],
-            clock: SenderClock::default(),
+            clock: SenderClock::new(streams.audio),
         })
     }
 

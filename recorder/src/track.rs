@@ -14,7 +14,13 @@
 //! Lip sync: once a packet says when the publisher captured it (its sender reports map RTP
 //! time to the publisher's clock), the stream is anchored again on that clock, shifted by
 //! one offset shared by the participant's audio and video ([`SenderClock`]) — so the two
-//! stay together however differently the network delayed their first packets.
+//! stay together however differently the network delayed their first packets. Audio is the
+//! reference, as in a browser's own lip sync: the offset is its arrival less its capture
+//! time, so the file keeps the session's time, and video anchors only once audio has (it
+//! stays on its arrival times until then — browsers report on audio every 5 s, on video
+//! every second — and steps back by its extra delay then). A file without audio takes the
+//! offset from its video. Video frames stepped back onto what is already written are
+//! dropped until a keyframe.
 
 use std::time::{Duration, Instant};
 
@@ -60,10 +66,23 @@ impl StreamKind {
 }
 
 /// The offset (ms) from a publisher's clock to the session timeline, shared by its streams:
-/// fixed by the first packet that carries a sender time.
+/// fixed by the first audio packet that carries a sender time (by the first video one in a
+/// file without audio).
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct SenderClock {
     offset_ms: Option<f64>,
+    /// The file has audio: video waits for its offset.
+    follows_audio: bool,
+}
+
+impl SenderClock {
+    /// The clock of a file with audio (video follows it) or without.
+    pub fn new(has_audio: bool) -> SenderClock {
+        SenderClock {
+            offset_ms: None,
+            follows_audio: has_audio,
+        }
+    }
 }
 
 /// How long a gap in the sequence waits for its packet (a retransmission takes a round trip).
@@ -101,6 +120,8 @@ pub struct TrackRecorder {
     base: Option<(i64, i64)>,
     /// The base comes from the publisher's clock.
     anchored: bool,
+    /// The file time of the last video frame out.
+    last_frame_ms: Option<i64>,
     gathering: Option<Gathering>,
     /// Frames are dropped until a keyframe (at the start, and after a loss).
     need_keyframe: bool,
@@ -119,6 +140,7 @@ impl TrackRecorder {
             unwrap: TimestampUnwrap::default(),
             base: None,
             anchored: false,
+            last_frame_ms: None,
             gathering: None,
             need_keyframe: kind == StreamKind::Vp8,
             keyframe_request: kind == StreamKind::Vp8,
@@ -222,12 +244,18 @@ impl TrackRecorder {
         if let Some(us) = sender_us
             && !self.anchored
         {
-            // The publisher's clock, shifted onto the timeline by the offset its first such
-            // packet fixed (for all its streams).
+            // The publisher's clock, shifted onto the timeline by the offset audio fixed
+            // (for all its streams); video waits for it.
             let sender_ms = us as f64 / 1000.0;
-            let offset = *clock.offset_ms.get_or_insert(arrived_ms - sender_ms);
-            self.base = Some((rtp, (sender_ms + offset).round() as i64));
-            self.anchored = true;
+            let offset = if self.kind == StreamKind::Opus || !clock.follows_audio {
+                Some(*clock.offset_ms.get_or_insert(arrived_ms - sender_ms))
+            } else {
+                clock.offset_ms
+            };
+            if let Some(offset) = offset {
+                self.base = Some((rtp, (sender_ms + offset).round() as i64));
+                self.anchored = true;
+            }
         }
         let (base_rtp, base_ms) = *self.base.get_or_insert((rtp, arrived_ms as i64));
         base_ms + (rtp - base_rtp) * 1000 / self.kind.clock_rate()
@@ -297,8 +325,22 @@ impl TrackRecorder {
             }
             return;
         }
+        if self.last_frame_ms.is_some_and(|last| time_ms <= last) {
+            // The timeline stepped back (video anchored on the publisher's clock, by its
+            // extra delay over audio): a frame that would land on what is written is
+            // dropped, and the picture resumes at a keyframe past it — a short freeze
+            // rather than frames piled on one instant, which no player shows and muxers
+            // refuse.
+            self.stats.frames_dropped += 1;
+            if !self.need_keyframe {
+                self.need_keyframe = true;
+                self.keyframe_request = true;
+            }
+            return;
+        }
         self.need_keyframe = false;
         self.stats.frames += 1;
+        self.last_frame_ms = Some(time_ms);
         out.push(Frame {
             time_ms,
             keyframe,
