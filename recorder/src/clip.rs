@@ -91,13 +91,52 @@ impl Clip {
 /// Make a clip in `dir` with ffmpeg: a moving test pattern (VP8, `width`×`height` at 30 fps,
 /// a keyframe every 2 s, about 600 kbit/s) and a tone (Opus, 20 ms frames), `seconds` long.
 pub fn make_clip(dir: &Path, seconds: u32, width: u16, height: u16) -> Result<(), ClipError> {
+    encode(
+        dir,
+        &format!("testsrc2=size={width}x{height}:rate=30:duration={seconds}"),
+        None,
+        &format!("sine=frequency=440:sample_rate=48000:duration={seconds}"),
+        None,
+    )
+}
+
+/// Make a clip to check lip sync: black video with a white flash, and silence with a 1 kHz
+/// beep, both starting at `at` and lasting 100 ms (same codecs and rate as [`make_clip`]).
+pub fn make_sync_clip(
+    dir: &Path,
+    seconds: u32,
+    width: u16,
+    height: u16,
+    at: Duration,
+) -> Result<(), ClipError> {
+    let (from, to) = (at.as_secs_f64(), at.as_secs_f64() + 0.1);
+    encode(
+        dir,
+        &format!("color=c=black:size={width}x{height}:rate=30:duration={seconds}"),
+        Some(&format!(
+            "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(t,{from},{to})'"
+        )),
+        &format!("sine=frequency=1000:sample_rate=48000:duration={seconds}"),
+        Some(&format!("volume=0:enable='not(between(t,{from},{to}))'")),
+    )
+}
+
+/// Encode a lavfi video source (through `video_filter`) to VP8 in IVF and a lavfi audio
+/// source (through `audio_filter`) to Opus in Ogg, as the clip's two files.
+fn encode(
+    dir: &Path,
+    video: &str,
+    video_filter: Option<&str>,
+    audio: &str,
+    audio_filter: Option<&str>,
+) -> Result<(), ClipError> {
     std::fs::create_dir_all(dir).map_err(|source| ClipError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    let run = |args: &[String]| -> Result<(), ClipError> {
+    let run = |args: Vec<String>| -> Result<(), ClipError> {
         let out = std::process::Command::new("ffmpeg")
-            .args(args)
+            .args(&args)
             .output()
             .map_err(|e| {
                 ClipError::Ffmpeg(format!(
@@ -114,60 +153,51 @@ pub fn make_clip(dir: &Path, seconds: u32, width: u16, height: u16) -> Result<()
             ))
         }
     };
-    let s = |v: &str| v.to_string();
-    let secs = seconds.to_string();
-    run(&[
-        s("-v"),
-        s("error"),
-        s("-y"),
-        s("-f"),
-        s("lavfi"),
-        s("-i"),
-        format!("testsrc2=size={width}x{height}:rate=30"),
-        s("-t"),
-        secs.clone(),
-        s("-c:v"),
-        s("libvpx"),
-        s("-b:v"),
-        s("600k"),
-        s("-g"),
-        s("60"),
-        s("-keyint_min"),
-        s("60"),
-        s("-deadline"),
-        s("realtime"),
-        s("-cpu-used"),
-        s("8"),
-        s("-auto-alt-ref"),
-        s("0"),
-        s("-lag-in-frames"),
-        s("0"),
-        s("-f"),
-        s("ivf"),
-        dir.join(VIDEO_FILE).display().to_string(),
-    ])?;
-    run(&[
-        s("-v"),
-        s("error"),
-        s("-y"),
-        s("-f"),
-        s("lavfi"),
-        s("-i"),
-        s("sine=frequency=440:sample_rate=48000"),
-        s("-t"),
-        secs,
-        s("-c:a"),
-        s("libopus"),
-        s("-b:a"),
-        s("32k"),
-        s("-frame_duration"),
-        s("20"),
-        s("-application"),
-        s("voip"),
-        s("-f"),
-        s("ogg"),
-        dir.join(AUDIO_FILE).display().to_string(),
-    ])
+    let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let mut v = args(&["-v", "error", "-y", "-f", "lavfi", "-i", video]);
+    if let Some(f) = video_filter {
+        v.extend(args(&["-vf", f]));
+    }
+    v.extend(args(&[
+        "-c:v",
+        "libvpx",
+        "-b:v",
+        "600k",
+        "-g",
+        "60",
+        "-keyint_min",
+        "60",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-auto-alt-ref",
+        "0",
+        "-lag-in-frames",
+        "0",
+        "-f",
+        "ivf",
+    ]));
+    v.push(dir.join(VIDEO_FILE).display().to_string());
+    run(v)?;
+    let mut a = args(&["-v", "error", "-y", "-f", "lavfi", "-i", audio]);
+    if let Some(f) = audio_filter {
+        a.extend(args(&["-af", f]));
+    }
+    a.extend(args(&[
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "32k",
+        "-frame_duration",
+        "20",
+        "-application",
+        "voip",
+        "-f",
+        "ogg",
+    ]));
+    a.push(dir.join(AUDIO_FILE).display().to_string());
+    run(a)
 }
 
 fn u16_le(b: &[u8], at: usize) -> u16 {

@@ -146,7 +146,6 @@ async fn a_recorded_session_leaves_a_file_per_participant_and_a_manifest() {
     assert!((1000..=3000).contains(&length), "{length} ms");
 }
 
-/// The `cau` binary on `data_dir`, listening on a free port of 127.0.0.1.
 /// A recorder that cannot write (its meeting's directory taken by a file) fails on its own:
 /// the meeting goes on, media flowing both ways, and the catalogue says the recording is
 /// damaged.
@@ -213,6 +212,7 @@ async fn a_failed_recorder_leaves_the_meeting_going() {
     an.stop().await;
 }
 
+/// The `cau` binary on `data_dir`, listening on a free port of 127.0.0.1.
 fn spawn_cau(
     data_dir: &std::path::Path,
     name: &str,
@@ -355,4 +355,245 @@ async fn a_hub_killed_mid_session_finalises_its_recording_at_the_next_start() {
         );
     }
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Run a program and return (success, stdout, stderr).
+fn run(program: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e} (the test command installs ffmpeg)"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// When the picture first turns white (mean luma above mid-grey), in the file's own time.
+fn flash_at(file: &str) -> Option<f64> {
+    let (ok, out, err) = run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-copyts",
+            "-i",
+            file,
+            "-an",
+            "-vf",
+            "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-",
+            "-f",
+            "null",
+            "-",
+        ],
+    );
+    assert!(ok, "{err}");
+    let mut pts = None;
+    for line in out.lines() {
+        if let Some(t) = line.split("pts_time:").nth(1) {
+            pts = t.trim().parse::<f64>().ok();
+        } else if let Some(y) = line.strip_prefix("lavfi.signalstats.YAVG=")
+            && y.trim().parse::<f64>().is_ok_and(|y| y > 128.0)
+        {
+            return pts;
+        }
+    }
+    None
+}
+
+/// When the sound first starts after the silence at the beginning, in the file's own time.
+fn beep_at(file: &str) -> Option<f64> {
+    let (ok, _, err) = run(
+        "ffmpeg",
+        &[
+            "-copyts",
+            "-i",
+            file,
+            "-vn",
+            "-af",
+            "silencedetect=noise=-30dB:d=0.5",
+            "-f",
+            "null",
+            "-",
+        ],
+    );
+    assert!(ok, "{err}");
+    err.lines()
+        .find_map(|l| l.split("silence_end: ").nth(1))
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+}
+
+/// The proof with a real clip through the real hub: a chair replays a VP8/Opus clip
+/// with a flash and a beep at the same instant, its video leaving 150 ms after capture
+/// (sender reports say when each was captured; before the audio's first one, at 5 s, the
+/// recorder can only go by arrival). Its recorded file has Opus and VP8, starts
+/// with a keyframe, decodes without a single error, lasts as long as what was sent (within
+/// 100 ms), and shows the flash within 40 ms of the beep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
+    use str0m::media::MediaKind;
+    let clip_dir = std::env::temp_dir().join(format!("cau-sync-clip-{}", std::process::id()));
+    let made = clip_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        recorder::clip::make_sync_clip(&made, 8, 320, 240, Duration::from_millis(6500))
+    })
+    .await
+    .unwrap()
+    .expect("ffmpeg makes the clip");
+    let clip = std::sync::Arc::new(recorder::clip::Clip::load(&clip_dir).unwrap());
+    let _ = std::fs::remove_dir_all(&clip_dir);
+
+    let hub = start_hub("recording-sync").await;
+    let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
+    let chair = SimEndpoint::join_with(
+        hub.addr,
+        &meeting,
+        "province:19",
+        "chair",
+        SimOptions {
+            chair: true,
+            clip: Some(clip),
+            video_delay: Duration::from_millis(150),
+            ..Default::default()
+        },
+    )
+    .await;
+    let an = SimEndpoint::join(hub.addr, &meeting, UNITS[0], "an").await;
+    let chair_id = chair.id();
+    assert!(all_connected(&[&chair, &an]).await);
+    // 7.2 s of the clip: past the flash and the beep at 6.5 s, which come after the first
+    // sender report of each stream (str0m, like browsers, reports on audio every 5 s, on
+    // video every second) and the keyframe at 6 s the video resumes at after stepping back.
+    let sent = |kind| {
+        chair
+            .seen
+            .lock()
+            .unwrap()
+            .sent
+            .get(&kind)
+            .copied()
+            .unwrap_or(0)
+    };
+    assert!(wait_until(Duration::from_secs(20), || sent(MediaKind::Audio) >= 360).await);
+    let sent_ms = f64::from(sent(MediaKind::Audio)) * 20.0;
+    chair.stop().await;
+    an.stop().await;
+
+    let dir = hub
+        .hub
+        .recordings_dir()
+        .unwrap()
+        .join(meeting.id.to_string());
+    let manifest = || {
+        std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|s| s.path().join(recorder::session::MANIFEST))
+            .find(|m| m.exists())
+    };
+    assert!(wait_until(Duration::from_secs(30), || manifest().is_some()).await);
+    let path = manifest().unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let f = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["participant_id"] == chair_id.as_str())
+        .expect("the chair's file")
+        .clone();
+    let file = path.parent().unwrap().join(f["name"].as_str().unwrap());
+    let file = file.to_str().unwrap();
+
+    // Opus and VP8, as long as what was sent.
+    let (ok, out, err) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+            file,
+        ],
+    );
+    assert!(ok, "{err}");
+    let probe: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut codecs: Vec<&str> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_name"].as_str().unwrap())
+        .collect();
+    codecs.sort();
+    assert_eq!(codecs, ["opus", "vp8"]);
+    // The file is on the session's timeline (0: the session's start): it lasts until the
+    // chair left, and its audio spans just what was sent.
+    let seconds = |v: &serde_json::Value| v.as_str().and_then(|d| d.parse::<f64>().ok()).unwrap();
+    let duration_ms = seconds(&probe["format"]["duration"]) * 1000.0;
+    let chair_left = m["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["participant_id"] == chair_id.as_str())
+        .and_then(|p| p["left_at"].as_i64())
+        .unwrap();
+    let stay_ms = (chair_left - m["started_at"].as_i64().unwrap()) as f64;
+    assert!(
+        (duration_ms - stay_ms).abs() <= 100.0,
+        "the file lasts {duration_ms:.0} ms, the chair stayed {stay_ms:.0} ms of the session"
+    );
+    let audio = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == "audio")
+        .unwrap();
+    // The Matroska muxer's DURATION tag is where the stream ends.
+    let end = audio["tags"]["DURATION"].as_str().unwrap();
+    let end_s: f64 = end
+        .split(':')
+        .fold(0.0, |acc, part| acc * 60.0 + part.parse::<f64>().unwrap());
+    let audio_ms = (end_s - seconds(&audio["start_time"])) * 1000.0;
+    assert!(
+        (audio_ms - sent_ms).abs() <= 100.0,
+        "its audio spans {audio_ms:.0} ms, {sent_ms:.0} ms were sent"
+    );
+    // The first video packet is a keyframe; nothing fails to decode.
+    let (ok, out, err) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-read_intervals",
+            "%+#1",
+            "-of",
+            "csv=p=0",
+            file,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.trim().starts_with('K'),
+        "first video packet flags {out:?}"
+    );
+    let (ok, _, err) = run("ffmpeg", &["-v", "error", "-i", file, "-f", "null", "-"]);
+    assert!(ok && err.trim().is_empty(), "decode errors: {err}");
+
+    // The flash and the beep, captured together, play together.
+    let (flash, beep) = (
+        flash_at(file).expect("a flash"),
+        beep_at(file).expect("a beep"),
+    );
+    eprintln!("flash at {flash:.3} s, beep at {beep:.3} s in the file");
+    assert!(
+        (flash - beep).abs() <= 0.040,
+        "flash at {flash:.3} s, beep at {beep:.3} s: {:.0} ms apart",
+        (flash - beep) * 1000.0
+    );
 }

@@ -73,7 +73,7 @@ async fn the_chair_and_the_floor_share_screens_that_reach_everyone() {
         "chair",
         SimOptions {
             chair: true,
-            ..with_screen
+            ..with_screen.clone()
         },
     )
     .await;

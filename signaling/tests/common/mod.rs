@@ -295,7 +295,7 @@ fn check_media(bytes: &[u8]) -> Option<(String, Media, u32)> {
 }
 
 /// How a simulated endpoint behaves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SimOptions {
     /// Probability that an RTP datagram from the hub is lost (seeded).
     pub downlink_loss: f64,
@@ -308,6 +308,11 @@ pub struct SimOptions {
     pub screen: bool,
     /// Join with the meeting's chair link instead of the unit's.
     pub chair: bool,
+    /// Send this real clip (VP8 and Opus) instead of tagged bytes, from when media connects.
+    pub clip: Option<Arc<recorder::clip::Clip>>,
+    /// With a clip: video leaves this long after its capture time (a slow encoder and
+    /// pacer), while the sender reports keep mapping RTP time to the capture time.
+    pub video_delay: Duration,
 }
 
 impl Default for SimOptions {
@@ -319,6 +324,8 @@ impl Default for SimOptions {
             ignore_offers: false,
             screen: false,
             chair: false,
+            clip: None,
+            video_delay: Duration::ZERO,
         }
     }
 }
@@ -530,6 +537,7 @@ async fn run(
     let mut pending: Option<SdpPendingOffer> = Some(pending);
 
     let mut buf = vec![0u8; 2000];
+    let mut replay: Option<Replay> = None;
     let mut audio_tick = tokio::time::interval(Duration::from_millis(20));
     let mut video_tick = tokio::time::interval(Duration::from_millis(33));
     loop {
@@ -562,6 +570,16 @@ async fn run(
             }
         };
         let connected = seen.lock().unwrap().connected;
+        if connected
+            && replay.is_none()
+            && let Some(clip) = &options.clip
+        {
+            replay = Some(Replay::new(
+                clip.clone(),
+                Instant::now(),
+                options.video_delay,
+            ));
+        }
         tokio::select! {
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, source)) = r else { continue };
@@ -632,9 +650,15 @@ async fn run(
             _ = tokio::time::sleep_until(timeout.into()) => {
                 let _ = rtc.handle_input(Input::Timeout(Instant::now()));
             }
-            _ = audio_tick.tick(), if connected => write_media(&mut rtc, &name, audio_mid, Media::Audio, &seen),
+            _ = audio_tick.tick(), if connected => match &mut replay {
+                Some(r) => r.pump(&mut rtc, (audio_mid, video_mid), Instant::now(), &seen),
+                None => write_media(&mut rtc, &name, audio_mid, Media::Audio, &seen),
+            },
             _ = video_tick.tick(), if connected => {
-                write_media(&mut rtc, &name, video_mid, video, &seen);
+                match &mut replay {
+                    Some(r) => r.pump(&mut rtc, (audio_mid, video_mid), Instant::now(), &seen),
+                    None => write_media(&mut rtc, &name, video_mid, video, &seen),
+                }
                 if let Some(mid) = screen_mid {
                     write_media(&mut rtc, &name, mid, Media::Screen, &seen);
                 }
@@ -738,6 +762,121 @@ fn write_media(rtc: &mut Rtc, name: &str, mid: Mid, media: Media, seen: &Arc<Mut
         .nackable(kind == MediaKind::Video),
     );
     *n += 1;
+}
+
+/// A real clip sent as a browser sends it: Opus packets every 20 ms, VP8 frames at the clip's
+/// rate cut into packets of at most 1000 bytes with Chromium's payload descriptor (a 15-bit
+/// picture ID). Each packet is written with its capture time, which str0m's sender reports
+/// map RTP time to; video leaves `video_delay` after capture. The clip loops.
+struct Replay {
+    clip: Arc<recorder::clip::Clip>,
+    start: Instant,
+    video_delay: Duration,
+    audio_sent: usize,
+    audio_samples: u64,
+    frames_sent: usize,
+    video_seq: u64,
+}
+
+impl Replay {
+    fn new(clip: Arc<recorder::clip::Clip>, start: Instant, video_delay: Duration) -> Replay {
+        Replay {
+            clip,
+            start,
+            video_delay,
+            audio_sent: 0,
+            audio_samples: 0,
+            frames_sent: 0,
+            video_seq: 0,
+        }
+    }
+
+    /// Write everything due by `now`.
+    fn pump(
+        &mut self,
+        rtc: &mut Rtc,
+        (audio, video): (Mid, Mid),
+        now: Instant,
+        seen: &Arc<Mutex<Seen>>,
+    ) {
+        let pt = |rtc: &Rtc, codec| {
+            rtc.codec_config()
+                .find(|p| p.spec().codec == codec)
+                .map(|p| p.pt())
+        };
+        let (Some(opus), Some(vp8)) = (
+            pt(rtc, str0m::format::Codec::Opus),
+            pt(rtc, str0m::format::Codec::Vp8),
+        ) else {
+            return;
+        };
+        let mut seen = seen.lock().unwrap();
+        let speaking = seen.speaking;
+        let mut api = rtc.direct_api();
+        let packets = &self.clip.audio.packets;
+        while !packets.is_empty() {
+            let capture =
+                self.start + Duration::from_micros(self.audio_samples * 1_000_000 / 48_000);
+            if capture > now {
+                break;
+            }
+            let p = &packets[self.audio_sent % packets.len()];
+            let Some(stream) = api.stream_tx_by_mid(audio, None) else {
+                break;
+            };
+            let exts = str0m::rtp::ExtensionValues {
+                audio_level: Some(if speaking { -20 } else { -127 }),
+                voice_activity: Some(speaking),
+                ..Default::default()
+            };
+            stream.write_rtp(
+                RtpWrite::new(
+                    opus,
+                    (self.audio_sent as u64 + 1).into(),
+                    self.audio_samples as u32,
+                    capture,
+                    p.data.clone(),
+                )
+                .ext_vals(exts),
+            );
+            self.audio_sent += 1;
+            self.audio_samples += u64::from(p.samples);
+            *seen.sent.entry(MediaKind::Audio).or_default() += 1;
+        }
+        let (frames, fps) = (&self.clip.video.frames, u64::from(self.clip.video.fps));
+        while !frames.is_empty() {
+            let i = self.frames_sent as u64;
+            let capture = self.start + Duration::from_micros(i * 1_000_000 / fps);
+            if capture + self.video_delay > now {
+                break;
+            }
+            let Some(stream) = api.stream_tx_by_mid(video, None) else {
+                break;
+            };
+            let frame = &frames[self.frames_sent % frames.len()];
+            let parts: Vec<&[u8]> = frame.data.chunks(1000).collect();
+            let picture_id = (i as u16 & 0x7fff) | 0x8000;
+            for (k, part) in parts.iter().enumerate() {
+                let mut payload = vec![if k == 0 { 0x90 } else { 0x80 }, 0x80];
+                payload.extend_from_slice(&picture_id.to_be_bytes());
+                payload.extend_from_slice(part);
+                self.video_seq += 1;
+                stream.write_rtp(
+                    RtpWrite::new(
+                        vp8,
+                        self.video_seq.into(),
+                        (i * 90_000 / fps) as u32,
+                        capture,
+                        payload,
+                    )
+                    .marker(k + 1 == parts.len())
+                    .nackable(true),
+                );
+            }
+            self.frames_sent += 1;
+            *seen.sent.entry(MediaKind::Video).or_default() += 1;
+        }
+    }
 }
 
 /// Wait (up to 20 s) until every one of `endpoints` has its media connected.
