@@ -1,6 +1,9 @@
 // The archive page's pure arithmetic, without a browser: sizes, clocks and checksums as the
-// page shows them (web-client/js/archive/format.js) and the speaker timeline — rows, turns,
-// mutes, ticks, which file plays a turn and where in it (web-client/js/archive/timeline.js).
+// page shows them (web-client/js/archive/format.js), the speaker timeline — rows, turns,
+// mutes, ticks, which file plays a turn and where in it (web-client/js/archive/timeline.js) —,
+// and retention (web-client/js/archive/retention.js, web-client/js/meeting-classes.js): the
+// keep-until day, the words for it, when a recording may be destroyed, the destroy dialog's
+// checks, the meeting classes named in both languages.
 //
 //   node --test tests/browser/archive-rules.test.mjs
 
@@ -12,6 +15,14 @@ import { formatBytes, formatClock, shortHash, fileLengthMs, sessionLengthMs } fr
 import {
   timelineSpan, timelineRows, timelineTicks, mutedIntervals, fileForTurn, mediaSeconds, sessionMsAt,
 } from '../../web-client/js/archive/timeline.js';
+import '../../web-client/js/strings/archive.js';
+import {
+  REASON_MAX, formatVnDate, retentionOf, retentionLabel, isDeleted, canManageRetention, deletionAllowed, deletionHint,
+  confirmState, reasonState, validateDeletion, deletedText,
+} from '../../web-client/js/archive/retention.js';
+import {
+  normaliseClasses, findClass, className, periodText, classOptionText, describeClass,
+} from '../../web-client/js/meeting-classes.js';
 
 test('sizes in decimal units, with the Vietnamese decimal comma', () => {
   setLang('vi', { remember: false });
@@ -137,4 +148,150 @@ test('a turn plays its speaker’s own file, from the turn’s start', () => {
   // A turn just before its file starts (the first packets in flight) plays the file's start.
   assert.equal(fileForTurn(REC.files, { participant_id: 'e5', from_ms: 30_000 }).name, 'e5-commune-5434.webm');
   assert.equal(fileForTurn(REC.files, { participant_id: 'e7', from_ms: 0 }), null);
+});
+
+// ------------------------------------------------------------------ retention
+
+/** The instant Viet Nam day `iso` (YYYY-MM-DD) begins: UTC+7 all year. */
+const vnDayStart = (iso) => Date.parse(`${iso}T00:00:00+07:00`);
+const DAY = 86_400_000;
+
+test('keep-until as a Viet Nam day, dd/mm/yyyy in both languages', () => {
+  setLang('vi', { remember: false });
+  assert.equal(formatVnDate(vnDayStart('2037-01-01')), '01/01/2037');
+  // A minute before that midnight in Viet Nam is still the last day of 2036 there, while
+  // UTC has long been on 31 December: the page counts Viet Nam's day, not the computer's.
+  assert.equal(formatVnDate(vnDayStart('2037-01-01') - 60_000), '31/12/2036');
+  assert.equal(formatVnDate(Date.parse('2036-11-30T17:30:00Z')), '01/12/2036', '00:30 on 1 December in Viet Nam');
+  assert.equal(formatVnDate(null), '—');
+  assert.equal(formatVnDate(undefined), '—');
+  assert.equal(formatVnDate('x'), '—');
+  setLang('en', { remember: false });
+  assert.equal(formatVnDate(vnDayStart('2036-11-30')), '30/11/2036');
+  setLang('vi', { remember: false });
+});
+
+const START = vnDayStart('2026-11-30') + 9 * 3600_000;
+const KEPT = { session_id: 12, state: 'ready', started_at: START, class: 'general', keep_until: vnDayStart('2037-01-01'), expired: false, deleted: null };
+const EXPIRED = { ...KEPT, keep_until: Date.now() - DAY, expired: true };
+const PERMANENT = { ...KEPT, class: 'review', keep_until: null };
+const UNCLASSIFIED = { ...KEPT, class: null, keep_until: null };
+const DELETED = {
+  ...EXPIRED, state: 'deleted', expired: false,
+  deleted: { at: vnDayStart('2037-03-05') + (14 * 60 + 20) * 60_000, by: 'luu-tru', reason: 'Hết thời hạn lưu trữ theo danh mục.' },
+};
+
+test('a recording’s retention in words: kept until, permanent, not classified, destroyed', () => {
+  setLang('vi', { remember: false });
+  assert.deepEqual(retentionOf(KEPT), { kind: 'until', until: vnDayStart('2037-01-01'), expired: false });
+  assert.equal(retentionOf(EXPIRED).expired, true);
+  assert.equal(retentionOf(PERMANENT).kind, 'permanent');
+  assert.equal(retentionOf(UNCLASSIFIED).kind, 'unclassified');
+  assert.equal(retentionOf(DELETED).kind, 'deleted');
+  assert.equal(retentionLabel(KEPT), 'Lưu đến 01/01/2037');
+  assert.equal(retentionLabel(PERMANENT), 'Vĩnh viễn');
+  assert.equal(retentionLabel(UNCLASSIFIED), 'Chưa phân loại');
+  assert.equal(retentionLabel(DELETED), 'Đã huỷ ngày 05/03/2037');
+  assert.equal(retentionLabel({ ...DELETED, deleted: null }), 'Đã huỷ', 'state deleted without the details');
+  assert.ok(isDeleted(DELETED) && isDeleted({ state: 'deleted' }) && !isDeleted(KEPT) && !isDeleted(null));
+  assert.equal(deletedText(DELETED), 'Bản ghi đã được huỷ ngày 05/03/2037 lúc 14:20 bởi luu-tru — lý do: Hết thời hạn lưu trữ theo danh mục.');
+  setLang('en', { remember: false });
+  assert.equal(retentionLabel(KEPT), 'Kept until 01/01/2037');
+  assert.equal(retentionLabel(PERMANENT), 'Permanent');
+  assert.equal(retentionLabel(UNCLASSIFIED), 'Not classified');
+  assert.equal(deletedText(DELETED), 'The recording was destroyed on 05/03/2037 at 14:20 by luu-tru — reason: Hết thời hạn lưu trữ theo danh mục.');
+  setLang('vi', { remember: false });
+});
+
+test('only an expired recording may be destroyed, only by an archivist, and the page says why not', () => {
+  setLang('vi', { remember: false });
+  assert.deepEqual(deletionAllowed(EXPIRED), { allowed: true });
+  assert.deepEqual(deletionAllowed(KEPT), { allowed: false, reason: 'not_expired', until: vnDayStart('2037-01-01') });
+  assert.equal(deletionHint(deletionAllowed(KEPT)), 'Chưa hết hạn lưu trữ: phải lưu đến ngày 01/01/2037, từ ngày đó mới được huỷ.');
+  assert.equal(deletionAllowed(PERMANENT).reason, 'permanent');
+  assert.equal(deletionAllowed(UNCLASSIFIED).reason, 'unclassified');
+  assert.equal(deletionAllowed(DELETED).reason, 'deleted');
+  assert.equal(deletionAllowed(null).reason, 'none');
+  // The hub's `expired` decides, not this computer's clock: a keep-until in the past that the
+  // hub does not call expired is not destroyable here either.
+  assert.equal(deletionAllowed({ ...KEPT, keep_until: Date.now() - DAY, expired: false }).reason, 'not_expired');
+  // Still being written (the hub refuses it too).
+  assert.equal(deletionAllowed({ ...EXPIRED, state: 'recording' }).reason, 'moving');
+  assert.equal(deletionAllowed({ ...EXPIRED, state: 'finalising' }).reason, 'moving');
+  assert.equal(deletionAllowed({ ...EXPIRED, state: 'interrupted' }).allowed, true);
+  // An admin without the archivist role.
+  assert.deepEqual(deletionAllowed(EXPIRED, { archivist: false }), { allowed: false, reason: 'role' });
+  assert.equal(deletionHint(deletionAllowed(EXPIRED, { archivist: false })), 'Chỉ cán bộ lưu trữ được huỷ bản ghi.');
+  assert.equal(deletionHint({ allowed: true }), '');
+  for (const r of ['permanent', 'unclassified', 'moving', 'deleted', 'role', 'none']) {
+    assert.doesNotMatch(deletionHint({ allowed: false, reason: r }), /^arch\./, `a sentence for ${r}`);
+  }
+  assert.equal(canManageRetention({ roles: ['archivist'] }), true);
+  assert.equal(canManageRetention({ roles: ['admin'] }), false, 'the hub answers 403 to an admin without the role');
+  assert.equal(canManageRetention(null), false);
+  setLang('en', { remember: false });
+  assert.equal(deletionHint(deletionAllowed(KEPT)), 'Still within its retention period: it must be kept until 01/01/2037, and may be destroyed from that day.');
+  setLang('vi', { remember: false });
+});
+
+test('the destroy dialog: the session number typed back exactly, and a reason', () => {
+  assert.equal(confirmState('', 12), 'empty');
+  assert.equal(confirmState('   ', 12), 'empty');
+  assert.equal(confirmState('1', 12), 'partial', 'still typing');
+  assert.equal(confirmState('12', 12), 'ok');
+  assert.equal(confirmState(' 12 ', 12), 'ok');
+  assert.equal(confirmState('13', 12), 'mismatch');
+  assert.equal(confirmState('121', 12), 'mismatch');
+  assert.equal(confirmState('012', 12), 'mismatch', 'not forgiven');
+  assert.equal(confirmState('12', null), 'mismatch');
+  assert.equal(reasonState(''), 'empty');
+  assert.equal(reasonState(' \n '), 'empty');
+  assert.equal(reasonState('Hết hạn'), 'ok');
+  assert.equal(reasonState('ệ'.repeat(REASON_MAX)), 'ok', 'characters, not bytes');
+  assert.equal(reasonState(`  ${'a'.repeat(REASON_MAX)}  `), 'ok', 'counted once trimmed');
+  assert.equal(reasonState('a'.repeat(REASON_MAX + 1)), 'too_long');
+
+  assert.deepEqual(validateDeletion({ confirm: ' 12', reason: '  Hết thời hạn lưu trữ. ' }, 12), {
+    ok: true, confirm: 'ok', reason: 'ok', body: { confirm: 12, reason: 'Hết thời hạn lưu trữ.' },
+  });
+  assert.deepEqual(validateDeletion({ confirm: '13', reason: 'Hết hạn' }, 12), { ok: false, confirm: 'mismatch', reason: 'ok', body: null });
+  assert.deepEqual(validateDeletion({ confirm: '12', reason: '' }, 12), { ok: false, confirm: 'ok', reason: 'empty', body: null });
+  assert.equal(validateDeletion({}, 12).ok, false);
+  assert.equal(typeof validateDeletion({ confirm: '7', reason: 'x' }, '7').body.confirm, 'number', 'the hub takes a number');
+});
+
+const CLASSES_ANSWER = {
+  classes: [
+    { id: 'review', name: 'Hội nghị tổng kết, sơ kết', name_en: 'Annual and interim reviews', years: null },
+    { id: 'thematic', name: 'Hội nghị, cuộc họp chuyên đề', name_en: 'Thematic meetings and conferences', years: 20 },
+    { id: 'general', name: 'Họp thường kỳ, giao ban', name_en: 'Regular and briefing meetings', years: 10 },
+    { id: 'training', name: 'Tập huấn, hướng dẫn nghiệp vụ', name_en: 'Training and guidance', years: 5 },
+  ],
+  default: 'general',
+};
+
+test('meeting classes: named in the page’s language with their period', () => {
+  const list = normaliseClasses(CLASSES_ANSWER);
+  assert.deepEqual(list.classes.map((c) => [c.id, c.years]), [['review', null], ['thematic', 20], ['general', 10], ['training', 5]]);
+  assert.equal(list.default, 'general');
+  setLang('vi', { remember: false });
+  assert.equal(classOptionText(findClass(list, 'general')), 'Họp thường kỳ, giao ban — lưu 10 năm');
+  assert.equal(classOptionText(findClass(list, 'review')), 'Hội nghị tổng kết, sơ kết — lưu vĩnh viễn');
+  assert.equal(periodText(1), 'lưu 1 năm');
+  assert.equal(describeClass(list, 'thematic'), 'Hội nghị, cuộc họp chuyên đề — lưu 20 năm');
+  assert.equal(describeClass(list, 'old-class'), 'Loại “old-class”', 'a class the page does not know is named, not hidden');
+  assert.equal(describeClass(null, 'general'), 'Loại “general”', 'the list failed to load');
+  assert.equal(describeClass(list, null), '—');
+  setLang('en', { remember: false });
+  assert.equal(className(findClass(list, 'training')), 'Training and guidance');
+  assert.equal(classOptionText(findClass(list, 'general')), 'Regular and briefing meetings — kept 10 years');
+  assert.equal(classOptionText(findClass(list, 'review')), 'Annual and interim reviews — kept permanently');
+  assert.equal(periodText(1), 'kept 1 year');
+  assert.equal(className({ id: 'x', name: 'Tên', name_en: '' }), 'Tên', 'English falls back to the Vietnamese name');
+  setLang('vi', { remember: false });
+  // What the page cannot use is dropped; a default it does not list falls back to the first.
+  const odd = normaliseClasses({ classes: [{ id: 'a', name: 'A', years: 0 }, { name: 'no id' }, null, { id: 'b', years: '7' }], default: 'zzz' });
+  assert.deepEqual(odd.classes.map((c) => [c.id, c.name, c.years]), [['a', 'A', null], ['b', 'b', 7]]);
+  assert.equal(odd.default, 'a');
+  assert.deepEqual(normaliseClasses(null), { classes: [], default: null });
 });

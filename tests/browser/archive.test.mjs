@@ -8,7 +8,12 @@
 // the whole session through the page's links (the .tar holds SHA256SUMS and the manifest),
 // verifies the session (every file intact), and reads plays, downloads and the verification
 // in the access log. A scheduler without the archivist role is told the page is for
-// archivists (and the API refuses it). Screenshots in Vietnamese: artifacts/archive-*.png.
+// archivists (and the API refuses it). Retention: the recording took its meeting's class
+// ("general", 10 years), an archivist classifies it again (20 years), its date is then moved
+// into the past in the database (sqlite3), the "expired only" search finds it, and it is
+// destroyed through the dialog (the session's number typed back, a reason) — after which the
+// page shows who destroyed it, when and why, plays nothing, and its files answer 410.
+// Screenshots in Vietnamese: artifacts/archive-*.png.
 //
 // Runs inside scripts/netns-run: the hub and the browsers share CAU_TEST_ADDR (198.18.0.1).
 
@@ -382,4 +387,171 @@ test('a scheduler without the archivist role is told the page is for archivists'
   } finally {
     await context.close();
   }
+});
+
+// ------------------------------------------------------------------ retention
+
+/** The Viet Nam (UTC+7) year of instant `ms`, and the instant that year's 1 January begins there. */
+const vnYear = (ms) => new Date(ms + 7 * 3600_000).getUTCFullYear();
+const vnYearStart = (year) => Date.UTC(year, 0, 1) - 7 * 3600_000;
+/** dd/mm/yyyy of the Viet Nam day of `ms`, as the page writes it. */
+const vnDate = (ms) => {
+  const iso = new Date(ms + 7 * 3600_000).toISOString();
+  return `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`;
+};
+const retention = (page) => page.$eval('#retention', (r) => ({
+  class: r.dataset.class,
+  keepUntil: r.dataset.keepUntil,
+  expired: r.dataset.expired,
+  deleted: r.dataset.deleted,
+  classText: r.querySelector('[data-fact="class"] dd')?.textContent ?? '',
+  keepText: r.querySelector('[data-fact="keep-until"] dd')?.textContent ?? '',
+  badge: !r.querySelector('#retention-expired').hidden,
+}));
+const deleteButton = (page) => page.$eval('#delete-recording', (b) => ({ disabled: b.disabled, hidden: b.hidden, title: b.title, reason: b.dataset.reason }));
+
+test('retention: the class and its date, classified again, expired, found, destroyed only when confirmed', { timeout: 120_000 }, async (t) => {
+  if (!recorded) {
+    t.skip('needs the recording of the first test');
+    return;
+  }
+  const { summary, chairFile } = recorded;
+  const id = summary.session_id;
+  const REASON = 'Hết thời hạn lưu trữ; Hội đồng xác định giá trị tài liệu đã đồng ý huỷ.';
+
+  // The hub: the meeting's default class ("general", 10 years) went to its recording, kept
+  // until 1 January after ten whole years following the year of the meeting.
+  const before = await api(hub.origin, archivistBearer, 'GET', `/api/recordings/${id}`);
+  assert.equal(before.class, 'general');
+  assert.equal(before.expired, false);
+  assert.equal(before.deleted ?? null, null);
+  const year = vnYear(before.started_at);
+  assert.equal(before.keep_until, vnYearStart(year + 11), `general: kept 10 years after ${year}`);
+  const { classes } = await api(hub.origin, archivistBearer, 'GET', '/api/meeting-classes');
+  const nameOf = (cid) => classes.find((c) => c.id === cid)?.name;
+  assert.equal(nameOf('general'), 'Họp thường kỳ, giao ban');
+
+  // The page (the archivist's login is still in this browser).
+  const page = await newPage(chromium);
+  await page.setViewport({ width: 1280, height: 900 });
+  await page.goto(new URL(`archive.html?lang=vi&session=${id}`, hub.url).href);
+  await waitFor(() => page.$eval('#session-view', (s) => s.dataset.loaded === 'true'), { message: 'the session is shown' });
+  await waitFor(async () => (await retention(page)).classText.includes(nameOf('general')), { message: 'the retention block names the class' });
+  let r = await retention(page);
+  assert.equal(r.class, 'general');
+  assert.equal(r.classText, 'Họp thường kỳ, giao ban — lưu 10 năm');
+  assert.equal(r.keepText, vnDate(before.keep_until));
+  assert.equal(r.keepText, `01/01/${year + 11}`);
+  assert.equal(r.expired, 'false');
+  assert.equal(r.badge, false);
+  // Not expired: the button is there, disabled, and says until when it must be kept.
+  let del = await deleteButton(page);
+  assert.equal(del.disabled, true);
+  assert.equal(del.reason, 'not_expired');
+  assert.match(del.title, new RegExp(`phải lưu đến ngày 01/01/${year + 11}`));
+  assert.equal(await page.$$eval('#retention-class option', (os) => os.length), classes.length);
+  assert.equal(await page.$eval('#retention-save', (b) => b.disabled), true, 'nothing to save yet');
+
+  // Classified again as a thematic meeting: 20 years.
+  await page.select('#retention-class', 'thematic');
+  await waitFor(() => page.$eval('#retention-save', (b) => !b.disabled), { message: 'the save button is enabled' });
+  await click(page, '#retention-save');
+  await waitFor(async () => (await retention(page)).class === 'thematic', { message: 'the page shows the new class' });
+  r = await retention(page);
+  assert.equal(r.classText, 'Hội nghị, cuộc họp chuyên đề — lưu 20 năm');
+  assert.equal(r.keepText, `01/01/${year + 21}`);
+  const thematic = await api(hub.origin, archivistBearer, 'GET', `/api/recordings/${id}`);
+  assert.equal(thematic.class, 'thematic');
+  assert.equal(thematic.keep_until, vnYearStart(year + 21));
+  del = await deleteButton(page);
+  assert.equal(del.disabled, true, 'still within its retention');
+  assert.match(del.title, new RegExp(`01/01/${year + 21}`));
+  // The access log has the classification (its `file` is the class).
+  await waitFor(async () => (await logRows(page)).some((x) => x.action === 'classify' && x.file === 'thematic'), { message: 'the classification in the access log' });
+  assert.match(await page.$eval('#access-log tbody tr[data-action="classify"]', (tr) => tr.textContent), /Phân loại/);
+
+  // Time passes (behind the hub's back): the retention ran out yesterday.
+  const changed = setup.sql(`UPDATE recordings SET keep_until = ${Date.now() - 86_400_000} WHERE session_id = ${id}; SELECT changes();`);
+  assert.equal(changed.trim(), '1', 'one row changed');
+  const expired = await api(hub.origin, archivistBearer, 'GET', `/api/recordings/${id}`);
+  assert.equal(expired.expired, true);
+  const { recordings: expiredList } = await api(hub.origin, archivistBearer, 'GET', '/api/recordings?expired=true');
+  assert.deepEqual(expiredList.map((x) => x.session_id), [id], 'the only expired recording');
+
+  // The search: "only recordings past their retention" finds it, whatever the period.
+  await page.goto(new URL('archive.html?lang=vi', hub.url).href);
+  await waitFor(async () => (await bodyView(page)) === 'search', { message: 'the search' });
+  await click(page, '#f-expired');
+  assert.equal(await page.$eval('#f-from', (e) => e.disabled), true, 'the period is set aside');
+  await click(page, '#search-submit');
+  const row = `#results tbody tr[data-session-id="${id}"]`;
+  await page.waitForSelector(row, { visible: true });
+  assert.match(page.url(), /[?&]expired=true\b/, 'the filter is in the address');
+  assert.equal(await page.$$eval('#results tbody tr', (trs) => trs.length), 1);
+  const cells = await page.$eval(row, (tr) => ({ expired: tr.dataset.expired, retention: tr.querySelector('.retention-cell').textContent, badge: tr.querySelector('.retention-badge')?.textContent ?? null }));
+  assert.equal(cells.expired, 'true');
+  assert.equal(cells.badge, 'Hết hạn lưu trữ');
+  assert.match(cells.retention, new RegExp(`^Lưu đến ${vnDate(expired.keep_until).replace(/\//g, '\\/')}`));
+  // A reload keeps the filter.
+  await page.reload();
+  await page.waitForSelector(row, { visible: true });
+  assert.equal(await page.$eval('#f-expired', (e) => e.checked), true);
+
+  // Opened: expired, the button enabled.
+  await click(page, `${row} .row-link`);
+  await waitFor(() => page.$eval('#session-view', (s) => s.dataset.loaded === 'true'), { message: 'the expired session is shown' });
+  await waitFor(async () => (await retention(page)).expired === 'true', { message: 'the block says expired' });
+  assert.equal((await retention(page)).badge, true, 'the "Hết hạn lưu trữ" badge');
+  del = await deleteButton(page);
+  assert.equal(del.disabled, false, `destroyable now (${del.title})`);
+
+  // The dialog: nothing is sent until the number typed back is right and a reason is given.
+  await click(page, '#delete-recording');
+  await waitFor(() => page.$eval('#delete-dialog', (d) => d.open), { message: 'the dialog opens' });
+  assert.match(await page.$eval('#delete-body', (e) => e.textContent), /xoá vĩnh viễn/);
+  assert.equal(await page.$eval('#delete-submit', (b) => b.disabled), true);
+  await page.type('#delete-confirm', String(id + 1)); // never a beginning of the right one
+  await page.type('#delete-reason', REASON);
+  assert.equal(await page.$eval('#delete-submit', (b) => b.disabled), true, 'a wrong number: still disabled');
+  assert.equal(await page.$eval('#delete-confirm-error', (e) => e.hidden), false, 'and the dialog says so');
+  await page.click('#delete-confirm', { clickCount: 3 });
+  await page.keyboard.press('Backspace');
+  await page.type('#delete-confirm', String(id));
+  await page.$eval('#delete-reason', (e) => {
+    e.value = '   ';
+    e.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  assert.equal(await page.$eval('#delete-submit', (b) => b.disabled), true, 'no reason: still disabled');
+  await page.type('#delete-reason', REASON);
+  await waitFor(() => page.$eval('#delete-submit', (b) => !b.disabled), { message: 'the right number and a reason enable it' });
+  await screenshot(page, 'archive-retention');
+  await page.click('#delete-submit');
+
+  // Destroyed: the page says by whom, when and why; nothing plays or downloads any more.
+  await waitFor(() => page.$eval('#session-state', (e) => e.dataset.state === 'deleted'), { timeout: 30_000, message: 'the recording is shown destroyed' });
+  assert.equal(await page.$eval('#delete-dialog', (d) => d.open), false, 'the dialog closed');
+  assert.equal(await page.$eval('#session-state', (e) => e.textContent), 'Đã huỷ');
+  const notice = await page.$eval('#session-notice', (e) => (e.hidden ? null : e.textContent));
+  assert.match(notice ?? '', new RegExp(`^Bản ghi đã được huỷ ngày \\d{2}/\\d{2}/\\d{4} lúc \\d{2}:\\d{2} bởi ${ARCHIVIST.username} — lý do: ${REASON}$`));
+  assert.equal((await retention(page)).deleted, 'true');
+  assert.equal(await page.$eval('#player-card', (e) => e.hidden), true, 'no player');
+  assert.equal(await page.$$eval('#files .file-play, #files .file-download', (bs) => bs.length), 0, 'no play or download buttons');
+  assert.equal(await page.$eval('#session-actions', (e) => e.hidden), true, 'no .tar, manifest or verification');
+  assert.equal((await deleteButton(page)).hidden, true);
+  assert.equal(await page.$eval('#retention-controls', (e) => e.hidden), true);
+  await waitFor(async () => (await logRows(page)).some((x) => x.action === 'delete'), { message: 'the destruction in the access log' });
+  assert.match(await page.$eval('#access-log tbody tr[data-action="delete"]', (tr) => tr.textContent), /Huỷ bản ghi/);
+  assert.equal((await logRows(page))[0].action, 'delete', 'newest first');
+  await screenshot(page, 'archive-retention-deleted');
+
+  // The hub agrees: the recording says who, why; its files are gone (410).
+  const gone = await api(hub.origin, archivistBearer, 'GET', `/api/recordings/${id}`);
+  assert.equal(gone.state, 'deleted');
+  assert.equal(gone.deleted?.by, ARCHIVIST.username);
+  assert.equal(gone.deleted?.reason, REASON);
+  await assert.rejects(api(hub.origin, archivistBearer, 'GET', chairFile.url), (e) => e.status === 410 && e.code === 'gone', 'the file answers 410');
+  const { recordings: stillExpired } = await api(hub.origin, archivistBearer, 'GET', '/api/recordings?expired=true');
+  assert.equal(stillExpired.length, 0, 'a destroyed recording is not listed as expired');
+  assert.deepEqual(pageErrors(page).filter((l) => !/Failed to load resource/.test(l)), [], 'no errors on the page');
+  await page.close();
 });

@@ -1,7 +1,8 @@
 // Planning a meeting through the schedule page, end to end, in Chromium against the real hub:
 // a scheduler account is made with `cau admin create-user`, signs in on login.html (a wrong
 // password first), fills the meeting form for "all communes of Đại Từ" starting now, checks the
-// live invitation count against the directory file, saves, reads the join links in the details
+// live invitation count against the directory file, picks the meeting's class (how long its
+// recordings are kept: the hub's four, "general" by default), saves, reads the join links in the details
 // panel, opens one official link (pre-join greets with the meeting's title, then joins), and
 // finally a link of another meeting is refused on this one (`wrong_meeting`).
 //
@@ -143,6 +144,14 @@ test('a scheduler plans a meeting on the schedule page; its link opens the meeti
   await settledCount(page, EXPECTED_INVITED - 1);
   await page.click(`#scope-tree input.tree-check[data-unit-id="${one}"]`);
   await settledCount(page, EXPECTED_INVITED);
+
+  // The meeting class: the hub's four, the default chosen; a thematic meeting here.
+  const classes = await page.$$eval('#m-class option', (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
+  assert.deepEqual(classes.map((c) => c.value).sort(), ['general', 'review', 'thematic', 'training']);
+  assert.equal(await page.$eval('#m-class', (e) => e.value), 'general', 'the default class');
+  assert.equal(classes.find((c) => c.value === 'general').text, 'Họp thường kỳ, giao ban — lưu 10 năm');
+  assert.equal(classes.find((c) => c.value === 'review').text, 'Hội nghị tổng kết, sơ kết — lưu vĩnh viễn');
+  await page.select('#m-class', 'thematic');
   await screenshot(page, 'schedule-form');
 
   // ---- Save (a fresh hub has nothing to conflict with; "save anyway" if it had).
@@ -164,6 +173,8 @@ test('a scheduler plans a meeting on the schedule page; its link opens the meeti
   assert.deepEqual(saved.meeting.scope, { root: idOf(DAI_TU), tiers: ['commune'], add: [], remove: [] });
   assert.equal(saved.meeting.host_unit, idOf(DAI_TU));
   assert.equal(saved.meeting.chair_unit, idOf(DAI_TU));
+  assert.equal(saved.meeting.class, 'thematic', 'the class chosen in the form');
+  assert.equal(await page.$eval('#d-class', (e) => [e.dataset.class, e.textContent].join(' | ')), 'thematic | Hội nghị, cuộc họp chuyên đề — lưu 20 năm');
   assert.ok(Math.abs(saved.meeting.start - Math.floor(now / 60_000) * 60_000) < 60_000, 'the start is the province time typed, in ms');
 
   // ---- The links table: an official link per invited unit and the chair's link.

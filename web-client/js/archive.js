@@ -1,8 +1,10 @@
 // The archivists' page (archive.html), for archivists and admins: find a recorded session
 // (js/archive/search.js), then open it on the same page (js/archive/session.js) — play its
-// files, jump to who spoke, download it with its checksums, verify it, read its access log.
+// files, jump to who spoke, download it with its checksums, verify it, read its access log;
+// see how long it is kept, classify it again, and destroy it once its retention is over
+// (archivists only; an admin without the role sees it all but cannot change it).
 //
-// Address: archive.html?from=YYYY-MM-DD&to=YYYY-MM-DD&q=…&unit=ID&tier=T (the search), plus
+// Address: archive.html?from=YYYY-MM-DD&to=YYYY-MM-DD&q=…&unit=ID&tier=T&expired=true (the search), plus
 // `&session=ID` for a session (pushed, so the browser's back button returns to the list).
 // A missing login (401) goes to login.html?next=…; an account without the role (403) is
 // told that the page is for archivists.
@@ -16,6 +18,7 @@ import { fetchDirectory } from './directory.js';
 import { ApiError, canArchive, canSchedule, logout, loginUrl, requireStaff } from './api.js';
 import './strings/schedule.js'; // the unit picker's strings
 import './strings/archive.js';
+import { canManageRetention } from './archive/retention.js';
 import { $, apiErrorText } from './schedule/dom.js';
 import { UnitIndex } from './schedule/units.js';
 import { resetFormats } from './schedule/time.js';
@@ -178,7 +181,7 @@ async function start() {
   }
   const index = new UnitIndex(dir);
   state.search = new SearchView({ index, onOpen: openSession, onAuthError });
-  state.session = new SessionView({ onAuthError, status });
+  state.session = new SessionView({ onAuthError, status, archivist: canManageRetention(state.user) });
   window.cau = { ...(window.cau ?? {}), archive: { search: state.search, session: state.session, player: state.session.player } };
   $('back-to-results').addEventListener('click', backToResults);
   window.addEventListener('popstate', () => route());

@@ -55,7 +55,7 @@ const STRINGS = {
     'error.forbidden': 'Tài khoản đang đăng nhập không được chỉ định chủ trì cuộc họp này. Hãy dùng đường dẫn tham gia của đơn vị.',
     'error.forbidden_action': 'Bạn không có quyền thực hiện thao tác này.',
     'error.not_found_participant': 'Người tham dự này không còn trong cuộc họp.',
-    'error.meeting_cancelled': 'Cuộc họp này đã bị hủy.',
+    'error.meeting_cancelled': 'Cuộc họp này đã bị huỷ.',
     'error.meeting_ended': 'Cuộc họp này đã kết thúc.',
     'error.meeting_not_started': 'Cuộc họp chưa mở. Bạn có thể vào phòng họp từ 30 phút trước giờ bắt đầu.',
     'error.room_busy': 'Phòng họp của đơn vị chủ trì đang có một cuộc họp khác. Hãy thử lại sau ít phút hoặc liên hệ bộ phận tổ chức.',

@@ -20,6 +20,7 @@ import { UnitIndex } from './schedule/units.js';
 import { Calendar } from './schedule/calendar.js';
 import { MeetingForm } from './schedule/meeting-form.js';
 import { Details } from './schedule/details.js';
+import { loadMeetingClasses } from './meeting-classes.js';
 import {
   today, mondayOf, dayStart, dayOf, isoDate, parseIsoDate, formatDay, resetFormats,
 } from './schedule/time.js';
@@ -244,6 +245,9 @@ async function start() {
     return;
   }
 
+  // The meeting classes load beside the directory; without them the form still works (the
+  // hub's default class) and asks again when it opens.
+  const classesLoad = loadMeetingClasses().catch(() => null);
   let dir;
   try {
     dir = await fetchDirectory();
@@ -251,6 +255,7 @@ async function start() {
     fail(t('sched.err.directory'));
     return;
   }
+  const classes = await classesLoad;
   state.index = new UnitIndex(dir);
   calendar = new Calendar({ container: $('calendar'), index: state.index, onOpen: (id) => openMeeting(id) });
   details = new Details({
@@ -259,9 +264,15 @@ async function start() {
     onChanged: () => loadWeek({ quiet: true }),
     onClose: onDetailsClosed,
     status,
+    classes,
   });
   form = new MeetingForm({
     index: state.index,
+    classes,
+    onClasses: (c) => {
+      details.classes = c;
+      if (details.meeting) details.render();
+    },
     onSaved,
     onClose: () => $('new-meeting').focus(),
   });

@@ -22,6 +22,9 @@ import { ARTIFACTS_DIR, REPO_ROOT, TEST_ADDR, withTimeout } from './browsers.mjs
 /** The binary under test; CAU_BIN overrides (e.g. a debug build). */
 export const HUB_BIN = path.resolve(process.env.CAU_BIN ?? path.join(REPO_ROOT, 'target', 'release', 'cau'));
 
+/** The hub's SQLite database, in its data directory (signaling/src/db.rs `Db::open`). */
+export const DB_FILE = 'cau.sqlite3';
+
 /** The line `cau` prints when it is ready: it contains http://ADDR:PORT/ */
 const READY = /http:\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)\//;
 

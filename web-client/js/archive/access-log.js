@@ -1,9 +1,10 @@
 // A session's access log (GET /api/recordings/{id}/access-log), the latest 50 entries: when,
-// who, what (play, download, verify), which file, and the entry's chained hash.
+// who, what (play, download, verify, classify — `file` is then the class —, delete), which
+// file, and the entry's chained hash.
 //
 // Hooks for tests: #access-log tbody tr[data-action][data-file].
 
-import { t } from '../i18n.js';
+import { t, has } from '../i18n.js';
 import { get } from '../api.js';
 import { $, el, apiErrorText } from '../schedule/dom.js';
 import { format } from '../schedule/time.js';
@@ -12,9 +13,13 @@ import { shortHash } from './format.js';
 export const ACCESS_LOG_ROWS = 50;
 
 export class AccessLog {
-  /** @param {{onAuthError: (err) => boolean}} o */
-  constructor({ onAuthError }) {
+  /**
+   * @param {{onAuthError: (err) => boolean, describe?: (entry) => string|null}} o
+   *   describe: the words for an entry's `file` column (null: the file as it is)
+   */
+  constructor({ onAuthError, describe = () => null }) {
     this.onAuthError = onAuthError;
+    this.describe = describe;
     this.sessionId = null;
     this.entries = [];
     this.error = null;
@@ -75,8 +80,8 @@ export class AccessLog {
     },
     el('td', { 'data-label': label('at'), text: format(e.at, 'dateTime') }),
     el('td', { 'data-label': label('user'), text: e.username }),
-    el('td', { 'data-label': label('action') }, el('span', { class: `log-action log-${e.action}`, text: t(`arch.log.action.${e.action}`) })),
-    el('td', { 'data-label': label('file'), class: 'log-file', text: e.file ?? t('arch.log.wholeSession') }),
+    el('td', { 'data-label': label('action') }, el('span', { class: `log-action log-${e.action}`, text: has(`arch.log.action.${e.action}`) ? t(`arch.log.action.${e.action}`) : String(e.action ?? '') })),
+    el('td', { 'data-label': label('file'), class: 'log-file', text: this.describe(e) ?? e.file ?? t('arch.log.wholeSession') }),
     el('td', { 'data-label': label('hash') }, el('code', { class: 'hash', title: e.hash, text: shortHash(e.hash, 6) })))));
   }
 }

@@ -76,4 +76,4 @@ export function sessionLengthMs(rec) {
 }
 
 /** The catalogue's states, in the order the page knows them. */
-export const STATES = ['recording', 'finalising', 'ready', 'interrupted', 'damaged'];
+export const STATES = ['recording', 'finalising', 'ready', 'interrupted', 'damaged', 'deleted'];

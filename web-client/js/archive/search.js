@@ -3,9 +3,14 @@
 // directory picker of the schedule page) and a tier — and the results of
 // GET /api/recordings, newest first, a row per recorded session.
 //
-// The filters live in the address (`?from=YYYY-MM-DD&to=…&q=…&unit=ID&tier=T`, replaced on
-// each search) so that a reload, a shared link or the back button from a session shows the
-// same list. Hooks for tests: #filters, #f-q, #results tbody tr[data-session-id][data-state].
+// "Only recordings past their retention" (#f-expired, `expired=true`) looks at every date:
+// nothing recorded within the period a person would type has run out its years, so the
+// period is set aside (its fields disabled) while it is ticked.
+//
+// The filters live in the address (`?from=YYYY-MM-DD&to=…&q=…&unit=ID&tier=T&expired=true`,
+// replaced on each search) so that a reload, a shared link or the back button from a session
+// shows the same list. Hooks for tests: #filters, #f-q, #f-expired,
+// #results tbody tr[data-session-id][data-state][data-expired] (.retention-cell, .retention-badge).
 
 import { t } from '../i18n.js';
 import { tierLabel } from '../directory.js';
@@ -14,10 +19,11 @@ import { $, el, apiErrorText } from '../schedule/dom.js';
 import { UnitPicker } from '../schedule/unit-picker.js';
 import { today, isoDate, parseIsoDate, format } from '../schedule/time.js';
 import { formatBytes, formatClock, sessionLengthMs, STATES } from './format.js';
+import { retentionLabel, isDeleted } from './retention.js';
 
 /** The most the hub lists (docs/api.md); a full page says there may be more. */
 const MAX_RESULTS = 200;
-const FILTER_KEYS = ['from', 'to', 'q', 'unit', 'tier'];
+const FILTER_KEYS = ['from', 'to', 'q', 'unit', 'tier', 'expired'];
 
 /** A state badge: `<span class="state-badge arch-state-ready">Sẵn sàng</span>`. */
 export function stateBadge(state, extra = {}) {
@@ -56,6 +62,7 @@ export class SearchView {
       e.preventDefault();
       this.search();
     });
+    $('f-expired').addEventListener('change', () => this.renderExpired());
     this.fillTiers();
   }
 
@@ -73,6 +80,15 @@ export class SearchView {
     $('f-unit-clear').hidden = !this.picker.value;
   }
 
+  /** Only the expired: the period does not apply (its fields say so by being disabled). */
+  renderExpired() {
+    const on = $('f-expired').checked;
+    $('f-from').disabled = on;
+    $('f-to').disabled = on;
+    $('f-expired-hint').hidden = !on;
+    if (on) $('f-to').removeAttribute('aria-invalid');
+  }
+
   /** Fills the filters from the address (defaults: the last 30 days, nothing else). */
   fill(params) {
     const end = parseIsoDate(params.get('to')) ?? today();
@@ -84,14 +100,21 @@ export class SearchView {
     this.picker.set(unit && this.index.get(unit) ? unit : null);
     this.renderUnitClear();
     $('f-tier').value = this.index.tiers.includes(params.get('tier')) ? params.get('tier') : '';
+    $('f-expired').checked = params.get('expired') === 'true';
+    this.renderExpired();
   }
 
   /** The filters as the address and the API take them, or null when the period is wrong. */
   query() {
-    const from = parseIsoDate($('f-from').value);
-    const to = parseIsoDate($('f-to').value);
-    if (from == null || to == null || to < from) return null;
-    const q = new URLSearchParams({ from: isoDate(from), to: isoDate(to) });
+    let q;
+    if ($('f-expired').checked) {
+      q = new URLSearchParams({ expired: 'true' });
+    } else {
+      const from = parseIsoDate($('f-from').value);
+      const to = parseIsoDate($('f-to').value);
+      if (from == null || to == null || to < from) return null;
+      q = new URLSearchParams({ from: isoDate(from), to: isoDate(to) });
+    }
     const text = $('f-q').value.trim();
     if (text) q.set('q', text);
     if (this.picker.value) q.set('unit', this.picker.value.id);
@@ -168,9 +191,10 @@ export class SearchView {
       table.hidden = true;
       return;
     }
+    const expiredOnly = new URLSearchParams(this.searchedFor ?? '').get('expired') === 'true';
     $('results-count').textContent = list.length
       ? [t('arch.results', { count: list.length }), list.length >= MAX_RESULTS ? t('arch.results.max', { count: list.length }) : ''].filter(Boolean).join(' ')
-      : t('arch.results.none');
+      : t(expiredOnly ? 'arch.results.noneExpired' : 'arch.results.none');
     table.hidden = list.length === 0;
     const cell = (key, ...children) => el('td', { 'data-label': t(`arch.col.${key}`) }, ...children);
     table.tBodies[0].replaceChildren(...list.map((r) => {
@@ -188,7 +212,8 @@ export class SearchView {
         },
       });
       const attending = Array.isArray(r.attending) ? r.attending : [];
-      const tr = el('tr', { 'data-session-id': r.session_id, 'data-state': r.state },
+      const expired = r.expired === true && !isDeleted(r);
+      const tr = el('tr', { class: isDeleted(r) ? 'row-deleted' : null, 'data-session-id': r.session_id, 'data-state': r.state, 'data-expired': String(expired) },
         cell('when',
           el('span', { class: 'block when-day', text: format(r.started_at, 'date') }),
           el('span', { class: 'block muted', text: `${format(r.started_at, 'time')}–${r.ended_at != null ? format(r.ended_at, 'time') : t('arch.row.ongoing')}` })),
@@ -199,7 +224,10 @@ export class SearchView {
         el('td', { class: 'num', 'data-label': t('arch.col.size') },
           el('span', { class: 'block', text: formatBytes(r.bytes) }),
           el('span', { class: 'block muted small', text: t('arch.row.files', { count: Number(r.files) || 0 }) })),
-        cell('state', stateBadge(r.state)));
+        cell('state', stateBadge(r.state)),
+        el('td', { class: 'retention-cell', 'data-label': t('arch.col.retention') },
+          el('span', { class: 'block', text: retentionLabel(r) }),
+          expired ? el('span', { class: 'block' }, el('span', { class: 'retention-badge', text: t('arch.ret.expired') })) : null));
       // The whole row opens the session (the title is the keyboard's way in).
       tr.addEventListener('click', (e) => {
         if (e.target.closest('a, button')) return;

@@ -6,12 +6,16 @@
 //
 // The archive view (`composite`: the screens, chairs and main speakers tiled, everyone's
 // audio mixed) is listed first among the files once it is made, and its progress is shown
-// while it is being made (the page looks again every few seconds). Retention is not in the
-// API yet: nothing is shown for it.
+// while it is being made (the page looks again every few seconds).
+//
+// Retention (retention-panel.js): the class, the day until which it is kept, classifying it
+// again, destroying it once that day has come. A destroyed recording (state `deleted`) says
+// who destroyed it, when and why; its files are gone, so nothing plays, downloads or verifies.
 //
 // Hooks for tests: body[data-view="session"], #session-view[data-session-id][data-loaded],
 // #files li[data-file][data-participant-id] (.file-play, .file-download, data-verify),
-// #verify, #verify-result[data-ok] li[data-file][data-result: ok | mismatch | missing].
+// #verify, #verify-result[data-ok] li[data-file][data-result: ok | mismatch | missing],
+// #session-state[data-state], #session-notice[data-state="deleted"]; #retention (see there).
 
 import { t } from '../i18n.js';
 import { icon } from '../icons.js';
@@ -24,6 +28,9 @@ import { stateBadge } from './search.js';
 import { Player } from './player.js';
 import { SpeakerTimeline } from './speakers.js';
 import { AccessLog } from './access-log.js';
+import { RetentionPanel } from './retention-panel.js';
+import { isDeleted, deletedText } from './retention.js';
+import { describeClass } from '../meeting-classes.js';
 
 /** States whose files are final: they can be downloaded and verified. */
 const FINAL = new Set(['ready', 'interrupted']);
@@ -34,9 +41,10 @@ const ATTENDING_SHOWN = 12;
 
 export class SessionView {
   /**
-   * @param {{onAuthError: (err) => boolean, status: (text: string, error?: boolean) => void}} o
+   * @param {{onAuthError: (err) => boolean, status: (text: string, error?: boolean) => void,
+   *   archivist?: boolean}} o  archivist: the account may classify and destroy recordings
    */
-  constructor({ onAuthError, status }) {
+  constructor({ onAuthError, status, archivist = false }) {
     this.onAuthError = onAuthError;
     this.status = status;
     this.id = null;
@@ -62,7 +70,17 @@ export class SessionView {
       onAuthError: (status) => this.onAuthError({ status, code: status === 401 ? 'unauthenticated' : 'forbidden' }),
     });
     this.timeline = new SpeakerTimeline({ container: $('timeline'), onTurn: (turn, row) => this.playTurn(turn, row) });
-    this.log = new AccessLog({ onAuthError });
+    this.retention = new RetentionPanel({
+      archivist,
+      onAuthError,
+      status,
+      onChanged: (rec) => this.retentionChanged(rec),
+    });
+    // The access log names a class by its name (its `file` is the class's id).
+    this.log = new AccessLog({
+      onAuthError,
+      describe: (e) => (e.action === 'classify' && e.file ? describeClass(this.retention.classes, e.file) : null),
+    });
 
     $('verify').addEventListener('click', () => this.runVerify());
     for (const id of ['download-tar', 'download-manifest']) {
@@ -86,6 +104,12 @@ export class SessionView {
       delete $('session-view').dataset.loaded;
       this.status(t('arch.s.loading'));
     }
+    this.retention.ensureClasses().then((changed) => {
+      if (changed && this.id === id && this.rec) {
+        this.retention.render(this.rec);
+        this.log.render();
+      }
+    });
     await this.load({ first: true });
   }
 
@@ -94,6 +118,7 @@ export class SessionView {
     this.seq++;
     this.log.close();
     this.player.stop();
+    this.retention.reset();
     this.id = null;
   }
 
@@ -160,13 +185,37 @@ export class SessionView {
     $('session-title').textContent = rec.title;
     $('session-state').replaceWith(stateBadge(rec.state, { id: 'session-state' }));
     this.renderFacts();
+    this.retention.render(rec);
     this.renderNotices();
     this.renderActions();
     this.renderVerify();
     this.renderFiles();
     this.timeline.render(rec);
+    this.renderDeleted();
     this.player.renderCaption();
     this.log.render();
+  }
+
+  /** A destroyed recording: no player, and the timeline's turns play nothing. */
+  renderDeleted() {
+    const deleted = isDeleted(this.rec);
+    $('player-card').hidden = deleted;
+    if (deleted && this.player.file) this.player.stop();
+    if (deleted) for (const b of $('timeline').querySelectorAll('button')) b.disabled = true;
+  }
+
+  /** After a class was saved or the recording destroyed: the hub's answer, or a fresh look. */
+  retentionChanged(rec) {
+    if (rec && rec.session_id === this.id) {
+      this.rec = rec;
+      this.verify = null;
+      this.verifyError = null;
+      this.render();
+      if (isDeleted(rec)) $('session-notice').focus?.();
+    } else {
+      this.load();
+    }
+    this.log.load();
   }
 
   renderFacts() {
@@ -204,9 +253,15 @@ export class SessionView {
     const rec = this.rec;
     const notice = $('session-notice');
     const key = `arch.s.notice.${rec.state}`;
-    notice.hidden = rec.state === 'ready' || !['recording', 'finalising', 'interrupted', 'damaged'].includes(rec.state);
-    notice.textContent = notice.hidden ? '' : t(key);
-    notice.dataset.state = rec.state;
+    if (isDeleted(rec)) {
+      notice.hidden = false;
+      notice.textContent = deletedText(rec);
+      notice.dataset.state = 'deleted';
+    } else {
+      notice.hidden = rec.state === 'ready' || !['recording', 'finalising', 'interrupted', 'damaged'].includes(rec.state);
+      notice.textContent = notice.hidden ? '' : t(key);
+      notice.dataset.state = rec.state;
+    }
     const problems = Array.isArray(rec.problems) ? rec.problems.filter(Boolean) : [];
     $('session-problems').hidden = problems.length === 0;
     $('session-problems-list').replaceChildren(...problems.map((p) => el('li', { text: String(p) })));
@@ -232,14 +287,15 @@ export class SessionView {
     const rec = this.rec;
     if (!rec) return;
     const files = Array.isArray(rec.files) ? [...rec.files] : [];
+    const deleted = isDeleted(rec);
     // The archive view first, on the session timeline from the earliest file's start.
-    const c = rec.composite;
+    const c = deleted ? null : rec.composite;
     if (c?.state === 'ready') {
       const start = Math.min(...files.map((f) => f.offset_ms).filter(Number.isFinite), 0);
       files.unshift({ ...c, content: 'composite', participant_id: null, offset_ms: start, end_ms: start + (c.duration_ms ?? 0) });
     }
-    $('files-empty').hidden = files.length > 0;
-    $('files-empty').textContent = t('arch.files.none');
+    $('files-empty').hidden = files.length > 0 && !deleted;
+    $('files-empty').textContent = t(deleted ? 'arch.files.deleted' : 'arch.files.none');
     const note = $('composite-state');
     const state = c?.state ?? null;
     note.hidden = !['queued', 'making', 'failed'].includes(state);
@@ -250,11 +306,11 @@ export class SessionView {
     const verdicts = new Map((this.verify?.files ?? []).map((v) => [v.name, v]));
     $('files').replaceChildren(...files.map((f) => {
       const { who, content } = this.describeFile(f);
-      const p = this.participant(f.participant_id);
       const length = fileLengthMs(f);
       const v = verdicts.get(f.name);
       const verdict = v ? (v.missing ? 'missing' : v.ok ? 'ok' : 'mismatch') : null;
-      const problem = verdict === 'missing' ? 'missing' : verdict === 'mismatch' ? 'mismatch' : this.problems.get(f.name) ?? null;
+      let problem = verdict === 'missing' ? 'missing' : verdict === 'mismatch' ? 'mismatch' : this.problems.get(f.name) ?? null;
+      if (deleted) problem = null; // gone on purpose, not a problem
       const playing = this.player.file?.name === f.name;
       const shaCode = el('code', { class: 'hash', title: f.sha256 ?? '', text: shortHash(f.sha256) });
       const copy = el('button', {
@@ -266,31 +322,14 @@ export class SessionView {
         on: { click: (e) => this.copySha(f, e.currentTarget.closest('li')) },
       });
       return el('li', {
-        class: `file${playing ? ' playing' : ''}`,
+        class: `file${playing ? ' playing' : ''}${deleted ? ' file-deleted' : ''}`,
         'data-file': f.name,
         'data-participant-id': f.participant_id,
         'data-content': f.content,
         'data-verify': verdict ?? '',
         'data-problem': problem ?? '',
       },
-      el('div', { class: 'file-main' },
-        el('button', {
-          type: 'button',
-          class: 'btn btn-secondary btn-small file-play',
-          'aria-pressed': String(playing),
-          'aria-label': t('arch.files.playLabel', { who, content }),
-          on: { click: () => this.playFile(f) },
-        }, el('span', { class: 'play-icon', html: icon('play') }), el('span', { text: t('arch.files.play') })),
-        el('div', { class: 'file-who' },
-          el('span', { class: 'file-name', text: p?.name ?? (f.content === 'composite' ? who : String(f.participant_id ?? '')) }),
-          el('span', { class: 'file-unit', text: [p?.unit_name, content].filter(Boolean).join(' · ') })),
-        el('a', {
-          class: 'btn btn-secondary btn-small file-download',
-          href: f.download_url,
-          download: f.name,
-          'aria-label': t('arch.files.downloadLabel', { name: f.name }),
-          on: { click: () => this.downloading(f.name) },
-        }, el('span', { html: icon('download') }), el('span', { text: t('arch.files.download') }))),
+      deleted ? this.deletedFileMain(f) : this.fileMain(f, { who, content, playing }),
       el('p', { class: 'file-meta' },
         el('span', { text: t('arch.files.span', { from: formatClock(f.offset_ms), to: formatClock(f.end_ms) }) }),
         el('span', { text: t('arch.files.length', { length: formatClock(length) }) }),
@@ -299,6 +338,40 @@ export class SessionView {
       el('p', { class: 'file-name-raw muted', text: f.name }),
       problem ? el('p', { class: `file-problem file-problem-${problem}`, role: 'status', text: this.problemText(problem) }) : null);
     }));
+  }
+
+  /** A file's first line: play, who, download. */
+  fileMain(f, { who, content, playing }) {
+    const p = this.participant(f.participant_id);
+    return el('div', { class: 'file-main' },
+      el('button', {
+        type: 'button',
+        class: 'btn btn-secondary btn-small file-play',
+        'aria-pressed': String(playing),
+        'aria-label': t('arch.files.playLabel', { who, content }),
+        on: { click: () => this.playFile(f) },
+      }, el('span', { class: 'play-icon', html: icon('play') }), el('span', { text: t('arch.files.play') })),
+      el('div', { class: 'file-who' },
+        el('span', { class: 'file-name', text: p?.name ?? (f.content === 'composite' ? who : String(f.participant_id ?? '')) }),
+        el('span', { class: 'file-unit', text: [p?.unit_name, content].filter(Boolean).join(' · ') })),
+      el('a', {
+        class: 'btn btn-secondary btn-small file-download',
+        href: f.download_url,
+        download: f.name,
+        'aria-label': t('arch.files.downloadLabel', { name: f.name }),
+        on: { click: () => this.downloading(f.name) },
+      }, el('span', { html: icon('download') }), el('span', { text: t('arch.files.download') })));
+  }
+
+  /** A destroyed file's first line: who, and that it is gone (its name and SHA-256 stay listed). */
+  deletedFileMain(f) {
+    const p = this.participant(f.participant_id);
+    const { content } = this.describeFile(f);
+    return el('div', { class: 'file-main' },
+      el('div', { class: 'file-who' },
+        el('span', { class: 'file-name', text: p?.name ?? String(f.participant_id ?? '') }),
+        el('span', { class: 'file-unit', text: [p?.unit_name, content].filter(Boolean).join(' · ') })),
+      el('span', { class: 'state-badge arch-state-deleted', text: t('arch.files.deletedMark') }));
   }
 
   problemText(kind) {

@@ -12,17 +12,20 @@ import { LinksTable, roleLabel } from './links.js';
 import { RollCallPanel } from './roll-call.js';
 import { stateLabel } from './calendar.js';
 import { dayOf, format, formatDay, formatRange } from './time.js';
+import { describeClass } from '../meeting-classes.js';
 
 const FIELD_LABELS = ['title', 'agenda', 'start', 'end', 'weekly_until', 'host_unit', 'chair_unit', 'chair_person',
-  'chair_user', 'scope', 'recorded'];
+  'chair_user', 'scope', 'recorded', 'class'];
 
 export class Details {
   /**
    * @param {{index: import('./units.js').UnitIndex, onEdit: (meeting) => void,
-   *   onChanged: () => void, onClose: () => void, status: (text: string, error?: boolean) => void}} o
+   *   onChanged: () => void, onClose: () => void, status: (text: string, error?: boolean) => void,
+   *   classes?: {classes: Array<object>, default: string|null}|null}} o  classes: the meeting classes (null: not loaded)
    */
-  constructor({ index, onEdit, onChanged, onClose, status }) {
+  constructor({ index, onEdit, onChanged, onClose, status, classes = null }) {
     this.index = index;
+    this.classes = classes;
     this.onEdit = onEdit;
     this.onChanged = onChanged;
     this.onClose = onClose;
@@ -120,6 +123,7 @@ export class Details {
       ['invited', t('sched.invitedCount', { count: m.invited_count ?? this.invited.length })],
       ['scope', this.scopeText(m.scope)],
       ['recorded', t(m.recorded ? 'sched.yes' : 'sched.no')],
+      m.class != null ? ['class', el('span', { id: 'd-class', 'data-class': m.class, text: describeClass(this.classes, m.class) })] : null,
       ['created', t('sched.details.byAt', { by: m.created_by ?? '—', at: format(m.created_at) })],
       m.updated_at && m.updated_at !== m.created_at ? ['updated', t('sched.details.byAt', { by: m.updated_by ?? '—', at: format(m.updated_at) })] : null,
     ].filter(Boolean);

@@ -4,6 +4,11 @@
 // invited units and the conflicts. A 409 `conflicts` shows #m-conflicts with #m-save-anyway,
 // which sends the same form with acknowledge_conflicts: true. Nothing typed is ever cleared
 // by an error.
+//
+// The meeting's class (#m-class: how long its recordings are kept) comes from
+// GET /api/meeting-classes (meeting-classes.js), the hub's default chosen for a new meeting.
+// If the list could not be loaded, the select keeps the meeting's own class (or sends none,
+// so the hub's default applies) and the list is asked for again when the form next opens.
 
 import { t } from '../i18n.js';
 import { ApiError, post, put } from '../api.js';
@@ -11,6 +16,7 @@ import { el, $, debounce, apiErrorText } from './dom.js';
 import { UnitPicker } from './unit-picker.js';
 import { ScopePicker } from './scope-picker.js';
 import { confirmDialog } from './dialog.js';
+import { loadMeetingClasses, classOptionText, describeClass, findClass } from '../meeting-classes.js';
 import {
   dayOf, today, isoDate, parseIsoDate, parseTime, hhmm, instant, minuteOfDay, formatDay, formatRange, DAY_MS,
 } from './time.js';
@@ -28,7 +34,7 @@ const FIELD_INPUTS = [
   ['acknowledge_conflicts', null], ['weekly_until', 'm-weekly-until'], ['chair_person', 'm-chair-person'],
   ['chair_unit', 'm-chair-unit'], ['chair_user', null], ['host_unit', 'm-host'], ['title', 'm-title'],
   ['agenda', 'm-agenda'], ['scope', 'scope-root'], ['start', 'm-start'], ['end', 'm-end'], ['recorded', 'm-recorded'],
-  ['max_endpoints', 'm-max-endpoints'],
+  ['max_endpoints', 'm-max-endpoints'], ['class', 'm-class'],
 ];
 
 /**
@@ -60,10 +66,14 @@ export function conflictItems(conflicts, index, { groups = CONFLICTS_SHOWN, name
 
 export class MeetingForm {
   /**
-   * @param {{index: import('./units.js').UnitIndex, onSaved: (meeting, conflicts) => void, onClose: () => void}} o
+   * @param {{index: import('./units.js').UnitIndex, onSaved: (meeting, conflicts) => void, onClose: () => void,
+   *   classes?: {classes: Array<object>, default: string|null}|null, onClasses?: (classes) => void}} o
+   *   classes: the meeting classes (null: not loaded); onClasses: they were loaded later
    */
-  constructor({ index, onSaved, onClose }) {
+  constructor({ index, onSaved, onClose, classes = null, onClasses = () => {} }) {
     this.index = index;
+    this.classes = classes;
+    this.onClasses = onClasses;
     this.onSaved = onSaved;
     this.onClose = onClose;
     this.editing = null; // the meeting being edited, or null for a new one
@@ -77,7 +87,7 @@ export class MeetingForm {
     this.f = {
       title: $('m-title'), agenda: $('m-agenda'), date: $('m-date'), start: $('m-start'), end: $('m-end'),
       weekly: $('m-weekly-until'), chairPerson: $('m-chair-person'), recorded: $('m-recorded'),
-      maxEndpoints: $('m-max-endpoints'),
+      maxEndpoints: $('m-max-endpoints'), class: $('m-class'),
     };
     this.host = new UnitPicker($('m-host'), { index, onChange: (u) => this.hostChanged(u) });
     this.chair = new UnitPicker($('m-chair-unit'), { index, onChange: () => this.contextChanged() });
@@ -122,9 +132,10 @@ export class MeetingForm {
     this.fill({
       title: '', agenda: '', start: instant(day, start), end: instant(day, start + 60), weekly_until: null,
       host_unit: sole?.id ?? null, chair_unit: sole?.id ?? null, chair_person: '', recorded: false, max_endpoints: null,
-      scope: { root: null, tiers: [], add: [], remove: [] },
+      scope: { root: null, tiers: [], add: [], remove: [] }, class: this.classes?.default ?? null,
     });
     this.show();
+    this.retryClasses();
   }
 
   /** Edit a planned meeting. */
@@ -132,6 +143,43 @@ export class MeetingForm {
     this.editing = meeting;
     this.fill(meeting);
     this.show();
+    this.retryClasses();
+  }
+
+  // ---------------------------------------------------------------- the meeting class
+
+  /**
+   * Fills #m-class with the classes and selects `value` (a class this page does not know —
+   * or any class while the list is missing — is kept as an option of its own; '' is "the
+   * hub's default", sent as no class at all).
+   */
+  renderClasses(value) {
+    const select = this.f.class;
+    const list = this.classes?.classes ?? [];
+    const options = list.map((c) => el('option', { value: c.id, text: classOptionText(c) }));
+    if (value && !findClass(this.classes, value)) options.unshift(el('option', { value, text: describeClass(this.classes, value) }));
+    if (!options.length) options.push(el('option', { value: '', text: t('ret.systemDefault') }));
+    select.replaceChildren(...options);
+    select.value = value && [...select.options].some((o) => o.value === value) ? value : select.options[0].value;
+  }
+
+  /** The list was not loaded when the page started: ask again, and keep what is chosen. */
+  async retryClasses() {
+    if (this.classes) return;
+    let classes;
+    try {
+      classes = await loadMeetingClasses();
+    } catch {
+      return; // the select keeps the meeting's class, or the hub's default
+    }
+    if (this.classes) return;
+    const unchanged = JSON.stringify(this.read().form) === this.snapshot;
+    const current = this.f.class.value;
+    this.classes = classes;
+    // A new meeting had "the hub's default": that default, now that it has a name.
+    this.renderClasses(current || classes.default);
+    if (unchanged) this.snapshot = JSON.stringify(this.read().form);
+    this.onClasses(classes);
   }
 
   fill(m) {
@@ -147,6 +195,7 @@ export class MeetingForm {
     f.chairPerson.value = m.chair_person ?? '';
     f.recorded.checked = Boolean(m.recorded);
     f.maxEndpoints.value = m.max_endpoints != null ? String(m.max_endpoints) : '';
+    this.renderClasses(m.class ?? this.classes?.default ?? null);
     this.host.set(m.host_unit ?? null);
     this.chair.set(m.chair_unit ?? null);
     this.lastHostId = m.host_unit ?? null;
@@ -246,6 +295,8 @@ export class MeetingForm {
       scope,
       recorded: f.recorded.checked,
       max_endpoints: maxEndpoints,
+      // '' (the list could not be loaded, a new meeting): no class, the hub's default.
+      class: f.class.value || undefined,
     };
     return { form, errors };
   }
@@ -458,6 +509,7 @@ export class MeetingForm {
   /** Re-translates what the form wrote itself (after a language change). */
   relabel() {
     $('editor-title').textContent = t(this.editing ? 'sched.form.editTitle' : 'sched.form.newTitle');
+    this.renderClasses(this.f.class.value || null);
     this.setSaving(this.saving);
     this.updateEndHint();
     this.scope.relabel();
