@@ -63,6 +63,35 @@ pub fn bytes(out: &mut Vec<u8>, element: u32, v: &[u8]) {
     out.extend_from_slice(v);
 }
 
+/// A string element of exactly `len` bytes, `v` zero-padded (RFC 8794 §7.4 allows the
+/// padding), so that it can be rewritten in place; returns the offset of the value.
+pub fn string_padded(out: &mut Vec<u8>, element: u32, v: &[u8], len: usize) -> usize {
+    assert!(v.len() <= len);
+    id(out, element);
+    size(out, len as u64);
+    let at = out.len();
+    out.extend_from_slice(v);
+    out.resize(at + len, 0);
+    at
+}
+
+/// The Void element (ID 0xEC), which readers skip, taking exactly `total` bytes (at least
+/// 2): room kept for a later element.
+pub fn void(out: &mut Vec<u8>, total: usize) {
+    assert!(total >= 2);
+    id(out, VOID);
+    let (len, body) = if total - 2 < 127 {
+        (1, total - 2)
+    } else {
+        (8, total - 9)
+    };
+    size_fixed(out, body as u64, len);
+    out.resize(out.len() + body, 0);
+}
+
+/// The Void element's ID.
+pub const VOID: u32 = 0xEC;
+
 /// A master element of known size around `body`.
 pub fn master(out: &mut Vec<u8>, element: u32, body: &[u8]) {
     bytes(out, element, body);

@@ -30,6 +30,8 @@ pub struct ParticipantFile {
     frames: Vec<Frame>,
     /// The publisher's clock, shared by its audio and video for lip sync.
     clock: SenderClock,
+    /// The session timeline's start.
+    origin: Instant,
 }
 
 impl ParticipantFile {
@@ -71,6 +73,7 @@ impl ParticipantFile {
             video,
             frames: vec![],
             clock: SenderClock::new(streams.audio),
+            origin,
         })
     }
 
@@ -79,15 +82,24 @@ impl ParticipantFile {
         &self.path
     }
 
-    /// A packet of the participant's audio (`video` false) or video arrived at `now`.
-    pub fn push(&mut self, now: Instant, video: bool, pkt: RtpIn) -> io::Result<()> {
-        let Some((index, track)) = (if video {
+    /// A packet of the participant's audio or video, of codec `kind`, arrived at `now`. The
+    /// video track is VP8 until an H.264 packet comes before any frame: then it is H.264, and
+    /// the file Matroska. Video of another codec than the track's after that is left out.
+    pub fn push(&mut self, now: Instant, kind: StreamKind, pkt: RtpIn) -> io::Result<()> {
+        let origin = self.origin;
+        let Some((index, track)) = (if kind.is_video() {
             self.video.as_mut()
         } else {
             self.audio.as_mut()
         }) else {
             return Ok(());
         };
+        if track.kind() != kind {
+            if !kind.is_video() || track.stats().frames > 0 {
+                return Ok(());
+            }
+            *track = TrackRecorder::new(kind, origin);
+        }
         let index = *index;
         track.push(now, pkt, &mut self.clock, &mut self.frames);
         self.write(index)
@@ -166,6 +178,19 @@ impl ParticipantFile {
     }
 
     fn write(&mut self, index: usize) -> io::Result<()> {
+        // The first H.264 keyframe brings the decoder configuration the track needs first.
+        if let Some((video, track)) = &self.video
+            && *video == index
+            && track.kind() == StreamKind::H264
+            && !self.webm.is_matroska()
+            && !self.frames.is_empty()
+        {
+            let config = track
+                .decoder_config()
+                .ok_or_else(|| io::Error::other("an H.264 keyframe without its SPS and PPS"))?
+                .to_vec();
+            self.webm.set_h264(&config)?;
+        }
         for f in self.frames.drain(..) {
             self.webm.push(index, f.time_ms, f.keyframe, f.data)?;
         }
@@ -202,7 +227,7 @@ mod tests {
                 payload: vec![0x78, 1, 2, 3],
                 sender_us: None,
             };
-            f.push(at, false, audio).unwrap();
+            f.push(at, StreamKind::Opus, audio).unwrap();
             if i % 3 == 0 {
                 let video = RtpIn {
                     seq: u64::from(i / 3) + 1,
@@ -211,7 +236,7 @@ mod tests {
                     payload: key.clone(),
                     sender_us: None,
                 };
-                f.push(at, true, video).unwrap();
+                f.push(at, StreamKind::Vp8, video).unwrap();
             }
         }
         let part = f.finish().unwrap();

@@ -56,12 +56,19 @@ fn installed(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Finalise `part` (`….webm.part`) into `….webm`.
+/// Finalise `part` (`….webm.part`) into `….webm` — or `….mkv` when it holds H.264 (its
+/// header says Matroska).
 pub fn finalise(part: &Path) -> Result<Finalised, FinaliseError> {
     let name = part.to_string_lossy();
     let Some(final_name) = name.strip_suffix(PART_SUFFIX) else {
         return Err(FinaliseError::NotPart(part.to_path_buf()));
     };
+    let matroska = crate::webm::is_matroska_file(part).map_err(io_at(part))?;
+    let final_name = match (matroska, final_name.strip_suffix(".webm")) {
+        (true, Some(stem)) => format!("{stem}.mkv"),
+        _ => final_name.to_string(),
+    };
+    let final_name = final_name.as_str();
     let path = PathBuf::from(final_name);
     let tmp = PathBuf::from(format!("{final_name}.remux"));
     let mut remuxed = false;
@@ -70,7 +77,8 @@ pub fn finalise(part: &Path) -> Result<Finalised, FinaliseError> {
         let out = Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-y", "-i"])
             .arg(part)
-            .args(["-map", "0", "-c", "copy", "-copyts", "-f", "webm"])
+            .args(["-map", "0", "-c", "copy", "-copyts", "-f"])
+            .arg(if matroska { "matroska" } else { "webm" })
             .arg(&tmp)
             .output()
             .map_err(io_at(part))?;

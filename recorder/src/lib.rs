@@ -25,6 +25,7 @@ pub mod composite;
 pub mod ebml;
 pub mod file;
 pub mod finalise;
+pub mod h264;
 pub mod jitter;
 pub mod session;
 pub mod track;

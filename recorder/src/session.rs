@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::file::{ParticipantFile, Streams};
 use crate::finalise::{self, Finalised};
-use crate::track::RtpIn;
+use crate::track::{RtpIn, StreamKind};
 
 /// The name of a session's manifest in its directory.
 pub const MANIFEST: &str = "manifest.json";
@@ -296,7 +296,7 @@ pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
                     continue;
                 }
             }
-        } else if name.ends_with(".webm") {
+        } else if name.ends_with(".webm") || name.ends_with(".mkv") {
             let sha256 = finalise::sha256_file(&path)?;
             let span = finalise::probe_span_ms(&path);
             Finalised {
@@ -316,10 +316,10 @@ pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        // PARTICIPANT-UNIT[-screen].webm
+        // PARTICIPANT-UNIT[-screen].webm (or .mkv)
         let participant_id = file_name.split('-').next().unwrap_or_default().to_string();
         files.push(ManifestFile {
-            content: if file_name.ends_with("-screen.webm") {
+            content: if file_name.ends_with("-screen.webm") || file_name.ends_with("-screen.mkv") {
                 "screen"
             } else {
                 "participant"
@@ -403,7 +403,7 @@ struct Recording {
     speaking_since: HashMap<EndpointId, i64>,
     speakers: Vec<SpeakerTurn>,
     mutes: Vec<MuteEvent>,
-    /// Packets of codecs not recorded (H.264), counted.
+    /// Packets of codecs not recorded (neither Opus, VP8 nor H.264), counted.
     unsupported: u64,
 }
 
@@ -436,10 +436,15 @@ impl Recording {
     }
 
     fn packet(&mut self, p: RecordedPacket) {
-        if !matches!(p.codec, Codec::Opus | Codec::Vp8) {
-            self.unsupported += 1;
-            return;
-        }
+        let kind = match p.codec {
+            Codec::Opus => StreamKind::Opus,
+            Codec::Vp8 => StreamKind::Vp8,
+            Codec::H264 => StreamKind::H264,
+            Codec::Other => {
+                self.unsupported += 1;
+                return;
+            }
+        };
         let key = match p.source {
             Source::Screen => FileKey::Screen(p.endpoint),
             _ => FileKey::Participant(p.endpoint),
@@ -467,7 +472,7 @@ impl Recording {
             payload: p.payload,
             sender_us: p.sender_us,
         };
-        if let Err(e) = file.push(p.arrival, p.codec == Codec::Vp8, pkt) {
+        if let Err(e) = file.push(p.arrival, kind, pkt) {
             // Disk full or gone: what was written stays; this file takes nothing more.
             tracing::error!(?key, error = %e, "recording file failed");
             self.failed.insert(key, e.to_string());
@@ -605,7 +610,7 @@ impl Recording {
             .collect();
         if self.unsupported > 0 {
             problems.push(format!(
-                "{} packets of a codec the recorder does not write (H.264) were left out",
+                "{} packets of a codec the recorder does not write were left out",
                 self.unsupported
             ));
         }

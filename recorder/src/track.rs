@@ -25,7 +25,7 @@
 use std::time::{Duration, Instant};
 
 use crate::jitter::{Jitter, JitterStats, Released, TimestampUnwrap};
-use crate::vp8;
+use crate::{h264, vp8};
 
 /// An RTP packet as the recorder takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,14 +54,19 @@ pub struct Frame {
 pub enum StreamKind {
     Opus,
     Vp8,
+    H264,
 }
 
 impl StreamKind {
     fn clock_rate(self) -> i64 {
         match self {
             StreamKind::Opus => 48_000,
-            StreamKind::Vp8 => 90_000,
+            StreamKind::Vp8 | StreamKind::H264 => 90_000,
         }
+    }
+
+    pub fn is_video(self) -> bool {
+        self != StreamKind::Opus
     }
 }
 
@@ -123,6 +128,10 @@ pub struct TrackRecorder {
     /// The file time of the last video frame out.
     last_frame_ms: Option<i64>,
     gathering: Option<Gathering>,
+    /// An H.264 picture being gathered, by its timestamp.
+    picture: Option<(u32, h264::AccessUnit)>,
+    /// The H.264 decoder configuration (`avcC`) of the last keyframe out.
+    decoder_config: Option<Vec<u8>>,
     /// Frames are dropped until a keyframe (at the start, and after a loss).
     need_keyframe: bool,
     keyframe_request: bool,
@@ -142,8 +151,10 @@ impl TrackRecorder {
             anchored: false,
             last_frame_ms: None,
             gathering: None,
-            need_keyframe: kind == StreamKind::Vp8,
-            keyframe_request: kind == StreamKind::Vp8,
+            picture: None,
+            decoder_config: None,
+            need_keyframe: kind.is_video(),
+            keyframe_request: kind.is_video(),
             stats: TrackStats::default(),
             released: vec![],
         }
@@ -198,9 +209,14 @@ impl TrackRecorder {
         let mut released = std::mem::take(&mut self.released);
         self.jitter.flush(&mut released);
         self.take(&mut released, clock, out);
-        if self.gathering.take().is_some() {
+        if self.gathering.take().is_some() || self.picture.take().is_some() {
             self.stats.frames_dropped += 1;
         }
+    }
+
+    /// The H.264 decoder configuration (`avcC`, from the SPS and PPS of the last keyframe out).
+    pub fn decoder_config(&self) -> Option<&[u8]> {
+        self.decoder_config.as_deref()
     }
 
     fn take(
@@ -218,11 +234,14 @@ impl TrackRecorder {
     }
 
     fn on_loss(&mut self) {
-        if self.kind != StreamKind::Vp8 {
+        if !self.kind.is_video() {
             return; // an Opus loss is a gap on the timeline, nothing more
         }
         if let Some(g) = &mut self.gathering {
             g.broken = true;
+        }
+        if let Some((_, p)) = &mut self.picture {
+            p.broken = true;
         }
         // Whether the lost packet ended a frame or began the next, the picture is broken
         // until a keyframe.
@@ -282,7 +301,43 @@ impl TrackRecorder {
                 });
             }
             StreamKind::Vp8 => self.on_vp8(time_ms, pkt, out),
+            StreamKind::H264 => self.on_h264(time_ms, pkt, out),
         }
+    }
+
+    fn on_h264(&mut self, time_ms: i64, pkt: RtpIn, out: &mut Vec<Frame>) {
+        if self.picture.as_ref().is_some_and(|(ts, _)| *ts != pkt.ts) {
+            // The previous picture never saw its marker: incomplete.
+            self.picture = None;
+            self.stats.frames_dropped += 1;
+            self.on_loss();
+        }
+        let (_, picture) = self
+            .picture
+            .get_or_insert_with(|| (pkt.ts, h264::AccessUnit::default()));
+        picture.push(&pkt.payload);
+        if !pkt.marker {
+            return;
+        }
+        let Some((_, mut picture)) = self.picture.take() else {
+            return;
+        };
+        picture.finish();
+        let keyframe = picture.is_keyframe();
+        if picture.broken || (self.need_keyframe && !keyframe) {
+            self.stats.frames_dropped += 1;
+            if picture.broken {
+                self.on_loss();
+            }
+            return;
+        }
+        if keyframe
+            && let Some((sps, pps)) = picture.parameter_sets()
+            && let Some(config) = h264::decoder_config(sps, pps)
+        {
+            self.decoder_config = Some(config);
+        }
+        self.emit(time_ms, keyframe, picture.avcc(), out);
     }
 
     fn on_vp8(&mut self, time_ms: i64, pkt: RtpIn, out: &mut Vec<Frame>) {
@@ -325,6 +380,11 @@ impl TrackRecorder {
             }
             return;
         }
+        self.emit(time_ms, keyframe, g.data, out);
+    }
+
+    /// A whole video frame goes out, unless it would land on what is already written.
+    fn emit(&mut self, time_ms: i64, keyframe: bool, data: Vec<u8>, out: &mut Vec<Frame>) {
         if self.last_frame_ms.is_some_and(|last| time_ms <= last) {
             // The timeline stepped back (video anchored on the publisher's clock, by its
             // extra delay over audio): a frame that would land on what is written is
@@ -344,7 +404,7 @@ impl TrackRecorder {
         out.push(Frame {
             time_ms,
             keyframe,
-            data: g.data,
+            data,
         });
     }
 }

@@ -7,6 +7,12 @@
 //!
 //! Seeking (cues) and the duration are added when the file is finalised
 //! ([`crate::finalise`]); a live file has neither, as a live stream has neither.
+//!
+//! A video track starts as VP8, the browsers' usual codec. A publisher that sends H.264
+//! turns the file into Matroska before its first frame ([`LiveWebm::set_h264`]): the DocType
+//! (`webm` → `matroska`) and the CodecID (`V_VP8` → `V_MPEG4/ISO/AVC`) are written
+//! zero-padded so that they can be rewritten in place, and the track keeps room (a Void
+//! element) for the decoder configuration H.264 needs as its CodecPrivate.
 
 use std::collections::BTreeMap;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -55,6 +61,12 @@ pub const MAX_CLUSTER_MS: i64 = 2_000;
 pub const INTERLEAVE_MS: i64 = 500;
 /// The size a video track declares until its first keyframe says the real one.
 const PLACEHOLDER_SIZE: (u16, u16) = (640, 480);
+/// Bytes kept in the video track for H.264's decoder configuration (an SPS and a PPS of a
+/// browser's stream take well under 100).
+const CODEC_PRIVATE_ROOM: usize = 512;
+/// The padded lengths of the DocType and the video CodecID.
+const DOC_TYPE_LEN: usize = 8;
+const CODEC_ID_LEN: usize = 16;
 
 /// What a track carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +76,25 @@ pub enum Codec {
         channels: u8,
     },
     Vp8,
+    /// H.264 (AVCC frames), with its decoder configuration (`avcC`).
+    H264,
+}
+
+impl Codec {
+    pub fn is_video(self) -> bool {
+        !matches!(self, Codec::Opus { .. })
+    }
+}
+
+/// Where the first video track's rewritable parts are in the file.
+#[derive(Debug, Clone, Copy)]
+struct VideoAt {
+    track: usize,
+    width: u64,
+    height: u64,
+    codec_id: u64,
+    /// The Void element kept for the CodecPrivate.
+    room: u64,
 }
 
 /// One track of the file: its codec and a name (the participant's, for players).
@@ -86,8 +117,10 @@ struct Pending {
 pub struct LiveWebm<W: Write + Seek> {
     out: W,
     tracks: Vec<TrackSpec>,
-    /// Where the video track's PixelWidth and PixelHeight values are in the file.
-    size_at: Option<(u64, u64)>,
+    /// Where the DocType's value is in the file.
+    doc_type_at: u64,
+    /// Where the first video track's size, CodecID and room for CodecPrivate are.
+    video_at: Option<VideoAt>,
     size_known: bool,
     /// The open cluster's timestamp (ms).
     cluster: Option<i64>,
@@ -113,10 +146,11 @@ impl<W: Write + Seek> LiveWebm<W> {
         ebml::uint(&mut e, EBML_READ_VERSION, 1);
         ebml::uint(&mut e, EBML_MAX_ID_LENGTH, 4);
         ebml::uint(&mut e, EBML_MAX_SIZE_LENGTH, 8);
-        ebml::bytes(&mut e, DOC_TYPE, b"webm");
+        let doc_type_in_e = ebml::string_padded(&mut e, DOC_TYPE, b"webm", DOC_TYPE_LEN);
         ebml::uint(&mut e, DOC_TYPE_VERSION, 4);
         ebml::uint(&mut e, DOC_TYPE_READ_VERSION, 2);
         ebml::master(&mut head, EBML, &e);
+        let doc_type_at = (head.len() - e.len() + doc_type_in_e) as u64;
         ebml::open_master(&mut head, SEGMENT);
         let mut info = vec![];
         ebml::uint(&mut info, TIMESTAMP_SCALE, 1_000_000);
@@ -124,13 +158,13 @@ impl<W: Write + Seek> LiveWebm<W> {
         ebml::bytes(&mut info, WRITING_APP, writing_app.as_bytes());
         ebml::master(&mut head, INFO, &info);
 
-        // Tracks, remembering where the first video track's size values are: each offset is
-        // where its value lands in the body being built, moved as the body is wrapped.
+        // Tracks, remembering where the first video track's rewritable parts are: each
+        // offset is where it lands in the body being built, moved as the body is wrapped.
         let mut entries = vec![];
-        let mut size_in_entries: Option<(usize, usize)> = None;
+        let mut video_in_entries: Option<(usize, [usize; 4])> = None;
         for (i, t) in tracks.iter().enumerate() {
             let mut entry = vec![];
-            let mut size_in_entry = None;
+            let mut video_in_entry = None;
             ebml::uint(&mut entry, TRACK_NUMBER, i as u64 + 1);
             ebml::uint(&mut entry, TRACK_UID, i as u64 + 1);
             ebml::uint(&mut entry, FLAG_LACING, 0);
@@ -149,34 +183,48 @@ impl<W: Write + Seek> LiveWebm<W> {
                     ebml::uint(&mut audio, CHANNELS, u64::from(channels));
                     ebml::master(&mut entry, AUDIO, &audio);
                 }
-                Codec::Vp8 => {
+                Codec::Vp8 | Codec::H264 => {
                     ebml::uint(&mut entry, TRACK_TYPE, 1);
-                    ebml::bytes(&mut entry, CODEC_ID, b"V_VP8");
+                    let codec: &[u8] = if t.codec == Codec::Vp8 {
+                        b"V_VP8"
+                    } else {
+                        b"V_MPEG4/ISO/AVC"
+                    };
+                    let codec_at = ebml::string_padded(&mut entry, CODEC_ID, codec, CODEC_ID_LEN);
                     let mut video = vec![];
                     let (w, h) = PLACEHOLDER_SIZE;
                     let w_at = ebml::uint_fixed(&mut video, PIXEL_WIDTH, u64::from(w), 2);
                     let h_at = ebml::uint_fixed(&mut video, PIXEL_HEIGHT, u64::from(h), 2);
                     ebml::master(&mut entry, VIDEO, &video);
                     let body = entry.len() - video.len();
-                    size_in_entry = Some((body + w_at, body + h_at));
+                    let room_at = entry.len();
+                    ebml::void(&mut entry, CODEC_PRIVATE_ROOM);
+                    video_in_entry = Some([body + w_at, body + h_at, codec_at, room_at]);
                 }
             }
             ebml::master(&mut entries, TRACK_ENTRY, &entry);
             let body = entries.len() - entry.len();
-            if size_in_entries.is_none() {
-                size_in_entries = size_in_entry.map(|(w, h)| (body + w, body + h));
+            if video_in_entries.is_none() {
+                video_in_entries = video_in_entry.map(|at| (i, at.map(|a| body + a)));
             }
         }
         ebml::master(&mut head, TRACKS, &entries);
-        let body = head.len() - entries.len();
-        let size_at = size_in_entries.map(|(w, h)| ((body + w) as u64, (body + h) as u64));
+        let body = (head.len() - entries.len()) as u64;
+        let video_at = video_in_entries.map(|(track, [w, h, codec, room])| VideoAt {
+            track,
+            width: body + w as u64,
+            height: body + h as u64,
+            codec_id: body + codec as u64,
+            room: body + room as u64,
+        });
         out.write_all(&head)?;
         out.flush()?;
         Ok(LiveWebm {
             out,
             last: vec![None; tracks.len()],
             tracks,
-            size_at,
+            doc_type_at,
+            video_at,
             size_known: false,
             cluster: None,
             queue: BTreeMap::new(),
@@ -251,8 +299,8 @@ impl<W: Write + Seek> LiveWebm<W> {
     fn write_frame(&mut self, time: i64, f: Pending) -> io::Result<()> {
         let time = self.last[f.track].map_or(time, |last| time.max(last));
         self.last[f.track] = Some(time);
-        let video = self.tracks[f.track].codec == Codec::Vp8;
-        if video
+        let video = self.tracks[f.track].codec.is_video();
+        if self.tracks[f.track].codec == Codec::Vp8
             && f.keyframe
             && !self.size_known
             && let Some((w, h)) = vp8::keyframe_size(&f.data)
@@ -295,21 +343,83 @@ impl<W: Write + Seek> LiveWebm<W> {
     /// Put the video size from the first keyframe into the track header, in place.
     fn write_size(&mut self, w: u16, h: u16) -> io::Result<()> {
         self.size_known = true;
-        let Some((w_at, h_at)) = self.size_at else {
+        let Some(at) = self.video_at else {
             return Ok(());
         };
+        self.patch(&[(at.width, &w.to_be_bytes()), (at.height, &h.to_be_bytes())])
+    }
+
+    /// Make the file's first video track H.264 with decoder configuration `config` (`avcC`),
+    /// and the file Matroska: only before the track's first frame. An error when there is no
+    /// video track, when it already has frames, or when `config` does not fit its room.
+    pub fn set_h264(&mut self, config: &[u8]) -> io::Result<()> {
+        let Some(at) = self.video_at else {
+            return Err(io::Error::other("no video track"));
+        };
+        if self.last[at.track].is_some() || self.queue.values().any(|p| p.track == at.track) {
+            return Err(io::Error::other("the video track already has frames"));
+        }
+        let mut private = vec![];
+        ebml::bytes(&mut private, CODEC_PRIVATE, config);
+        if private.len() + 2 > CODEC_PRIVATE_ROOM {
+            return Err(io::Error::other(format!(
+                "an H.264 decoder configuration of {} bytes does not fit",
+                config.len()
+            )));
+        }
+        let rest = CODEC_PRIVATE_ROOM - private.len();
+        ebml::void(&mut private, rest);
+        let mut doc_type = b"matroska".to_vec();
+        doc_type.resize(DOC_TYPE_LEN, 0);
+        let mut codec_id = b"V_MPEG4/ISO/AVC".to_vec();
+        codec_id.resize(CODEC_ID_LEN, 0);
+        self.patch(&[
+            (self.doc_type_at, &doc_type),
+            (at.codec_id, &codec_id),
+            (at.room, &private),
+        ])?;
+        self.tracks[at.track].codec = Codec::H264;
+        Ok(())
+    }
+
+    /// Whether the file is Matroska (H.264) rather than WebM.
+    pub fn is_matroska(&self) -> bool {
+        self.tracks.iter().any(|t| t.codec == Codec::H264)
+    }
+
+    /// Rewrite bytes already in the file, at their offsets, and go back to its end.
+    fn patch(&mut self, parts: &[(u64, &[u8])]) -> io::Result<()> {
         if !self.buf.is_empty() {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
         }
         let end = self.out.stream_position()?;
-        self.out.seek(SeekFrom::Start(w_at))?;
-        self.out.write_all(&w.to_be_bytes())?;
-        self.out.seek(SeekFrom::Start(h_at))?;
-        self.out.write_all(&h.to_be_bytes())?;
+        for (at, bytes) in parts {
+            self.out.seek(SeekFrom::Start(*at))?;
+            self.out.write_all(bytes)?;
+        }
         self.out.seek(SeekFrom::Start(end))?;
-        Ok(())
+        self.out.flush()
     }
+}
+
+/// Whether the file at `path` (as this writer starts it) is Matroska rather than WebM: its
+/// EBML header's DocType says so.
+pub fn is_matroska_file(path: &std::path::Path) -> io::Result<bool> {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let mut f = std::fs::File::open(path)?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    // DocType (0x4282), its size, then the value.
+    Ok(head[..n]
+        .windows(2 + 1 + 8)
+        .any(|w| w[..2] == [0x42, 0x82] && &w[3..11] == b"matroska"))
 }
 
 /// The Opus identification header (RFC 7845 §5.1) as Matroska's CodecPrivate: version 1, no

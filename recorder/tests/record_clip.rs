@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use recorder::clip::{Clip, make_clip};
 use recorder::file::{ParticipantFile, Streams};
 use recorder::finalise::{finalise, leftovers, sha256_file};
-use recorder::track::RtpIn;
+use recorder::track::{RtpIn, StreamKind};
 
 const SECONDS: u32 = 4;
 
@@ -97,6 +97,16 @@ struct OnTheWire {
     arrival: Duration,
     video: bool,
     pkt: RtpIn,
+}
+
+impl OnTheWire {
+    fn kind(&self) -> StreamKind {
+        if self.video {
+            StreamKind::Vp8
+        } else {
+            StreamKind::Opus
+        }
+    }
 }
 
 /// How the simulated network and sender behave.
@@ -215,7 +225,7 @@ fn record(dir: &Path, clip: &Clip) -> (PathBuf, u64) {
         if file.deadline().is_some_and(|d| d <= now) {
             file.poll(now).unwrap();
         }
-        file.push(now, w.video, w.pkt).unwrap();
+        file.push(now, w.kind(), w.pkt).unwrap();
         asked += u64::from(file.take_keyframe_request());
     }
     let (_, video) = file.stats();
@@ -372,7 +382,7 @@ fn record_at(dir: &Path, clip: &Clip, stem: &str, origin: Instant, offset: Durat
         if file.deadline().is_some_and(|d| d <= now) {
             file.poll(now).unwrap();
         }
-        file.push(now, w.video, w.pkt).unwrap();
+        file.push(now, w.kind(), w.pkt).unwrap();
     }
     file.finish().unwrap()
 }
@@ -557,7 +567,7 @@ fn the_senders_clock_keeps_audio_and_video_together_whatever_their_network_delay
         if file.deadline().is_some_and(|d| d <= now) {
             file.poll(now).unwrap();
         }
-        file.push(now, w.video, w.pkt).unwrap();
+        file.push(now, w.kind(), w.pkt).unwrap();
     }
     let part = file.finish().unwrap();
     let blocks = recorder::webm::blocks(&std::fs::read(&part).unwrap());
@@ -575,13 +585,20 @@ fn the_senders_clock_keeps_audio_and_video_together_whatever_their_network_delay
     // the next keyframe (the clip has one every 2 s) are dropped, none other.
     let fps = i64::from(clip.video.fps);
     let dropped = clip.video.frames.len() - video.len();
-    assert_eq!(dropped as i64, fps, "the second between the step and the keyframe");
+    assert_eq!(
+        dropped as i64, fps,
+        "the second between the step and the keyframe"
+    );
     // Where each track put the content captured at a given moment: a frame's file time less
     // its capture time.
     let audio_at = |capture_ms: i64| audio[(capture_ms / 20) as usize] - capture_ms;
     let video_at = |capture_ms: i64| {
         let i = (capture_ms * fps / 1000) as usize;
-        let written = if i >= 2 * fps as usize { i - dropped } else { i };
+        let written = if i >= 2 * fps as usize {
+            i - dropped
+        } else {
+            i
+        };
         video[written] - (i as i64 * 1000 / fps)
     };
     let before = video_at(500) - audio_at(500);
@@ -598,5 +615,243 @@ fn the_senders_clock_keeps_audio_and_video_together_whatever_their_network_delay
         after.iter().all(|d| d.abs() <= 40),
         "in sync within 40 ms: {after:?}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The NAL units of an Annex B stream (split at its start codes).
+fn annex_b_nals(b: &[u8]) -> Vec<Vec<u8>> {
+    let mut starts = vec![];
+    let mut i = 0;
+    while i + 3 <= b.len() {
+        if b[i..i + 3] == [0, 0, 1] {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &s)| {
+            let end = starts.get(k + 1).map_or(b.len(), |&n| n - 3);
+            // A 4-byte start code leaves its leading zero on the previous unit.
+            let mut nal = b[s..end].to_vec();
+            while nal.last() == Some(&0) && k + 1 < starts.len() {
+                nal.pop();
+            }
+            nal
+        })
+        .collect()
+}
+
+/// An H.264 clip as a browser sends it (RFC 6184, packetization mode 1): per picture, its SPS
+/// and PPS in one STAP-A, other units whole when they fit in 1000 bytes, else in FU-A
+/// fragments; the marker on a picture's last packet; 20–60 ms of delay per packet; the
+/// second fragment of picture 45's slice lost.
+fn send_h264(pictures: &[Vec<Vec<u8>>], audio: &recorder::clip::ClipAudio) -> Vec<OnTheWire> {
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut wire = vec![];
+    let mut seq = 500u64;
+    for (i, nals) in pictures.iter().enumerate() {
+        let sent = Duration::from_micros(i as u64 * 1_000_000 / 30);
+        let mut payloads = vec![];
+        let sets: Vec<&Vec<u8>> = nals
+            .iter()
+            .filter(|n| matches!(n[0] & 0x1f, 7 | 8))
+            .collect();
+        if !sets.is_empty() {
+            let mut stap = vec![0x78];
+            for n in &sets {
+                stap.extend_from_slice(&(n.len() as u16).to_be_bytes());
+                stap.extend_from_slice(n);
+            }
+            payloads.push(stap);
+        }
+        for n in nals.iter().filter(|n| !matches!(n[0] & 0x1f, 7 | 8)) {
+            if n.len() <= 1000 {
+                payloads.push(n.clone());
+                continue;
+            }
+            let chunks: Vec<&[u8]> = n[1..].chunks(1000).collect();
+            for (k, c) in chunks.iter().enumerate() {
+                let mut fu = n[0] & 0x1f;
+                if k == 0 {
+                    fu |= 0x80;
+                }
+                if k + 1 == chunks.len() {
+                    fu |= 0x40;
+                }
+                let mut p = vec![(n[0] & 0xe0) | 28, fu];
+                p.extend_from_slice(c);
+                payloads.push(p);
+            }
+        }
+        let count = payloads.len();
+        for (k, payload) in payloads.into_iter().enumerate() {
+            seq += 1;
+            if i == 45 && k == 1 {
+                continue;
+            }
+            wire.push(OnTheWire {
+                arrival: sent + Duration::from_millis(20 + rng.random_range(0..40)),
+                video: true,
+                pkt: RtpIn {
+                    seq,
+                    ts: (i as u32) * 3000,
+                    marker: k + 1 == count,
+                    payload,
+                    sender_us: None,
+                },
+            });
+        }
+    }
+    let mut samples = 0u32;
+    for (j, p) in audio.packets.iter().enumerate() {
+        let sent = Duration::from_micros(u64::from(samples) * 1_000_000 / 48_000);
+        wire.push(OnTheWire {
+            arrival: sent + Duration::from_millis(20 + rng.random_range(0..40)),
+            video: false,
+            pkt: RtpIn {
+                seq: 9_000 + j as u64,
+                ts: samples,
+                marker: false,
+                payload: p.data.clone(),
+                sender_us: None,
+            },
+        });
+        samples += p.samples;
+    }
+    wire.sort_by_key(|w| w.arrival);
+    wire
+}
+
+#[test]
+fn an_h264_publisher_is_recorded_to_matroska() {
+    let dir = scratch("h264");
+    // Three seconds of H.264 (baseline, one slice a picture, an IDR every second) and Opus.
+    let h264 = dir.join("clip.h264");
+    let (ok, _, err) = run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=30:duration=3",
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "baseline",
+            "-preset",
+            "ultrafast",
+            "-threads",
+            "1",
+            "-g",
+            "30",
+            "-bf",
+            "0",
+            "-f",
+            "h264",
+            h264.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "ffmpeg (libx264): {err}");
+    make_clip(&dir.join("clip"), 3, 320, 240).unwrap();
+    let audio = Clip::load(&dir.join("clip")).unwrap().audio;
+    // Pictures: everything up to and including each slice.
+    let mut pictures: Vec<Vec<Vec<u8>>> = vec![vec![]];
+    for nal in annex_b_nals(&std::fs::read(&h264).unwrap()) {
+        let t = nal[0] & 0x1f;
+        pictures.last_mut().unwrap().push(nal);
+        if matches!(t, 1 | 5) {
+            pictures.push(vec![]);
+        }
+    }
+    pictures.pop();
+    assert_eq!(pictures.len(), 90);
+
+    let origin = Instant::now();
+    let streams = Streams {
+        audio: true,
+        video: true,
+    };
+    let mut file =
+        ParticipantFile::create(&dir, "p7-commune-5431", "Lò Văn Bảy", streams, origin).unwrap();
+    for w in send_h264(&pictures, &audio) {
+        let now = origin + w.arrival;
+        if file.deadline().is_some_and(|d| d <= now) {
+            file.poll(now).unwrap();
+        }
+        let kind = if w.video {
+            StreamKind::H264
+        } else {
+            StreamKind::Opus
+        };
+        file.push(now, kind, w.pkt).unwrap();
+    }
+    let (_, video) = file.stats();
+    let video = video.unwrap();
+    assert_eq!(video.jitter.lost, 1, "{video:?}");
+    let part = file.finish().unwrap();
+    assert!(part.to_string_lossy().ends_with(".webm.part"));
+    assert!(recorder::webm::is_matroska_file(&part).unwrap());
+    // The live file already plays.
+    assert_eq!(decode_errors(&part), "");
+
+    let done = finalise(&part).unwrap();
+    assert!(done.remuxed);
+    assert_eq!(done.path, dir.join("p7-commune-5431.mkv"));
+    let p = probe(&done.path);
+    assert!(
+        p["format"]["format_name"]
+            .as_str()
+            .unwrap()
+            .contains("matroska")
+    );
+    let mut codecs: Vec<&str> = p["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_name"].as_str().unwrap())
+        .collect();
+    codecs.sort();
+    assert_eq!(codecs, ["h264", "opus"]);
+    let v = p["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .unwrap();
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    let (_, flags, _) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-read_intervals",
+            "%+#1",
+            "-of",
+            "csv=p=0",
+            done.path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        flags.trim().starts_with('K'),
+        "first video packet: {flags:?}"
+    );
+    assert_eq!(decode_errors(&done.path), "");
+    // Picture 45 lost a fragment: it and the rest of its second are dropped, up to the IDR at 60.
+    assert_eq!(video_frames_decoded(&done.path), 90 - 15);
+    assert_eq!(done.sha256, sha256_file(&done.path).unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -505,6 +505,8 @@ pub async fn file(
             header::CONTENT_TYPE,
             if name.ends_with(".mp4") {
                 "video/mp4"
+            } else if name.ends_with(".mkv") {
+                "video/x-matroska"
             } else {
                 "video/webm"
             },
