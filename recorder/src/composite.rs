@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::session::Manifest;
 
@@ -22,7 +22,7 @@ const TILE_H: u32 = 360;
 const FPS: u32 = 15;
 
 /// The archive view once made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Composite {
     pub name: String,
     pub bytes: u64,

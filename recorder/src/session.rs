@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sfu::{Codec, EndpointId, RecordedPacket, Source};
 use tokio::sync::mpsc;
 
@@ -20,6 +20,10 @@ use crate::track::{RtpIn, StreamKind};
 
 /// The name of a session's manifest in its directory.
 pub const MANIFEST: &str = "manifest.json";
+/// The manifest's format, `format` in it.
+pub const FORMAT: u32 = 1;
+/// The largest manifest read back (a province-wide session's is well under 1 MB).
+pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// What the hub tells a session's recorder, as it happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +58,7 @@ pub enum RecorderEvent {
 }
 
 /// A participant as the manifest names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantInfo {
     pub participant_id: String,
     pub name: String,
@@ -64,7 +68,7 @@ pub struct ParticipantInfo {
 }
 
 /// The meeting a session belongs to, for the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub meeting_id: i64,
     pub session_id: i64,
@@ -78,7 +82,7 @@ pub struct SessionInfo {
 }
 
 /// One participant in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestParticipant {
     #[serde(flatten)]
     pub info: ParticipantInfo,
@@ -87,13 +91,13 @@ pub struct ManifestParticipant {
 }
 
 /// One file in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFile {
     /// The file's name in the session's directory.
     pub name: String,
     pub participant_id: String,
     /// `"participant"` (microphone and camera) or `"screen"`.
-    pub content: &'static str,
+    pub content: String,
     pub bytes: u64,
     pub sha256: String,
     /// Where the file's first and last frames are on the session timeline (ms).
@@ -105,7 +109,7 @@ pub struct ManifestFile {
 }
 
 /// A stretch of someone speaking, on the session timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpeakerTurn {
     pub participant_id: String,
     pub from_ms: i64,
@@ -113,7 +117,7 @@ pub struct SpeakerTurn {
 }
 
 /// A mute or unmute, on the session timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MuteEvent {
     pub participant_id: String,
     pub kind: String,
@@ -122,7 +126,7 @@ pub struct MuteEvent {
 }
 
 /// The session's manifest: what is in its directory and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
     /// The session was cut short (the hub or the recorder stopped): its files were finalised
@@ -231,7 +235,7 @@ fn rec_finalise(done: Finished, ended_at: i64) -> std::io::Result<Manifest> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 participant_id,
-                content,
+                content: content.to_string(),
                 bytes,
                 sha256,
                 offset_ms: span.map(|s| s.0),
@@ -243,7 +247,7 @@ fn rec_finalise(done: Finished, ended_at: i64) -> std::io::Result<Manifest> {
         }
     }
     let manifest = Manifest {
-        format: 1,
+        format: FORMAT,
         interrupted: false,
         session: info,
         ended_at,
@@ -323,7 +327,8 @@ pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
                 "screen"
             } else {
                 "participant"
-            },
+            }
+            .to_string(),
             name: file_name,
             participant_id,
             bytes: done.bytes,
@@ -338,7 +343,7 @@ pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
         });
     }
     let manifest = Manifest {
-        format: 1,
+        format: FORMAT,
         interrupted: true,
         session: known.info,
         ended_at: known.ended_at,
@@ -363,6 +368,36 @@ fn attending_units(participants: &[ManifestParticipant]) -> Vec<String> {
     units.sort();
     units.dedup();
     units
+}
+
+/// A manifest read back (a session directory put back from a copy): its JSON, of this
+/// format, naming only plain files of its own directory. The error says what is wrong.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(format!("larger than {MAX_MANIFEST_BYTES} bytes"));
+    }
+    let m: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if m.format != FORMAT {
+        return Err(format!("format {} (this hub reads {FORMAT})", m.format));
+    }
+    let names = m
+        .files
+        .iter()
+        .map(|f| f.name.as_str())
+        .chain(m.composite.iter().map(|c| c.name.as_str()));
+    for name in names {
+        if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
+            return Err(format!("file name {name:?} is not a plain name"));
+        }
+    }
+    Ok(m)
+}
+
+/// The manifest of the session directory `dir`.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+    let path = dir.join(MANIFEST);
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_manifest(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Write `manifest.json` atomically (a temporary file renamed over it).
@@ -647,4 +682,64 @@ fn safe(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_is_read_back_as_written_and_a_hostile_one_refused() {
+        let m = Manifest {
+            format: FORMAT,
+            interrupted: true,
+            session: SessionInfo {
+                meeting_id: 2,
+                session_id: 9,
+                title: "Họp".into(),
+                host_unit: "province:19".into(),
+                host_name: "Tỉnh Thái Nguyên".into(),
+                invited: vec![],
+                started_at: 1,
+            },
+            ended_at: 2,
+            attending: vec![],
+            participants: vec![],
+            files: vec![ManifestFile {
+                name: "e1-province-19.mkv".into(),
+                participant_id: "e1".into(),
+                content: "participant".into(),
+                bytes: 1,
+                sha256: String::new(),
+                offset_ms: None,
+                end_ms: None,
+                duration_ms: None,
+                remuxed: false,
+            }],
+            speakers: vec![],
+            mutes: vec![],
+            problems: vec!["x".into()],
+            composite: None,
+        };
+        let json = serde_json::to_vec(&m).unwrap();
+        assert_eq!(parse_manifest(&json).unwrap(), m);
+        let text = String::from_utf8(json).unwrap();
+        for (bad, says) in [
+            (
+                text.replace("e1-province-19.mkv", "../cau.sqlite3"),
+                "not a plain name",
+            ),
+            (
+                text.replace("e1-province-19.mkv", ".hidden"),
+                "not a plain name",
+            ),
+            (text.replace("\"format\":1", "\"format\":2"), "format 2"),
+            ("[]".to_string(), "invalid type"),
+            ("{".to_string(), "EOF"),
+        ] {
+            let e = parse_manifest(bad.as_bytes()).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        assert!(parse_manifest(&vec![b' '; MAX_MANIFEST_BYTES + 1]).is_err());
+    }
 }

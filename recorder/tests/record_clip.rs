@@ -409,7 +409,7 @@ fn the_archive_view_tiles_the_speakers_on_the_session_timeline_and_mixes_their_a
                 .to_string_lossy()
                 .into_owned(),
             participant_id: stem.split('-').next().unwrap().into(),
-            content: "participant",
+            content: "participant".into(),
             bytes: done.bytes,
             sha256: done.sha256,
             offset_ms: done.start_ms,

@@ -125,10 +125,14 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
         Some(recordings.clone()),
     );
     hub.set_retention(retention);
-    // Recordings a crash cut short are finished in the background: the hub serves meanwhile.
+    // Recordings a crash cut short are finished, and session directories put back from a
+    // copy catalogued, in the background: the hub serves meanwhile.
     {
         let (db, directory) = (hub.db().clone(), hub.directory());
-        tokio::spawn(async move { recordings::recover(&db, directory, recordings).await });
+        tokio::spawn(async move {
+            recordings::recover(&db, directory, recordings.clone()).await;
+            recordings::catalogue_restored(&db, recordings).await
+        });
     }
     let roll_call = hub.spawn_roll_call_task();
     let listener = tokio::net::TcpListener::bind(config.listen)
