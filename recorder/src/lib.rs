@@ -22,6 +22,7 @@
 
 pub mod clip;
 pub mod composite;
+pub mod disk;
 pub mod ebml;
 pub mod file;
 pub mod finalise;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sfu::{Codec, EndpointId, RecordedPacket, Source};
 use tokio::sync::mpsc;
 
+use crate::disk::DiskGuard;
 use crate::file::{ParticipantFile, Streams};
 use crate::finalise::{self, Finalised};
 use crate::track::{RtpIn, StreamKind};
@@ -144,9 +145,19 @@ pub struct Manifest {
     /// Files that could not be finalised, with why.
     pub problems: Vec<String>,
     /// The archive view, once made (after the manifest is first written).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub composite: Option<crate::composite::Composite>,
+    /// Why recording stopped before the session ended: `disk_low` (the space left fell
+    /// below the reserve; `problems` says when and how much).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
+
+/// [`Manifest::stopped`] when the disk ran short.
+pub const STOPPED_DISK_LOW: &str = "disk_low";
+
+/// How often the space left is looked at.
+const DISK_CHECK: Duration = Duration::from_secs(1);
 
 /// A file being written: the participant's (microphone and camera) or its screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,6 +172,11 @@ const TICK: Duration = Duration::from_millis(100);
 /// Record one session into `dir` (created if missing) until [`RecorderEvent::End`] or
 /// until both channels close; `keyframe` asks the media plane for a keyframe of a track,
 /// `ending` hears when the session ended (finalising starts). Returns the manifest written.
+///
+/// Recording stops early, the session going on, when `guard` finds the space left below its
+/// reserve (at the start and about every second): what was written is finalised as at a
+/// session's end, and the manifest says `stopped: "disk_low"`.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_session(
     dir: PathBuf,
     info: SessionInfo,
@@ -169,12 +185,39 @@ pub async fn record_session(
     mut events: mpsc::UnboundedReceiver<RecorderEvent>,
     keyframe: impl Fn(EndpointId, Source) + Send,
     ending: impl FnOnce(i64) + Send,
+    guard: DiskGuard,
 ) -> std::io::Result<Manifest> {
     std::fs::create_dir_all(&dir)?;
+    let started_at = info.started_at;
     let mut rec = Recording::new(dir, info, origin);
     let mut tick = tokio::time::interval(TICK);
     let (mut packets_open, mut events_open) = (true, true);
+    let mut stopped = None;
+    let mut next_disk_check = Instant::now();
     let ended_at = loop {
+        if Instant::now() >= next_disk_check {
+            next_disk_check = Instant::now() + DISK_CHECK;
+            if let Some(free) = guard.short() {
+                let at = crate::now_ms();
+                let into = (at - started_at).max(0) / 1000;
+                let mb = |b: u64| b / 1_000_000;
+                rec.notes.push(format!(
+                    "recording stopped {}:{:02}:{:02} into the session: {} MB left on the archive's disk, below the reserve of {} MB",
+                    into / 3600,
+                    into % 3600 / 60,
+                    into % 60,
+                    mb(free),
+                    mb(guard.reserve_bytes())
+                ));
+                tracing::error!(
+                    free,
+                    reserve = guard.reserve_bytes(),
+                    "the archive's disk is short of space: recording stops"
+                );
+                stopped = Some(STOPPED_DISK_LOW.to_string());
+                break at;
+            }
+        }
         tokio::select! {
             p = packets.recv(), if packets_open => match p {
                 Some(p) => rec.packet(p),
@@ -202,14 +245,19 @@ pub async fn record_session(
         rec.packet(p);
     }
     // Closing the files (flush, fsync) and ffmpeg block: off the async threads.
-    let manifest = tokio::task::spawn_blocking(move || rec_finalise(rec.finish(), ended_at))
-        .await
-        .map_err(std::io::Error::other)??;
+    let manifest =
+        tokio::task::spawn_blocking(move || rec_finalise(rec.finish(), ended_at, stopped))
+            .await
+            .map_err(std::io::Error::other)??;
     Ok(manifest)
 }
 
 /// Finalise every file and write the manifest (blocking: ffmpeg runs).
-fn rec_finalise(done: Finished, ended_at: i64) -> std::io::Result<Manifest> {
+fn rec_finalise(
+    done: Finished,
+    ended_at: i64,
+    stopped: Option<String>,
+) -> std::io::Result<Manifest> {
     let Finished {
         dir,
         info,
@@ -258,6 +306,7 @@ fn rec_finalise(done: Finished, ended_at: i64) -> std::io::Result<Manifest> {
         mutes,
         problems,
         composite: None,
+        stopped,
     };
     write_manifest(&dir, &manifest)?;
     Ok(manifest)
@@ -354,6 +403,7 @@ pub fn recover(dir: &Path, known: Interrupted) -> std::io::Result<Manifest> {
         mutes: vec![],
         problems,
         composite: None,
+        stopped: None,
     };
     write_manifest(dir, &manifest)?;
     Ok(manifest)
@@ -440,6 +490,8 @@ struct Recording {
     mutes: Vec<MuteEvent>,
     /// Packets of codecs not recorded (neither Opus, VP8 nor H.264), counted.
     unsupported: u64,
+    /// What else the manifest's problems tell (the recording stopped early…).
+    notes: Vec<String>,
 }
 
 impl Recording {
@@ -455,6 +507,7 @@ impl Recording {
             speakers: vec![],
             mutes: vec![],
             unsupported: 0,
+            notes: vec![],
         }
     }
 
@@ -643,6 +696,7 @@ impl Recording {
             .iter()
             .map(|(k, why)| format!("{k:?}: {why}"))
             .collect();
+        problems.append(&mut self.notes);
         if self.unsupported > 0 {
             problems.push(format!(
                 "{} packets of a codec the recorder does not write were left out",
@@ -720,6 +774,7 @@ mod tests {
             mutes: vec![],
             problems: vec!["x".into()],
             composite: None,
+            stopped: None,
         };
         let json = serde_json::to_vec(&m).unwrap();
         assert_eq!(parse_manifest(&json).unwrap(), m);

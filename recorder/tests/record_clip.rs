@@ -456,6 +456,7 @@ fn the_archive_view_tiles_the_speakers_on_the_session_timeline_and_mixes_their_a
         mutes: vec![],
         problems: vec![],
         composite: None,
+        stopped: None,
     };
     let seen = std::sync::Mutex::new(vec![]);
     let made = recorder::composite::make(&dir, &manifest, |p| seen.lock().unwrap().push(p))

@@ -63,6 +63,12 @@ pub struct Config {
     #[arg(long, env = "CAU_ICE_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=300))]
     pub ice_grace_secs: u16,
 
+    /// Space (MB) recording leaves free on the archive's disk: below it, recording stops
+    /// cleanly (the meeting goes on) and what was recorded is finalised. At least a large
+    /// session's size: finalising copies each file once.
+    #[arg(long, env = "CAU_DISK_RESERVE_MB", default_value_t = 2000)]
+    pub disk_reserve_mb: u64,
+
     /// A meeting class's retention period, CLASS=YEARS (1–100) or CLASS=permanent; repeat, or
     /// separate with commas. Classes: review, thematic, general, training (docs/recording.md).
     #[arg(long = "retention", env = "CAU_RETENTION", value_delimiter = ',', value_parser = retention_period)]

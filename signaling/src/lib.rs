@@ -125,6 +125,7 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
         Some(recordings.clone()),
     );
     hub.set_retention(retention);
+    hub.set_disk_reserve(config.disk_reserve_mb.saturating_mul(1_000_000));
     // Recordings a crash cut short are finished, and session directories put back from a
     // copy catalogued, in the background: the hub serves meanwhile.
     {

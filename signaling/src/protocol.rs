@@ -297,6 +297,22 @@ pub struct PublishedTrack {
     pub source: TrackSource,
 }
 
+/// Where a recorded session's recording stands (`meeting_state.recording`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingState {
+    pub state: RecordingStatus,
+    /// Why it stopped: `disk_low` (the archive's disk space fell below the reserve) or
+    /// `failed` (the recorder failed). What was recorded is kept either way.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingStatus {
+    Recording,
+    Stopped,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participant {
     pub id: String,
@@ -576,6 +592,8 @@ pub enum ServerMessage {
         screens: Vec<String>,
         /// Whether the chair allows a second share beside the first.
         second_share: bool,
+        /// The session's recording for the archive; `None`: the meeting is not recorded.
+        recording: Option<RecordingState>,
     },
     MutedByChair {
         kind: TrackKind,

@@ -323,6 +323,7 @@ mod tests {
             mutes: vec![],
             problems: vec![],
             composite: None,
+            stopped: None,
         }
     }
 

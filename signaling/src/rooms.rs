@@ -29,9 +29,14 @@ use crate::directory::Directory;
 use crate::meetings::{self, MeetingState};
 use crate::protocol::{
     ByeReason, ErrorCode, IceServer, LeaveReason, MeetingRef, Participant, Presence,
-    PublishedTrack, Role, RollCallEntry, ServerMessage, TrackKind, UnitRef,
+    PublishedTrack, RecordingState, RecordingStatus, Role, RollCallEntry, ServerMessage, TrackKind,
+    UnitRef,
 };
 use crate::retention::Retention;
+
+/// The space recording leaves free on the archive's disk unless configured (2 GB, as
+/// `--disk-reserve-mb`: room to finalise what was recorded, which copies each file once).
+pub const DEFAULT_DISK_RESERVE: u64 = 2_000_000_000;
 use crate::tokens::TokenKey;
 
 /// How often chairs' roll calls are refreshed (when something changed).
@@ -64,6 +69,8 @@ struct HubInner {
     composites: Arc<Composites>,
     /// The meeting classes and how long each keeps its recordings.
     retention: RwLock<Arc<Retention>>,
+    /// Recording stops when the archive's disk has less than this left (bytes).
+    disk_reserve: Arc<AtomicU64>,
 }
 
 /// The archive views in the making: a permit per core, and each one's state.
@@ -300,8 +307,30 @@ impl Hub {
                     state: std::sync::Mutex::new(HashMap::new()),
                 }),
                 retention: RwLock::new(Arc::new(Retention::default())),
+                disk_reserve: Arc::new(AtomicU64::new(DEFAULT_DISK_RESERVE)),
             }),
         }
+    }
+
+    /// Recording stops when the archive's disk has less than `bytes` left (set at start, from
+    /// the configuration; running recordings follow a change).
+    pub fn set_disk_reserve(&self, bytes: u64) {
+        self.inner.disk_reserve.store(bytes, Ordering::Relaxed);
+    }
+
+    /// A recording stopped before its session ended (`disk_low`, `failed`): everyone in the
+    /// session hears it in `meeting_state`, the chairs see why.
+    async fn recording_stopped(&self, room_code: &str, session: SessionId, reason: &str) {
+        let mut rooms = self.inner.rooms.lock().await;
+        let Some(room) = rooms.get_mut(room_code).filter(|r| r.session == session) else {
+            return;
+        };
+        room.moderation.recording = Some(RecordingState {
+            state: RecordingStatus::Stopped,
+            reason: Some(reason.to_string()),
+        });
+        room.recorder = None;
+        room.broadcast(&room.moderation.message());
     }
 
     /// The meeting classes in force.
@@ -512,7 +541,7 @@ impl Hub {
                     invited,
                     presence: HashMap::new(),
                     last_roll_call: None,
-                    moderation: SessionModeration::default(),
+                    moderation: SessionModeration::recorded(recorder.is_some()),
                     recorder,
                 },
             );
@@ -769,6 +798,8 @@ impl Hub {
         let composites = self.inner.composites.clone();
         let directory = self.directory();
         let session_dir = dir.clone();
+        let guard = recorder::disk::DiskGuard::of(&dir, self.inner.disk_reserve.clone());
+        let (hub, room_code) = (self.clone(), info.host_unit.clone());
         tokio::spawn(async move {
             let catalogue = |what: &'static str, r: Result<(), crate::db::DbError>| {
                 if let Err(e) = r {
@@ -795,9 +826,16 @@ impl Hub {
             // (the media plane finds its packets refused and stops feeding it) and what it
             // wrote is finished here as after a crash.
             let recorded = tokio::spawn(recorder::session::record_session(
-                dir, info, origin, packets_rx, events_rx, keyframe, ending,
+                dir, info, origin, packets_rx, events_rx, keyframe, ending, guard,
             ))
             .await;
+            let stopped = match &recorded {
+                Ok(Ok(m)) => m.stopped.clone(),
+                _ => Some("failed".to_string()),
+            };
+            if let Some(reason) = stopped {
+                hub.recording_stopped(&room_code, session, &reason).await;
+            }
             match recorded {
                 Err(panicked) => {
                     tracing::error!(meeting, session = session_id, error = %panicked, "the recorder stopped; finishing what it wrote");

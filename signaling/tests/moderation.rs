@@ -30,6 +30,7 @@ fn state(floor: Option<&str>, hands: &[&str]) -> MeetingState {
         chair_muted: vec![],
         screens: vec![],
         second_share: false,
+        recording: None,
     }
 }
 
@@ -526,6 +527,7 @@ async fn a_chairs_mute_holds_until_the_chair_allows_or_gives_the_floor() {
             chair_muted: vec![(ai.clone(), TrackKind::Audio)],
             screens: vec![],
             second_share: false,
+            recording: None,
         }
     );
     a.send(&mute(TrackKind::Audio, false)).await;

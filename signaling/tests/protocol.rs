@@ -87,6 +87,7 @@ async fn bad_input_gets_a_clear_error_and_the_connection_survives() {
             chair_muted: vec![],
             screens: vec![],
             second_share: false,
+            recording: None,
         })
     );
 

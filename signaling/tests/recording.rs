@@ -232,6 +232,10 @@ fn spawn_cau(
             "127.0.0.1",
             "--udp-port",
             "0",
+            // Recordings stop below 100 MB free (a test machine may have less than the 2 GB
+            // default).
+            "--disk-reserve-mb",
+            "100",
         ])
         .arg("--data-dir")
         .arg(data_dir)
@@ -596,4 +600,120 @@ async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
         "flash at {flash:.3} s, beep at {beep:.3} s: {:.0} ms apart",
         (flash - beep) * 1000.0
     );
+}
+
+/// The archive's disk runs short mid-session (the space left falls below the reserve — here
+/// the reserve is raised above it): recording stops cleanly, everyone is told in
+/// `meeting_state`, the meeting goes on, and what was recorded is finalised whole, the
+/// manifest saying why it stops early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_stops_before_the_disk_fills_and_the_meeting_goes_on() {
+    use signaling::protocol::{RecordingState, RecordingStatus};
+    use str0m::media::MediaKind;
+    let hub = start_hub("recording-disk").await;
+    hub.hub.set_disk_reserve(0);
+    let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
+    let chair = SimEndpoint::join_with(
+        hub.addr,
+        &meeting,
+        "province:19",
+        "chair",
+        SimOptions {
+            chair: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let an = SimEndpoint::join(hub.addr, &meeting, UNITS[0], "an").await;
+    assert!(all_connected(&[&chair, &an]).await);
+    let recording = |e: &SimEndpoint| e.seen.lock().unwrap().recording.clone();
+    let on = RecordingState {
+        state: RecordingStatus::Recording,
+        reason: None,
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || recording(&an)
+            == Some(on.clone()))
+        .await
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // The disk is short: within a second or so, recording stops and everyone hears why.
+    hub.hub.set_disk_reserve(u64::MAX);
+    let stopped = RecordingState {
+        state: RecordingStatus::Stopped,
+        reason: Some("disk_low".into()),
+    };
+    for e in [&chair, &an] {
+        assert!(
+            wait_until(Duration::from_secs(5), || recording(e)
+                == Some(stopped.clone()))
+            .await,
+            "{}: {:?}",
+            e.name,
+            recording(e)
+        );
+    }
+    // What was recorded is finalised while the meeting goes on.
+    let dir = hub
+        .hub
+        .recordings_dir()
+        .unwrap()
+        .join(meeting.id.to_string());
+    let manifest = || {
+        std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|s| s.path().join(recorder::session::MANIFEST))
+            .find(|m| m.exists())
+    };
+    assert!(wait_until(Duration::from_secs(30), || manifest().is_some()).await);
+    let path = manifest().unwrap();
+    let m = recorder::session::read_manifest(path.parent().unwrap()).unwrap();
+    assert_eq!(m.stopped.as_deref(), Some("disk_low"));
+    assert!(
+        m.problems.iter().any(|p| p.contains("below the reserve")),
+        "{:?}",
+        m.problems
+    );
+    assert_eq!(m.files.len(), 2, "{:?}", m.files);
+    for f in &m.files {
+        let bytes = std::fs::read(path.parent().unwrap().join(&f.name)).unwrap();
+        assert_eq!(
+            f.sha256,
+            recorder::finalise::sha256_file(&path.parent().unwrap().join(&f.name)).unwrap()
+        );
+        let audio = recorder::webm::blocks(&bytes)
+            .iter()
+            .filter(|b| b.1 == 1)
+            .count();
+        assert!(
+            audio >= 80,
+            "{}: {audio} audio blocks, two seconds' worth",
+            f.name
+        );
+    }
+    let before = an.received_from("chair", MediaKind::Audio);
+    assert!(
+        wait_until(Duration::from_secs(5), || an
+            .received_from("chair", MediaKind::Audio)
+            > before + 50)
+        .await,
+        "the meeting goes on"
+    );
+    let state = hub
+        .hub
+        .db()
+        .call(move |c| {
+            c.query_row(
+                "SELECT state FROM recordings WHERE session_id = ?1",
+                [m.session.session_id],
+                |r| r.get::<_, String>(0),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(state, "ready");
+    chair.stop().await;
+    an.stop().await;
 }

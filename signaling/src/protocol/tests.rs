@@ -324,10 +324,14 @@ fn server_messages_have_the_documented_shape() {
         }],
         screens: vec!["e2".into()],
         second_share: false,
+        recording: Some(RecordingState {
+            state: RecordingStatus::Stopped,
+            reason: Some("disk_low".into()),
+        }),
     };
     assert_eq!(
         state.to_json(),
-        r#"{"type":"meeting_state","floor":"e2","hands":["e5","e3"],"locked":false,"self_unmute":true,"chair_muted":[{"participant_id":"e5","kind":"audio"}],"screens":["e2"],"second_share":false}"#
+        r#"{"type":"meeting_state","floor":"e2","hands":["e5","e3"],"locked":false,"self_unmute":true,"chair_muted":[{"participant_id":"e5","kind":"audio"}],"screens":["e2"],"second_share":false,"recording":{"state":"stopped","reason":"disk_low"}}"#
     );
     let slots = ServerMessage::Slots {
         slots: vec![

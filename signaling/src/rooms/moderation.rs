@@ -16,8 +16,8 @@ use crate::access::{Credential, Refusal};
 use crate::db::now_ms;
 use crate::moderation_log::{self, ModerationAction, NewEntry};
 use crate::protocol::{
-    ByeReason, ChairMute, ChatTo, ErrorCode, LeaveReason, Role, ServerMessage, TrackKind,
-    TrackSource,
+    ByeReason, ChairMute, ChatTo, ErrorCode, LeaveReason, RecordingState, RecordingStatus, Role,
+    ServerMessage, TrackKind, TrackSource,
 };
 
 /// The moderation state of one live session.
@@ -35,6 +35,8 @@ pub(super) struct SessionModeration {
     /// Whether a second share may run beside the first.
     second_share: bool,
     removed: HashSet<Credential>,
+    /// The session's recording, if its meeting is recorded.
+    pub(super) recording: Option<RecordingState>,
 }
 
 /// The most screens shared at once (when the chair allows a second).
@@ -51,11 +53,23 @@ impl Default for SessionModeration {
             screens: vec![],
             second_share: false,
             removed: HashSet::new(),
+            recording: None,
         }
     }
 }
 
 impl SessionModeration {
+    /// A session's moderation at its start; `recorded`: its recorder runs.
+    pub(super) fn recorded(recorded: bool) -> Self {
+        SessionModeration {
+            recording: recorded.then_some(RecordingState {
+                state: RecordingStatus::Recording,
+                reason: None,
+            }),
+            ..SessionModeration::default()
+        }
+    }
+
     /// The state as `meeting_state` tells it.
     pub(super) fn message(&self) -> ServerMessage {
         ServerMessage::MeetingState {
@@ -66,6 +80,7 @@ impl SessionModeration {
             chair_muted: self.chair_muted.clone(),
             screens: self.screens.clone(),
             second_share: self.second_share,
+            recording: self.recording.clone(),
         }
     }
 

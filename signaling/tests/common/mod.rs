@@ -38,6 +38,8 @@ pub async fn start_hub_with(name: &str, offer_timeout: Duration) -> signaling::R
     config.udp_port = 0;
     config.data_dir = data_dir;
     config.offer_timeout = offer_timeout;
+    // Recordings stop below 100 MB free (a test machine may have less than the 2 GB default).
+    config.disk_reserve_mb = 100;
     signaling::start(&config).await.expect("hub starts")
 }
 
@@ -51,14 +53,16 @@ pub async fn bare_hub(name: &str) -> signaling::rooms::Hub {
     let directory =
         signaling::directory::Directory::from_json(signaling::directory::DEFAULT_DIRECTORY)
             .unwrap();
-    signaling::rooms::Hub::new(
+    let hub = signaling::rooms::Hub::new(
         directory,
         db,
         sfu,
         vec![],
         signaling::tokens::TokenKey::random(),
         Some(dir.join(signaling::RECORDINGS_DIR)),
-    )
+    );
+    hub.set_disk_reserve(100_000_000);
+    hub
 }
 
 /// A meeting planned straight through the storage layer (the API's own tests plan through
@@ -350,6 +354,8 @@ pub struct Seen {
     /// `track_removed` seen: (participant id, kind).
     pub tracks_published: Vec<(String, signaling::protocol::TrackKind)>,
     pub tracks_removed: Vec<(String, signaling::protocol::TrackKind)>,
+    /// The session's recording as the last `meeting_state` told.
+    pub recording: Option<signaling::protocol::RecordingState>,
     pub errors: Vec<String>,
     /// Keyframe requests (PLI/FIR) the hub sent us for our own video.
     pub keyframe_requests: u32,
@@ -638,8 +644,10 @@ async fn run(
                     ServerMessage::Error { code, message } => {
                         seen.lock().unwrap().errors.push(format!("{code:?}: {message}"));
                     }
-                    ServerMessage::MeetingState { screens, .. } => {
-                        seen.lock().unwrap().screens = screens;
+                    ServerMessage::MeetingState { screens, recording, .. } => {
+                        let mut seen = seen.lock().unwrap();
+                        seen.screens = screens;
+                        seen.recording = recording;
                     }
                     ServerMessage::Slots { slots } => {
                         seen.lock().unwrap().slots = slots;
@@ -974,6 +982,7 @@ impl Client {
                 chair_muted,
                 screens,
                 second_share,
+                recording,
             } => Some(MeetingState {
                 floor,
                 hands,
@@ -981,6 +990,7 @@ impl Client {
                 self_unmute,
                 screens,
                 second_share,
+                recording,
                 chair_muted: chair_muted
                     .into_iter()
                     .map(|c| (c.participant_id, c.kind))
@@ -1013,4 +1023,5 @@ pub struct MeetingState {
     pub chair_muted: Vec<(String, signaling::protocol::TrackKind)>,
     pub screens: Vec<String>,
     pub second_share: bool,
+    pub recording: Option<signaling::protocol::RecordingState>,
 }

@@ -39,6 +39,7 @@ export function hubArgs({ bind, dataDir }) {
     '--public-ip', bind, // the address put in ICE candidates
     '--udp-port', '0', // the one media UDP port; chosen by the OS
     '--data-dir', dataDir, // fresh per hub: SQLite, recordings
+    '--disk-reserve-mb', '100', // recordings stop below 100 MB free (2000 by default: a test machine may have less)
   ];
 }
 
