@@ -104,6 +104,10 @@ test('an archivist finds the recorded meeting, plays, seeks, downloads and verif
   const chair = await join(chromium, linkOf('province:19', 'chair'), 'Nguyễn Văn Chủ');
   const official = await join(firefox, linkOf(OFFICIAL_UNIT), 'Hoàng Văn Dũng');
   const chairId = await selfId(chair);
+  // Both see that the session is recorded (meeting_state.recording from the real hub).
+  for (const page of [chair, official]) {
+    await page.waitForSelector('#recording-indicator[data-state="recording"]', { visible: true, timeout: 10_000 });
+  }
   // About five seconds of the chair's video reach the official (30 fps): media flowed, so the
   // recorder had it too.
   await expectDecoding(official, chairId, 'the official decoding the chair', { more: 150, timeout: 40_000 });

@@ -5,7 +5,10 @@
 // the chair's queue, giving and taking the floor, chat (as text, never HTML), the chair's
 // mute that cannot be undone until allowed, the settings menu (receive mode, weak link with
 // the encodings it leaves active, layout), `layers`, reconnection after the websocket
-// breaks, removal, and the page at 390 px. What the real hub does is floor.test.mjs's job.
+// breaks, removal, and the page at 390 px; the session's recording (`meeting_state.recording`):
+// the header's indicator for everyone, the warning chairs alone get when it stops, also on
+// joining a session whose recording already stopped. What the real hub does is floor.test.mjs's
+// job.
 //
 // Runs inside scripts/netns-run (the Chromium test runs anywhere: the fake hub binds
 // CAU_TEST_ADDR; the Firefox one needs the namespace).
@@ -277,3 +280,91 @@ test('a Firefox official publishes simulcast, follows layers and weak link, take
       await closeBrowser(firefox);
     }
   });
+
+test('the recording: an indicator for everyone; when it stops, a warning for the chair only (also on joining)', { timeout: 90_000 }, async () => {
+  const chair = pages.chair ?? await open('chair');
+  const an = pages.an ?? await open('an'); // 390 px wide after the first test: the phone's header
+  const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
+  const indicator = (page) => page.$eval('#recording-indicator', (e) => ({
+    shown: !e.hidden, state: e.dataset.state ?? null, text: e.textContent.trim(),
+  }));
+  const indicatorIs = (page, state) => waitFor(async () => {
+    const i = await indicator(page);
+    return state == null ? !i.shown : i.shown && i.state === state;
+  }, { message: `the indicator ${state ?? 'hidden'}` });
+
+  // Not recorded: no indicator, no warning.
+  for (const page of [chair, an]) {
+    assert.deepEqual(await indicator(page), { shown: false, state: null, text: '' });
+    assert.equal(await hidden(page, '#recording-warning'), true);
+  }
+
+  // Recording: a red dot and "Đang ghi hình" in everyone's header, inside the window.
+  hub.setRecording({ state: 'recording', reason: null });
+  for (const page of [chair, an]) {
+    await indicatorIs(page, 'recording');
+    assert.equal((await indicator(page)).text, 'Đang ghi hình');
+    assert.equal(await hidden(page, '#recording-warning'), true, 'nothing to warn of while recording');
+    const box = await page.$eval('#recording-indicator', (e) => {
+      const r = e.getBoundingClientRect();
+      return { inHeader: e.closest('.meeting-header') != null, w: r.width, right: r.right, vw: window.innerWidth };
+    });
+    assert.ok(box.inHeader && box.w > 0 && box.right <= box.vw, JSON.stringify(box));
+  }
+  assert.equal(await an.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'the 390 px header still fits');
+  await screenshot(chair, 'ui-recording');
+  await screenshot(an, 'ui-recording-390');
+
+  // Stopped, the disk nearly full: grey "Đã dừng ghi hình" for everyone; the chair is warned, An is not.
+  hub.setRecording({ state: 'stopped', reason: 'disk_low' });
+  for (const page of [chair, an]) {
+    await indicatorIs(page, 'stopped');
+    assert.equal((await indicator(page)).text, 'Đã dừng ghi hình');
+  }
+  await waitFor(async () => !(await hidden(chair, '#recording-warning')), { message: 'the chair is warned' });
+  assert.equal(await attr(chair, '#recording-warning', 'data-reason'), 'disk_low');
+  assert.equal(await text(chair, '#recording-warning-text'),
+    'Ghi hình đã dừng: ổ đĩa máy chủ sắp đầy. Phần đã ghi được giữ nguyên; hãy báo bộ phận kỹ thuật.');
+  assert.equal(await hidden(an, '#recording-warning'), true, 'an official sees only the indicator change');
+  await screenshot(chair, 'ui-recording-disk-low');
+  // In English too.
+  await click(chair, '#lang-switch-meeting');
+  await waitFor(async () => (await indicator(chair)).text === 'Recording stopped', { message: 'the indicator in English' });
+  assert.match(await text(chair, '#recording-warning-text'), /^Recording has stopped: the server's disk is almost full\./);
+  await click(chair, '#lang-switch-meeting');
+  await waitFor(async () => (await indicator(chair)).text === 'Đã dừng ghi hình', { message: 'back in Vietnamese' });
+
+  // Closed by hand, it stays closed through later states...
+  await click(chair, '#recording-warning-close');
+  assert.equal(await hidden(chair, '#recording-warning'), true);
+  hub.setRecording({ state: 'stopped', reason: 'disk_low' }); // the same stop, said again
+  await hub.setDominant(NAMES.an); // and another message after it, so the state was surely handled
+  await waitFor(async () => (await chair.evaluate(() => window.cau.client.dominantSpeaker)) === ids.an, { message: 'the chair got the later messages' });
+  assert.equal(await hidden(chair, '#recording-warning'), true, 'a closed warning stays closed');
+  // ...but a chair joining a session whose recording already stopped is told at once.
+  await chair.reload();
+  await inMeeting(chair, NAMES.chair);
+  ids.chair = await selfId(chair);
+  await waitFor(async () => !(await hidden(chair, '#recording-warning')), { message: 'the chair joining is warned' });
+  assert.equal(await attr(chair, '#recording-warning', 'data-reason'), 'disk_low');
+  assert.equal((await indicator(chair)).state, 'stopped');
+
+  // The recorder failed: the chair is warned with that reason; An still only sees the indicator.
+  await click(chair, '#recording-warning-close');
+  hub.setRecording({ state: 'stopped', reason: 'failed' });
+  await waitFor(async () => (await attr(chair, '#recording-warning', 'data-reason')) === 'failed' && !(await hidden(chair, '#recording-warning')),
+    { message: 'the chair is warned of the failure' });
+  assert.equal(await text(chair, '#recording-warning-text'),
+    'Ghi hình đã dừng do lỗi của bộ ghi. Phần đã ghi được giữ nguyên; hãy báo bộ phận kỹ thuật.');
+  assert.equal(await hidden(an, '#recording-warning'), true);
+  assert.equal((await indicator(an)).state, 'stopped');
+  await screenshot(chair, 'ui-recording-failed');
+
+  // Not recorded any more: both gone.
+  hub.setRecording(null);
+  for (const page of [chair, an]) {
+    await indicatorIs(page, null);
+    assert.equal(await hidden(page, '#recording-warning'), true);
+  }
+  for (const [who, page] of Object.entries({ chair, an })) assert.deepEqual(pageErrors(page), [], `no errors on ${who}'s page`);
+});

@@ -3,8 +3,9 @@
 // checks what the client sends (join, offer with simulcast and the screen's m-line, mute,
 // receive, raise_hand, chat, moderation, share_screen), how it follows `layers`
 // (setParameters), how it maps receive slots to participants and sources (`slots` → track /
-// track-removed events, a screen in its own stream), the chair's mute, and the screen share's
-// life: accepted, refused and undone, stopped by the hub, ended from the browser.
+// track-removed events, a screen in its own stream), the chair's mute, the screen share's
+// life: accepted, refused and undone, stopped by the hub, ended from the browser; and
+// `meeting_state.recording` (not recorded, recording, stopped with its reason).
 //
 //   node --test tests/browser/protocol-client.test.mjs      (no namespace, no browser needed)
 
@@ -14,7 +15,8 @@ import assert from 'node:assert/strict';
 import { CauClient, CauError, PROTOCOL_VERSION, isClosingError } from '../../web-client/js/protocol.js';
 import {
   activeEncodings, cleanChatText, normalizeMeetingState, normalizeSlots, mayUnmute, shouldRejoin, SIMULCAST_ENCODINGS,
-  SCREEN_ENCODINGS, screenActiveEncodings, mayShareScreen, shareBusy, emptyMeetingState,
+  SCREEN_ENCODINGS, screenActiveEncodings, mayShareScreen, shareBusy, emptyMeetingState, normalizeRecording,
+  RECORDING_STOP_REASONS,
 } from '../../web-client/js/protocol-rules.js';
 
 // ------------------------------------------------------------------ fakes
@@ -834,4 +836,43 @@ test('slots with source: a screen gets its own stream and never joins the camera
   assert.equal(client.slotOf('p-a', 'video', 'screen'), null);
   assert.deepEqual(client.streamOf('p-a', 'camera').getTracks(), [trackOf('5')]);
   assert.equal(ws.types().filter((t) => t === 'answer').length, 1, 'no renegotiation');
+});
+
+// ------------------------------------------------------------------ the session's recording
+
+test('meeting_state.recording: null, recording, stopped with its reason; odd shapes are null', () => {
+  assert.equal(emptyMeetingState().recording, null, 'before any meeting_state: not recorded');
+  assert.equal(normalizeMeetingState({}).recording, null, 'an older hub says nothing: not recorded');
+  assert.equal(normalizeMeetingState({ recording: null }).recording, null);
+  assert.deepEqual(normalizeRecording({ state: 'recording', reason: null }), { state: 'recording', reason: null });
+  assert.deepEqual(normalizeRecording({ state: 'recording', reason: 'disk_low' }), { state: 'recording', reason: null },
+    'no reason while recording');
+  assert.deepEqual(RECORDING_STOP_REASONS, ['disk_low', 'failed']);
+  for (const reason of RECORDING_STOP_REASONS) {
+    assert.deepEqual(normalizeMeetingState({ recording: { state: 'stopped', reason } }).recording, { state: 'stopped', reason });
+  }
+  assert.deepEqual(normalizeRecording({ state: 'stopped', reason: 'quota' }), { state: 'stopped', reason: 'quota' },
+    'a reason newer than the page is kept');
+  assert.deepEqual(normalizeRecording({ state: 'stopped' }), { state: 'stopped', reason: null });
+  assert.deepEqual(normalizeRecording({ state: 'stopped', reason: '' }), { state: 'stopped', reason: null });
+  for (const odd of [undefined, false, 'recording', 1, [], {}, { state: 'paused' }, { state: null }]) {
+    assert.equal(normalizeRecording(odd), null, JSON.stringify(odd));
+  }
+});
+
+test('the recording arrives with meeting_state, its previous value beside it', async () => {
+  const { client, ws, events } = await joined();
+  assert.equal(client.meetingState.recording, null, 'the state at join said nothing of a recording');
+  events.length = 0;
+  ws.deliver(state({ recording: { state: 'recording', reason: null } }));
+  ws.deliver(state({ recording: { state: 'stopped', reason: 'disk_low' } }));
+  await settle();
+  const seen = events.filter((e) => e.type === 'meeting-state');
+  assert.deepEqual(seen.map((e) => [e.previous.recording?.state ?? null, e.state.recording?.state, e.state.recording?.reason]),
+    [[null, 'recording', null], ['recording', 'stopped', 'disk_low']]);
+  assert.deepEqual(client.meetingState.recording, { state: 'stopped', reason: 'disk_low' });
+  // The chair's mute remembered before the next state keeps the recording as it was.
+  ws.deliver({ type: 'muted_by_chair', kind: 'audio' });
+  await settle();
+  assert.deepEqual(client.meetingState.recording, { state: 'stopped', reason: 'disk_low' });
 });

@@ -1,6 +1,7 @@
 // The meeting stage's pure arithmetic, without a browser: where tiles go (layout.js, grid,
-// speaker and presentation layouts) and how good a connection is (netquality.js, from
-// getStats figures).
+// speaker and presentation layouts), how good a connection is (netquality.js, from
+// getStats figures), and what the page says about the session's recording
+// (recording-notice.js: the header's indicator for everyone, the chairs' warning).
 //
 //   node --test tests/browser/stage-rules.test.mjs
 
@@ -9,6 +10,8 @@ import assert from 'node:assert/strict';
 
 import { bestGrid, gridLayout, speakerLayout, presentationLayout, SCREEN_ASPECT } from '../../web-client/js/layout.js';
 import { inboundQuality, outboundQuality, reduceStats, worse } from '../../web-client/js/netquality.js';
+import { setLang } from '../../web-client/js/i18n.js';
+import { recordingNotice } from '../../web-client/js/recording-notice.js';
 
 const inside = (b, W, H) => b.x >= -0.5 && b.y >= -0.5 && b.x + b.w <= W + 0.5 && b.y + b.h <= H + 0.5;
 const overlap = (a, b) => a.x < b.x + b.w - 0.5 && b.x < a.x + a.w - 0.5 && a.y < b.y + b.h - 0.5 && b.y < a.y + a.h - 0.5;
@@ -213,4 +216,61 @@ test('reduceStats takes inbound streams by mid (or by track) and the selected pa
   assert.equal(r.outbound.limitation, 'bandwidth');
   assert.equal(r.outbound.loss, 0.02);
   assert.equal(r.outbound.rttMs, 30, 'the selected pair wins over remote-inbound-rtp');
+});
+
+// ------------------------------------------------------------------ the session's recording
+
+const RECORDING = { state: 'recording', reason: null };
+const DISK_LOW = { state: 'stopped', reason: 'disk_low' };
+const FAILED = { state: 'stopped', reason: 'failed' };
+
+test('the recording indicator: none when not recorded, red while recording, grey once stopped — for everyone', () => {
+  setLang('vi', { remember: false });
+  for (const role of ['chair', 'official']) {
+    assert.deepEqual(recordingNotice(null, role), { indicator: null, warning: null }, `${role}: not recorded`);
+    assert.deepEqual(recordingNotice(undefined, role), { indicator: null, warning: null }, `${role}: an older hub`);
+    assert.deepEqual(recordingNotice({ state: 'paused' }, role), { indicator: null, warning: null }, `${role}: an unknown state`);
+    const on = recordingNotice(RECORDING, role);
+    assert.equal(on.indicator.state, 'recording');
+    assert.equal(on.indicator.text, 'Đang ghi hình');
+    assert.equal(on.warning, null, `${role}: nothing to warn of while recording`);
+    for (const stopped of [DISK_LOW, FAILED]) {
+      const n = recordingNotice(stopped, role);
+      assert.equal(n.indicator.state, 'stopped');
+      assert.equal(n.indicator.text, 'Đã dừng ghi hình');
+    }
+  }
+  setLang('en', { remember: false });
+  assert.equal(recordingNotice(RECORDING, 'official').indicator.text, 'Recording');
+  assert.equal(recordingNotice(FAILED, 'official').indicator.text, 'Recording stopped');
+  setLang('vi', { remember: false });
+});
+
+test('the recording stopped: chairs are warned with the reason, officials are not', () => {
+  setLang('vi', { remember: false });
+  assert.equal(recordingNotice(DISK_LOW, 'official').warning, null);
+  assert.equal(recordingNotice(FAILED, 'official').warning, null);
+  assert.equal(recordingNotice(DISK_LOW, null).warning, null, 'no role yet: not a chair');
+
+  const disk = recordingNotice(DISK_LOW, 'chair').warning;
+  assert.deepEqual(disk, {
+    reason: 'disk_low', key: 'stopped:disk_low',
+    text: 'Ghi hình đã dừng: ổ đĩa máy chủ sắp đầy. Phần đã ghi được giữ nguyên; hãy báo bộ phận kỹ thuật.',
+  });
+  const failed = recordingNotice(FAILED, 'chair').warning;
+  assert.deepEqual(failed, {
+    reason: 'failed', key: 'stopped:failed',
+    text: 'Ghi hình đã dừng do lỗi của bộ ghi. Phần đã ghi được giữ nguyên; hãy báo bộ phận kỹ thuật.',
+  });
+  assert.notEqual(disk.key, failed.key, 'a stop for another reason is a new warning');
+  // A reason newer than the page, or none: a warning all the same, without a cause it cannot name.
+  const other = recordingNotice({ state: 'stopped', reason: 'quota' }, 'chair').warning;
+  assert.equal(other.reason, 'quota');
+  assert.equal(other.text, 'Ghi hình đã dừng. Phần đã ghi được giữ nguyên; hãy báo bộ phận kỹ thuật.');
+  assert.equal(recordingNotice({ state: 'stopped' }, 'chair').warning.reason, null);
+
+  setLang('en', { remember: false });
+  assert.match(recordingNotice(DISK_LOW, 'chair').warning.text, /^Recording has stopped: the server's disk is almost full\. What was recorded is kept/);
+  assert.match(recordingNotice(FAILED, 'chair').warning.text, /^Recording has stopped because the recorder failed\. What was recorded is kept/);
+  setLang('vi', { remember: false });
 });

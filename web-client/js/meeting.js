@@ -2,7 +2,7 @@
 // meet, leave. One page, so that the camera stream carries over from the pre-join test.
 // Signalling and WebRTC live in protocol.js; this module starts the page, the parts are in
 // js/meeting/ (state, devices, prejoin, stage, session, floor, chat, people, chair, settings,
-// screen, quality, errors, ui).
+// screen, quality, recording, errors, ui).
 //
 // URL: meeting.html?meeting=ID&token=TOKEN[&name=NAME][&autojoin=1][&lang=en]
 //   token    the join token of the unit's link; left out, the page relies on a staff login
@@ -49,6 +49,9 @@
 //   button[data-action=stop-share] on a sharer's row   (meeting/people.js)
 //   #toggle-settings, input[name=receive-mode], #weak-link, input[name=layout]   (meeting/settings.js)
 //   #conn-banner, #reconnect-now  while the page rejoins by itself (meeting/session.js)
+//   #recording-indicator[data-state=recording|stopped]  in the header, hidden when the meeting
+//                                is not recorded; chairs: #recording-warning[data-reason],
+//                                #recording-warning-close   (meeting/recording.js)
 //   chair only: #toggle-roll-call, #roll-call (tr[data-unit-id][data-status]), #end-meeting,
 //                #end-meeting-confirm (see meeting/chair.js and rollcall.js)
 //   window.cau.client            the current CauClient (window.cau.client.pc is the live
@@ -71,6 +74,7 @@ import { initPeople, renderPeople } from './meeting/people.js';
 import { initSettings } from './meeting/settings.js';
 import { initScreen, renderShareButton } from './meeting/screen.js';
 import { initQuality } from './meeting/quality.js';
+import { initRecording, renderRecording } from './meeting/recording.js';
 import { showError, renderError, renderLeft } from './meeting/errors.js';
 
 const MEDIA_WAIT_MS = 5000;
@@ -86,6 +90,7 @@ function renderAll() {
   renderPeople();
   renderShareButton();
   renderBanner();
+  renderRecording();
   if (S.view === 'error') renderError();
   if (S.view === 'left') renderLeft();
   if (S.view !== 'meeting') document.title = t('meeting.pageTitle');
@@ -130,6 +135,7 @@ function main() {
   initSettings();
   initScreen();
   initQuality();
+  initRecording();
   $('retry').addEventListener('click', () => (S.errorStage === 'check' ? prepare() : rejoin()));
   onLangChange(renderAll);
   renderAll();

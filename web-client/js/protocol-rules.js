@@ -1,8 +1,8 @@
 // The rules of protocol version 3 that need no socket and no peer connection: the simulcast
 // encodings of the camera and of the shared screen and which of them to keep active, the
-// shapes of `slots` and `meeting_state` (normalised to camelCase), who may share a screen,
-// what a chat text may be, and which endings are worth joining again after. Pure functions:
-// protocol.js uses them, and `node --test` checks them. No DOM, no UI.
+// shapes of `slots` and `meeting_state` (normalised to camelCase, its `recording` too), who
+// may share a screen, what a chat text may be, and which endings are worth joining again
+// after. Pure functions: protocol.js uses them, and `node --test` checks them. No DOM, no UI.
 
 /** The simulcast encodings the client publishes, in this order (protocol.md, "Publishing"). */
 export const SIMULCAST_ENCODINGS = Object.freeze([
@@ -113,7 +113,28 @@ export function normalizeSlots(list) {
 
 /** The state before any `meeting_state`. */
 export function emptyMeetingState() {
-  return { floor: null, hands: [], locked: false, selfUnmute: true, chairMuted: [], screens: [], secondShare: false };
+  return { floor: null, hands: [], locked: false, selfUnmute: true, chairMuted: [], screens: [], secondShare: false, recording: null };
+}
+
+/** `meeting_state.recording.state`: the session is recorded for the archive now, or no longer. */
+export const RECORDING_STATES = Object.freeze(['recording', 'stopped']);
+/**
+ * Why a recording stopped (`recording.reason` with state `stopped`): `disk_low` (the server's
+ * free disk space fell below its reserve) or `failed` (the recorder failed). Either way what
+ * was recorded is kept and the meeting goes on.
+ */
+export const RECORDING_STOP_REASONS = Object.freeze(['disk_low', 'failed']);
+
+/**
+ * `meeting_state.recording` as null (the meeting is not recorded, or an older hub that does
+ * not say) or {state: 'recording'|'stopped', reason}: reason null while recording; when
+ * stopped, the hub's reason as sent (a non-empty string, so a reason newer than this page is
+ * kept; RECORDING_STOP_REASONS are the documented ones) or null. An unknown state is null.
+ */
+export function normalizeRecording(rec) {
+  if (!rec || typeof rec !== 'object' || !RECORDING_STATES.includes(rec.state)) return null;
+  if (rec.state === 'recording') return { state: 'recording', reason: null };
+  return { state: 'stopped', reason: typeof rec.reason === 'string' && rec.reason ? rec.reason : null };
 }
 
 /** A list of participant ids as the hub sent it: strings, no empties, no repeats, in order. */
@@ -127,7 +148,8 @@ function idList(list) {
 
 /**
  * `meeting_state` as {floor, hands, locked, selfUnmute, chairMuted: [{participantId, kind}],
- * screens (who shares a screen now, in the order they started), secondShare}.
+ * screens (who shares a screen now, in the order they started), secondShare, recording
+ * (normalizeRecording)}.
  */
 export function normalizeMeetingState(msg) {
   const hands = idList(msg?.hands);
@@ -145,6 +167,7 @@ export function normalizeMeetingState(msg) {
     chairMuted,
     screens: idList(msg?.screens),
     secondShare: msg?.second_share === true,
+    recording: normalizeRecording(msg?.recording),
   };
 }
 

@@ -42,7 +42,8 @@
 //   speaking            {participantId, speaking, self}
 //   dominant-speaker    {participantId, previous}
 //   meeting-state       {state: {floor, hands, locked, selfUnmute, chairMuted: [{participantId, kind}],
-//                       screens: [participantId], secondShare}, previous}
+//                       screens: [participantId], secondShare, recording: null | {state:
+//                       'recording'|'stopped', reason: null|'disk_low'|'failed'|…}}, previous}
 //   screen-share        {sharing, reason, code}  this client's own share: sharing true once the hub
 //                       lists it in `screens` (reason 'started'); false when it ended: 'self'
 //                       (stopScreenShare), 'refused' (code: forbidden | share_busy), 'hub' (the

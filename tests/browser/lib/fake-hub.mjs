@@ -16,6 +16,7 @@
 //   hub.received('An')            // messages the hub got from that participant, by name
 //   hub.dropSocket('An')          // the websocket breaks (the page should rejoin)
 //   hub.sendTo('An', {type: 'layers', rids: ['q']})
+//   hub.setRecording({state: 'stopped', reason: 'disk_low'})   // meeting_state.recording, to all
 //   await hub.close();
 
 import crypto from 'node:crypto';
@@ -113,7 +114,10 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
   const people = new Map(); // id → participant
   const log = []; // {from: name, msg}
   const removedTokens = new Set();
-  const session = { floor: null, hands: [], locked: false, self_unmute: true, chair_muted: [], screens: [], second_share: false, dominant: null };
+  const session = {
+    floor: null, hands: [], locked: false, self_unmute: true, chair_muted: [], screens: [], second_share: false, dominant: null,
+    recording: null,
+  };
   let seq = 0;
   let mediaQueue = Promise.resolve();
 
@@ -203,6 +207,7 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
   const broadcast = (msg, except = null) => { for (const q of people.values()) if (q !== except && q.joined) q.conn.socket.send(msg); };
   const stateMsg = () => ({
     type: 'meeting_state', ...session, hands: [...session.hands], chair_muted: [...session.chair_muted], screens: [...session.screens],
+    recording: session.recording && { ...session.recording },
   });
   /** A share ends (asked, the chair, the floor gone, left): true when it was one. */
   const endShare = (id) => {
@@ -443,6 +448,14 @@ export async function startFakeHub({ host, tokens, audioSlots = 3, videoSlots = 
       session.dominant = byName(name)?.id ?? null;
       broadcast({ type: 'dominant_speaker', participant_id: session.dominant });
       return recompute();
+    },
+    /**
+     * The session's recording as `meeting_state` says it (null: not recorded;
+     * {state: 'recording'|'stopped', reason}), sent to everyone at once.
+     */
+    setRecording(recording) {
+      session.recording = recording;
+      broadcast(stateMsg());
     },
     /** The websocket of `name` breaks (no close frame). */
     dropSocket(name) { byName(name)?.conn.socket.destroy(); },
