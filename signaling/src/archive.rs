@@ -361,6 +361,14 @@ pub fn mark_deleted(
     Ok(changed == 1)
 }
 
+/// How many recordings are in each state, for the metrics.
+pub fn count_by_state(c: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt =
+        c.prepare("SELECT state, COUNT(*) FROM recordings GROUP BY state ORDER BY state")?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
 /// Bytes recorded in sessions started in `[from, to)`, for the statistics.
 pub fn bytes_between(c: &Connection, from: i64, to: i64) -> rusqlite::Result<i64> {
     c.query_row(

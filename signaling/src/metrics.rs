@@ -105,6 +105,70 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         "Audio packets lost on the way in and recovered from redundant audio.",
         sfu.audio_packets_recovered,
     );
+    // The archive: recordings by state, the space left for it, recordings stopped early.
+    let by_state = state
+        .hub
+        .db()
+        .call(|c| crate::archive::count_by_state(c))
+        .await?;
+    let _ = writeln!(
+        out,
+        "# HELP cau_recordings Recordings in the catalogue, by state."
+    );
+    let _ = writeln!(out, "# TYPE cau_recordings gauge");
+    for s in [
+        crate::archive::RECORDING,
+        crate::archive::FINALISING,
+        crate::archive::READY,
+        crate::archive::INTERRUPTED,
+        crate::archive::DAMAGED,
+        crate::archive::DELETED,
+    ] {
+        let n = by_state.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+        let _ = writeln!(out, "cau_recordings{{state=\"{s}\"}} {n}");
+    }
+    let (disk_low, failed) = state.hub.recordings_stopped();
+    let _ = writeln!(
+        out,
+        "# HELP cau_recordings_stopped_total Recordings stopped before their session ended, by why."
+    );
+    let _ = writeln!(out, "# TYPE cau_recordings_stopped_total counter");
+    let _ = writeln!(
+        out,
+        "cau_recordings_stopped_total{{reason=\"disk_low\"}} {disk_low}"
+    );
+    let _ = writeln!(
+        out,
+        "cau_recordings_stopped_total{{reason=\"failed\"}} {failed}"
+    );
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let _ = writeln!(out, "{name} {value}");
+    };
+    if let Some(root) = state.hub.recordings_dir() {
+        let root = root.to_path_buf();
+        let free = tokio::task::spawn_blocking(move || {
+            root.ancestors().find_map(recorder::disk::available_bytes)
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(free) = free {
+            metric(
+                "cau_archive_disk_free_bytes",
+                "gauge",
+                "Bytes left on the archive's disk.",
+                free,
+            );
+        }
+        metric(
+            "cau_archive_disk_reserve_bytes",
+            "gauge",
+            "Below this space left, recording stops (--disk-reserve-mb).",
+            state.hub.disk_reserve(),
+        );
+    }
     if let Some(heap) = HEAP.get() {
         metric(
             "cau_heap_bytes",

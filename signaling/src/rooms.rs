@@ -71,6 +71,9 @@ struct HubInner {
     retention: RwLock<Arc<Retention>>,
     /// Recording stops when the archive's disk has less than this left (bytes).
     disk_reserve: Arc<AtomicU64>,
+    /// Recordings stopped before their session ended: for low disk, and by a failure.
+    stopped_disk_low: AtomicU64,
+    stopped_failed: AtomicU64,
 }
 
 /// The archive views in the making: a permit per core, and each one's state.
@@ -308,6 +311,8 @@ impl Hub {
                 }),
                 retention: RwLock::new(Arc::new(Retention::default())),
                 disk_reserve: Arc::new(AtomicU64::new(DEFAULT_DISK_RESERVE)),
+                stopped_disk_low: AtomicU64::new(0),
+                stopped_failed: AtomicU64::new(0),
             }),
         }
     }
@@ -318,13 +323,35 @@ impl Hub {
         self.inner.disk_reserve.store(bytes, Ordering::Relaxed);
     }
 
-    /// A recording stopped before its session ended (`disk_low`, `failed`): everyone in the
-    /// session hears it in `meeting_state`, the chairs see why.
+    /// The space recording leaves free on the archive's disk (bytes).
+    pub fn disk_reserve(&self) -> u64 {
+        self.inner.disk_reserve.load(Ordering::Relaxed)
+    }
+
+    /// Recordings stopped before their session ended since the start: (for low disk, by a
+    /// failure).
+    pub fn recordings_stopped(&self) -> (u64, u64) {
+        (
+            self.inner.stopped_disk_low.load(Ordering::Relaxed),
+            self.inner.stopped_failed.load(Ordering::Relaxed),
+        )
+    }
+
+    /// A recording stopped before its session ended (`disk_low`, `failed`): the media plane
+    /// stops feeding it, everyone in the session hears it in `meeting_state`, the chairs see
+    /// why, and the metrics count it.
     async fn recording_stopped(&self, room_code: &str, session: SessionId, reason: &str) {
         let mut rooms = self.inner.rooms.lock().await;
         let Some(room) = rooms.get_mut(room_code).filter(|r| r.session == session) else {
             return;
         };
+        let counter = if reason == recorder::session::STOPPED_DISK_LOW {
+            &self.inner.stopped_disk_low
+        } else {
+            &self.inner.stopped_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.inner.sfu.set_recording(session, None);
         room.moderation.recording = Some(RecordingState {
             state: RecordingStatus::Stopped,
             reason: Some(reason.to_string()),

@@ -566,6 +566,9 @@ async fn join_tokens_are_checked_and_every_refusal_has_its_code() {
     assert_eq!(ok.body["unit"]["id"], unit.as_str());
     assert_eq!(ok.body["role"], "official");
     assert_eq!(ok.body["meeting"]["title"], m["title"]);
+    // Whether it is recorded, for the pre-join screen to say so.
+    assert_eq!(ok.body["meeting"]["recorded"], m["recorded"]);
+    assert!(ok.body["meeting"]["recorded"].is_boolean());
 
     // Tampered: the payload rewritten to another unit, or promoted to chair.
     let parts: Vec<&str> = token.split('.').collect();

@@ -79,6 +79,25 @@ async fn metrics_are_prometheus_text_without_a_login() {
             "{name} not 0 at rest:\n{text}"
         );
     }
+    // The archive: nothing recorded yet, none stopped, the space left and the reserve.
+    for line in [
+        "cau_recordings{state=\"ready\"} 0",
+        "cau_recordings{state=\"deleted\"} 0",
+        "cau_recordings_stopped_total{reason=\"disk_low\"} 0",
+        "cau_recordings_stopped_total{reason=\"failed\"} 0",
+        "cau_archive_disk_reserve_bytes 100000000",
+    ] {
+        assert!(
+            text.contains(&format!("\n{line}\n")),
+            "{line} missing:\n{text}"
+        );
+    }
+    let free: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("cau_archive_disk_free_bytes "))
+        .and_then(|v| v.parse().ok())
+        .expect("the space left on the archive's disk");
+    assert!(free > 0);
     // A hub embedded in a test has no counting allocator: no heap figure rather than a wrong one.
     assert!(!text.contains("cau_heap_bytes"));
 }

@@ -714,6 +714,11 @@ async fn recording_stops_before_the_disk_fills_and_the_meeting_goes_on() {
         .await
         .unwrap();
     assert_eq!(state, "ready");
+    assert_eq!(
+        hub.hub.recordings_stopped(),
+        (1, 0),
+        "counted for the metrics"
+    );
     chair.stop().await;
     an.stop().await;
 }

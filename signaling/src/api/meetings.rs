@@ -643,6 +643,7 @@ pub(super) fn meeting_summary(m: &Meeting, host: Option<&AdminUnit>) -> serde_js
         "state": m.state,
         "host_unit": host.map(UnitRef::from),
         "chair_person": m.chair_person,
+        "recorded": m.recorded,
     })
 }
 
