@@ -35,7 +35,8 @@ const pages = {};
 const ids = {};
 
 before(async () => {
-  hub = await startFakeHub({ host: TEST_ADDR, tokens: TOKENS });
+  // A recorded meeting: the pre-join screen says so (the last test).
+  hub = await startFakeHub({ host: TEST_ADDR, tokens: TOKENS, meeting: { recorded: true } });
   // The fake hub's media page and the clients share one Chromium.
   chromium = await launchChromium({ window: { width: 1100, height: 720 }, logName: 'chromium-meeting-ui', secureOrigins: [hub.url] });
   await hub.attachMedia(chromium);
@@ -367,4 +368,16 @@ test('the recording: an indicator for everyone; when it stops, a warning for the
     assert.equal(await hidden(page, '#recording-warning'), true);
   }
   for (const [who, page] of Object.entries({ chair, an })) assert.deepEqual(pageErrors(page), [], `no errors on ${who}'s page`);
+});
+
+test('a recorded meeting says so before joining', { timeout: 60_000 }, async () => {
+  const page = await newPage(chromium);
+  await cameraSize(page, 320, 240);
+  const q = new URLSearchParams({ meeting: '7', token: 'dung', lang: 'vi' });
+  await page.goto(`${hub.url}meeting.html?${q}`);
+  await waitFor(async () => (await view(page)) === 'prejoin', { message: 'the pre-join screen' });
+  await waitFor(() => page.$eval('#greeting-title', (e) => e.textContent !== ''), { message: 'the greeting' });
+  assert.equal(await hidden(page, '#greeting-recorded'), false, 'the note is shown');
+  assert.equal(await page.$eval('#greeting-recorded', (e) => e.textContent.trim()), 'Cuộc họp này được ghi hình để lưu trữ.');
+  await page.close();
 });

@@ -91,6 +91,7 @@ async function passPrejoin(page, { name, unitName, title, typeName = false }) {
   assert.equal(await page.$eval('#greeting-title', (e) => e.textContent), title, 'the greeting names the meeting');
   assert.equal(await page.$eval('#greeting-unit', (e) => e.textContent), unitName, 'the greeting names the unit of the link');
   assert.equal(await page.$eval('#greeting-role', (e) => e.dataset.role), 'official');
+  assert.equal(await page.$eval('#greeting-recorded', (e) => e.hidden), true, 'not recorded: nothing says it is');
   if (typeName) await page.type('#display-name', name);
   // Join is enabled once the camera and microphone have been tried, as a person sees it.
   await page.waitForSelector('#join:not([disabled])', { timeout: 15_000 });

@@ -66,6 +66,8 @@ export function renderGreeting() {
   $('greeting-chair').textContent = m.chair_person ?? '';
   $('greeting-chair-row').hidden = !m.chair_person;
   $('greeting-live').hidden = (S.info?.meeting?.state ?? m.state) !== 'live';
+  // Said before joining: the session will be recorded for the archive.
+  $('greeting-recorded').hidden = !(S.info?.meeting?.recorded ?? m.recorded);
   const agenda = String(S.info?.meeting?.agenda ?? '').trim();
   $('greeting-agenda').hidden = !agenda;
   $('greeting-agenda-text').textContent = agenda;
