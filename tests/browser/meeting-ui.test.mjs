@@ -379,5 +379,6 @@ test('a recorded meeting says so before joining', { timeout: 60_000 }, async () 
   await waitFor(() => page.$eval('#greeting-title', (e) => e.textContent !== ''), { message: 'the greeting' });
   assert.equal(await hidden(page, '#greeting-recorded'), false, 'the note is shown');
   assert.equal(await page.$eval('#greeting-recorded', (e) => e.textContent.trim()), 'Cuộc họp này được ghi hình để lưu trữ.');
+  await screenshot(page, 'ui-prejoin-recorded');
   await page.close();
 });
