@@ -73,6 +73,27 @@ fn decode_errors(path: &Path) -> String {
     err
 }
 
+/// ffprobe's flags of the file's first video packet (`K_` for a keyframe).
+fn first_video_packet_flags(path: &Path) -> String {
+    let (_, out, _) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-read_intervals",
+            "%+#1",
+            "-of",
+            "csv=p=0",
+            path.to_str().unwrap(),
+        ],
+    );
+    out
+}
+
 fn video_frames_decoded(path: &Path) -> u64 {
     let (_, out, _) = run(
         "ffprobe",
@@ -263,22 +284,7 @@ fn a_recorded_clip_plays_cuts_cleanly_and_finalises_with_cues_and_a_checksum() {
         ),
         (Some(320), Some(240))
     );
-    let (_, out, _) = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "v",
-            "-show_entries",
-            "packet=flags",
-            "-read_intervals",
-            "%+#1",
-            "-of",
-            "csv=p=0",
-            part.to_str().unwrap(),
-        ],
-    );
+    let out = first_video_packet_flags(&part);
     assert!(
         out.trim().starts_with('K'),
         "the first video packet is a keyframe: {out}"
@@ -830,22 +836,7 @@ fn an_h264_publisher_is_recorded_to_matroska() {
         (v["width"].as_u64(), v["height"].as_u64()),
         (Some(320), Some(240))
     );
-    let (_, flags, _) = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "v",
-            "-show_entries",
-            "packet=flags",
-            "-read_intervals",
-            "%+#1",
-            "-of",
-            "csv=p=0",
-            done.path.to_str().unwrap(),
-        ],
-    );
+    let flags = first_video_packet_flags(&done.path);
     assert!(
         flags.trim().starts_with('K'),
         "first video packet: {flags:?}"

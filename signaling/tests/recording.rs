@@ -16,6 +16,23 @@ use common::{
 
 const UNITS: [&str; 2] = ["district:164", "commune:5431"];
 
+/// The manifest of `meeting`'s recorded session, once written (within 30 s): its path.
+async fn written_manifest(hub: &signaling::rooms::Hub, meeting: i64) -> std::path::PathBuf {
+    let dir = hub.recordings_dir().unwrap().join(meeting.to_string());
+    let manifest = || {
+        std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|s| s.path().join(recorder::session::MANIFEST))
+            .find(|m| m.exists())
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || manifest().is_some()).await,
+        "the manifest is written when the session ends"
+    );
+    manifest().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_session_leaves_a_file_per_participant_and_a_manifest() {
     let hub = start_hub("recording").await;
@@ -51,23 +68,7 @@ async fn a_recorded_session_leaves_a_file_per_participant_and_a_manifest() {
         .map(|s| s.lock().unwrap().sent[&str0m::media::MediaKind::Audio])
         .collect();
 
-    let dir = hub
-        .hub
-        .recordings_dir()
-        .unwrap()
-        .join(meeting.id.to_string());
-    let manifest_path = || {
-        std::fs::read_dir(&dir)
-            .ok()?
-            .flatten()
-            .map(|s| s.path().join(recorder::session::MANIFEST))
-            .find(|m| m.exists())
-    };
-    assert!(
-        wait_until(Duration::from_secs(30), || manifest_path().is_some()).await,
-        "the manifest is written when the session ends"
-    );
-    let path = manifest_path().unwrap();
+    let path = written_manifest(&hub.hub, meeting.id).await;
     let session_dir = path.parent().unwrap().to_path_buf();
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     eprintln!("{}", serde_json::to_string_pretty(&m).unwrap());
@@ -484,20 +485,7 @@ async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
     chair.stop().await;
     an.stop().await;
 
-    let dir = hub
-        .hub
-        .recordings_dir()
-        .unwrap()
-        .join(meeting.id.to_string());
-    let manifest = || {
-        std::fs::read_dir(&dir)
-            .ok()?
-            .flatten()
-            .map(|s| s.path().join(recorder::session::MANIFEST))
-            .find(|m| m.exists())
-    };
-    assert!(wait_until(Duration::from_secs(30), || manifest().is_some()).await);
-    let path = manifest().unwrap();
+    let path = written_manifest(&hub.hub, meeting.id).await;
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let f = m["files"]
         .as_array()
@@ -655,20 +643,7 @@ async fn recording_stops_before_the_disk_fills_and_the_meeting_goes_on() {
         );
     }
     // What was recorded is finalised while the meeting goes on.
-    let dir = hub
-        .hub
-        .recordings_dir()
-        .unwrap()
-        .join(meeting.id.to_string());
-    let manifest = || {
-        std::fs::read_dir(&dir)
-            .ok()?
-            .flatten()
-            .map(|s| s.path().join(recorder::session::MANIFEST))
-            .find(|m| m.exists())
-    };
-    assert!(wait_until(Duration::from_secs(30), || manifest().is_some()).await);
-    let path = manifest().unwrap();
+    let path = written_manifest(&hub.hub, meeting.id).await;
     let m = recorder::session::read_manifest(path.parent().unwrap()).unwrap();
     assert_eq!(m.stopped.as_deref(), Some("disk_low"));
     assert!(
