@@ -28,6 +28,7 @@ pub mod file;
 pub mod finalise;
 pub mod h264;
 pub mod jitter;
+pub mod remote;
 pub mod session;
 pub mod track;
 pub mod vp8;

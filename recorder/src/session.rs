@@ -312,8 +312,9 @@ fn rec_finalise(
     Ok(manifest)
 }
 
-/// What the hub knows of a session that a crash cut short, to rebuild its manifest.
-#[derive(Debug, Clone)]
+/// What the hub knows of a session that a crash cut short, to rebuild its manifest (sent to
+/// a recorder process that finishes such a session: `GET /api/recorder/sessions/{id}/interrupted`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interrupted {
     pub info: SessionInfo,
     /// When the hub noticed the session was over (the crash, or the next start).

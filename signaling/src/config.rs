@@ -74,12 +74,31 @@ pub struct Config {
     #[arg(long = "retention", env = "CAU_RETENTION", value_delimiter = ',', value_parser = retention_period)]
     pub retention: Vec<String>,
 
+    /// Who records sessions: `local` (the hub, in-process) or `remote` (a `cau-recorder`
+    /// process that subscribes over WebRTC; docs/recording.md, "A recorder of its own").
+    #[arg(long, env = "CAU_RECORDER", value_enum, default_value_t = RecorderMode::Local)]
+    pub recorder: RecorderMode,
+
+    /// The secret a `cau-recorder` presents (at least 16 characters); required with
+    /// `--recorder remote`.
+    #[arg(long, env = "CAU_RECORDER_SECRET", hide_env_values = true)]
+    pub recorder_secret: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
     /// How long a client has to answer the hub's offer (not a flag: tests shorten it).
     #[arg(skip = sfu::shell::DEFAULT_OFFER_TIMEOUT)]
     pub offer_timeout: std::time::Duration,
+}
+
+/// Who records sessions (`--recorder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecorderMode {
+    /// The hub itself, in-process.
+    Local,
+    /// A `cau-recorder` process.
+    Remote,
 }
 
 /// One `--retention` entry, checked on its own so that a wrong one is refused at start.

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod moderation_log;
 pub mod protocol;
 pub mod recordings;
+pub mod remote_recorder;
 pub mod retention;
 pub mod rooms;
 pub mod statistics;
@@ -125,13 +126,33 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
         Some(recordings.clone()),
     );
     hub.set_retention(retention);
+    let remote = config.recorder == config::RecorderMode::Remote;
+    if remote {
+        let secret = config.recorder_secret.clone().unwrap_or_default();
+        if secret.chars().count() < remote_recorder::MIN_SECRET_LEN {
+            return Err(StartError::Config(format!(
+                "--recorder remote needs --recorder-secret (CAU_RECORDER_SECRET) of at least {} characters",
+                remote_recorder::MIN_SECRET_LEN
+            )));
+        }
+        let ip = config
+            .candidate_ips()
+            .first()
+            .copied()
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        hub.set_remote_recorder(remote_recorder::RemoteRecorders::new(secret, ip));
+        tracing::info!(%ip, "sessions are recorded by cau-recorder");
+    }
     hub.set_disk_reserve(config.disk_reserve_mb.saturating_mul(1_000_000));
     // Recordings a crash cut short are finished, and session directories put back from a
     // copy catalogued, in the background: the hub serves meanwhile.
     {
         let (db, directory) = (hub.db().clone(), hub.directory());
         tokio::spawn(async move {
-            recordings::recover(&db, directory, recordings.clone()).await;
+            // A remote recorder finishes what its own crash left (it may be at it now).
+            if !remote {
+                recordings::recover(&db, directory, recordings.clone()).await;
+            }
             recordings::catalogue_restored(&db, recordings).await
         });
     }

@@ -109,6 +109,28 @@ fn known(
     })
 }
 
+/// What the database knows of a session that a crash cut short; `None` for an unknown one.
+pub async fn known_session(
+    db: &Db,
+    directory: Arc<Directory>,
+    session: i64,
+) -> Result<Option<Interrupted>, crate::db::DbError> {
+    db.call(move |c| {
+        let meeting: Option<Option<i64>> = c
+            .query_row(
+                "SELECT meeting_id FROM sessions WHERE id = ?1",
+                [session],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match meeting.flatten() {
+            Some(meeting) => known(c, &directory, meeting, session).map(Some),
+            None => Ok(None),
+        }
+    })
+    .await
+}
+
 /// Finish every session under `root` that a crash left unfinished; returns how many.
 pub async fn recover(db: &Db, directory: Arc<Directory>, root: PathBuf) -> usize {
     let found = tokio::task::spawn_blocking(move || unfinished(&root))

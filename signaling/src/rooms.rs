@@ -12,6 +12,7 @@
 
 mod moderation;
 
+use rusqlite::OptionalExtension;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -74,6 +75,8 @@ struct HubInner {
     /// Recordings stopped before their session ended: for low disk, and by a failure.
     stopped_disk_low: AtomicU64,
     stopped_failed: AtomicU64,
+    /// Set when sessions are recorded by `cau-recorder` rather than in-process.
+    remote_recorder: std::sync::OnceLock<Arc<crate::remote_recorder::RemoteRecorders>>,
 }
 
 /// The archive views in the making: a permit per core, and each one's state.
@@ -313,8 +316,78 @@ impl Hub {
                 disk_reserve: Arc::new(AtomicU64::new(DEFAULT_DISK_RESERVE)),
                 stopped_disk_low: AtomicU64::new(0),
                 stopped_failed: AtomicU64::new(0),
+                remote_recorder: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Record sessions with a recorder process (`cau-recorder`) instead of in-process (set at
+    /// start, from `--recorder remote`; once).
+    pub fn set_remote_recorder(&self, remote: crate::remote_recorder::RemoteRecorders) {
+        let _ = self.inner.remote_recorder.set(Arc::new(remote));
+    }
+
+    /// The remote recorder's side, when sessions are recorded by `cau-recorder`.
+    pub fn remote_recorder(&self) -> Option<&Arc<crate::remote_recorder::RemoteRecorders>> {
+        self.inner.remote_recorder.get()
+    }
+
+    /// `cau-recorder` finished a session (at its end, or at its own next start after a crash
+    /// cut it short): catalogue its manifest and, for a whole session, make its archive view.
+    /// `Ok(false)`: the catalogue has no such recording (or it was destroyed).
+    pub async fn remote_recording_finished(
+        &self,
+        manifest: recorder::session::Manifest,
+    ) -> Result<bool, crate::db::DbError> {
+        let (meeting, session) = (manifest.session.meeting_id, manifest.session.session_id);
+        let relative = format!("{meeting}/{session}");
+        let (m, rel) = (manifest.clone(), relative.clone());
+        let known = self
+            .inner
+            .db
+            .call(move |c| {
+                let known: Option<i64> = c
+                    .query_row(
+                        "SELECT meeting_id FROM recordings
+                          WHERE session_id = ?1 AND deleted_at IS NULL",
+                        [session],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if known != Some(meeting) {
+                    return Ok(false);
+                }
+                crate::archive::finished(c, &m, &rel)?;
+                Ok(true)
+            })
+            .await?;
+        if !known {
+            return Ok(false);
+        }
+        tracing::info!(
+            meeting,
+            session,
+            files = manifest.files.len(),
+            interrupted = manifest.interrupted,
+            "the recorder finished a session"
+        );
+        if let Some(root) = &self.inner.recordings
+            && !manifest.interrupted
+        {
+            let dir = root.join(meeting.to_string()).join(session.to_string());
+            let (db, composites) = (self.inner.db.clone(), self.inner.composites.clone());
+            tokio::spawn(make_composite(db, composites, dir, relative, manifest));
+        }
+        Ok(true)
+    }
+
+    /// What the database knows of a session a crash cut short (for `cau-recorder`, which
+    /// finishes it); `None` for an unknown session.
+    pub async fn interrupted_session(
+        &self,
+        session: i64,
+    ) -> Result<Option<recorder::session::Interrupted>, crate::db::DbError> {
+        crate::recordings::known_session(&self.inner.db, self.directory(), session).await
     }
 
     /// Recording stops when the archive's disk has less than `bytes` left (set at start, from
@@ -827,6 +900,7 @@ impl Hub {
         let session_dir = dir.clone();
         let guard = recorder::disk::DiskGuard::of(&dir, self.inner.disk_reserve.clone());
         let (hub, room_code) = (self.clone(), info.host_unit.clone());
+        let remote = self.remote_recorder().cloned();
         tokio::spawn(async move {
             let catalogue = |what: &'static str, r: Result<(), crate::db::DbError>| {
                 if let Err(e) = r {
@@ -849,6 +923,30 @@ impl Hub {
                     }
                 });
             };
+            if let Some(remote) = remote {
+                // Relayed to `cau-recorder`, which sends the manifest when it has finished
+                // (`POST /api/recorder/sessions/{id}/manifest` catalogues it).
+                use recorder::remote::relay::{RelayEnd, relay};
+                let attach = remote.register(meeting, session_id, session);
+                let end = relay(info, packets_rx, events_rx, attach, remote.relay_config()).await;
+                remote.unregister(session_id);
+                match end {
+                    RelayEnd::Done => ending(now_ms()),
+                    RelayEnd::Lost => {
+                        let reason = recorder::remote::STOPPED_RECORDER_LOST;
+                        hub.recording_stopped(&room_code, session, reason).await;
+                    }
+                    RelayEnd::NoRecorder => {
+                        let reason = recorder::remote::STOPPED_NO_RECORDER;
+                        hub.recording_stopped(&room_code, session, reason).await;
+                        let r = db
+                            .call(move |c| crate::archive::damaged(c, session_id, now_ms()))
+                            .await;
+                        catalogue("a recording no recorder came for", r);
+                    }
+                }
+                return;
+            }
             // The recorder runs as a task of its own: should it panic, the meeting goes on
             // (the media plane finds its packets refused and stops feeding it) and what it
             // wrote is finished here as after a crash.

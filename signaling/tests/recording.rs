@@ -697,3 +697,379 @@ async fn recording_stops_before_the_disk_fills_and_the_meeting_goes_on() {
     chair.stop().await;
     an.stop().await;
 }
+
+const RECORDER_SECRET: &str = "a-recorder-secret-for-tests";
+
+/// A child process killed when dropped (a failing test leaves none behind).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cau-recorder` (built with the workspace: `cargo build -p recorder --bin cau-recorder`),
+/// following `hub` and writing into its recordings directory, as on shared storage.
+fn spawn_recorder(hub: &signaling::RunningHub, name: &str) -> Killed {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("cau-recorder"))
+        .filter(|b| b.exists())
+        .expect("cau-recorder is built (cargo build -p recorder --bin cau-recorder)");
+    let dir = hub.hub.recordings_dir().unwrap();
+    let log = std::fs::File::create(dir.with_extension(format!("{name}.log"))).unwrap();
+    let child = std::process::Command::new(bin)
+        .args([
+            "--hub",
+            &format!("http://{}", hub.addr),
+            "--ip",
+            "127.0.0.1",
+            "--disk-reserve-mb",
+            "100",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .env("CAU_RECORDER_SECRET", RECORDER_SECRET)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("cau-recorder starts");
+    Killed(child)
+}
+
+/// The catalogue's state of a session's recording.
+async fn catalogued(hub: &signaling::rooms::Hub, session: i64) -> Option<String> {
+    hub.db()
+        .call(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row(
+                "SELECT state FROM recordings WHERE session_id = ?1",
+                [session],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .await
+        .unwrap()
+}
+
+/// Whether the catalogue says `state` for the session's recording within `limit`.
+async fn catalogued_as(
+    hub: &signaling::rooms::Hub,
+    session: i64,
+    state: &str,
+    limit: Duration,
+) -> bool {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if catalogued(hub, session).await.as_deref() == Some(state) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// The same proof as [`a_replayed_clip_is_recorded_playable_and_in_sync`], with the recorder
+/// in a process of its own that subscribes over WebRTC (WHEP): the file it writes plays, has
+/// both codecs, starts at a keyframe and keeps the flash within 40 ms of the beep, though the
+/// media crossed a second WebRTC hop; the hub catalogues the manifest it sends back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_process_records_over_webrtc_in_sync() {
+    use str0m::media::MediaKind;
+    let clip_dir = std::env::temp_dir().join(format!("cau-remote-clip-{}", std::process::id()));
+    let made = clip_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        recorder::clip::make_sync_clip(&made, 8, 320, 240, Duration::from_millis(6500))
+    })
+    .await
+    .unwrap()
+    .expect("ffmpeg makes the clip");
+    let clip = std::sync::Arc::new(recorder::clip::Clip::load(&clip_dir).unwrap());
+    let _ = std::fs::remove_dir_all(&clip_dir);
+
+    let hub = common::start_hub_remote_recorder("remote-sync", RECORDER_SECRET).await;
+    let recorder_process = spawn_recorder(&hub, "recorder");
+    let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
+    let chair = SimEndpoint::join_with(
+        hub.addr,
+        &meeting,
+        "province:19",
+        "chair",
+        SimOptions {
+            chair: true,
+            clip: Some(clip),
+            video_delay: Duration::from_millis(150),
+            ..Default::default()
+        },
+    )
+    .await;
+    let an = SimEndpoint::join(hub.addr, &meeting, UNITS[0], "an").await;
+    let chair_id = chair.id();
+    assert!(all_connected(&[&chair, &an]).await);
+    let sent = |kind| {
+        chair
+            .seen
+            .lock()
+            .unwrap()
+            .sent
+            .get(&kind)
+            .copied()
+            .unwrap_or(0)
+    };
+    assert!(wait_until(Duration::from_secs(20), || sent(MediaKind::Audio) >= 360).await);
+    chair.stop().await;
+    an.stop().await;
+
+    let path = written_manifest(&hub.hub, meeting.id).await;
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let session = m["session_id"].as_i64().unwrap();
+    let ready = catalogued_as(&hub.hub, session, "ready", Duration::from_secs(20)).await;
+    drop(recorder_process);
+    assert!(ready, "the hub catalogues the manifest the recorder sends");
+    assert_eq!(m["problems"], serde_json::json!([]));
+    let f = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["participant_id"] == chair_id.as_str())
+        .expect("the chair's file")
+        .clone();
+    let file = path.parent().unwrap().join(f["name"].as_str().unwrap());
+    assert_eq!(
+        f["sha256"].as_str().unwrap(),
+        recorder::finalise::sha256_file(&file).unwrap()
+    );
+    let file = file.to_str().unwrap();
+    let (ok, out, err) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            file,
+        ],
+    );
+    assert!(ok, "{err}");
+    let probe: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut codecs: Vec<&str> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_name"].as_str().unwrap())
+        .collect();
+    codecs.sort();
+    assert_eq!(codecs, ["opus", "vp8"]);
+    let (ok, out, err) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-read_intervals",
+            "%+#1",
+            "-of",
+            "csv=p=0",
+            file,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.trim().starts_with('K'),
+        "first video packet flags {out:?}"
+    );
+    let (ok, _, err) = run("ffmpeg", &["-v", "error", "-i", file, "-f", "null", "-"]);
+    assert!(ok && err.trim().is_empty(), "decode errors: {err}");
+    let (flash, beep) = (
+        flash_at(file).expect("a flash"),
+        beep_at(file).expect("a beep"),
+    );
+    eprintln!("over WebRTC: flash at {flash:.3} s, beep at {beep:.3} s in the file");
+    assert!(
+        (flash - beep).abs() <= 0.040,
+        "flash at {flash:.3} s, beep at {beep:.3} s: {:.0} ms apart",
+        (flash - beep) * 1000.0
+    );
+}
+
+/// `cau-recorder` is killed (SIGKILL) mid-session: the meeting goes on and the chair is told
+/// recording stopped; the partial files read back up to the kill; the recorder's next start
+/// finalises them with what the hub knows of the session, marks the manifest interrupted and
+/// has the hub catalogue it so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_process_killed_mid_session_finishes_its_files_at_its_next_start() {
+    use signaling::protocol::RecordingStatus;
+    use str0m::media::MediaKind;
+    // The chair sends a real clip (its file is decoded below); An tagged bytes.
+    let clip_dir = std::env::temp_dir().join(format!("cau-killed-clip-{}", std::process::id()));
+    let made = clip_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        recorder::clip::make_sync_clip(&made, 8, 320, 240, Duration::from_millis(6500))
+    })
+    .await
+    .unwrap()
+    .expect("ffmpeg makes the clip");
+    let clip = std::sync::Arc::new(recorder::clip::Clip::load(&clip_dir).unwrap());
+    let _ = std::fs::remove_dir_all(&clip_dir);
+    let hub = common::start_hub_remote_recorder("remote-killed", RECORDER_SECRET).await;
+    let recorder_process = spawn_recorder(&hub, "first");
+    let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
+    let chair = SimEndpoint::join_with(
+        hub.addr,
+        &meeting,
+        "province:19",
+        "chair",
+        SimOptions {
+            chair: true,
+            clip: Some(clip),
+            ..Default::default()
+        },
+    )
+    .await;
+    let chair_id = chair.id();
+    let an = SimEndpoint::join(hub.addr, &meeting, UNITS[0], "an").await;
+    assert!(all_connected(&[&chair, &an]).await);
+    an.seen.lock().unwrap().speaking = true;
+    let meeting_dir = hub
+        .hub
+        .recordings_dir()
+        .unwrap()
+        .join(meeting.id.to_string());
+    let session_dir = || {
+        std::fs::read_dir(&meeting_dir)
+            .ok()?
+            .flatten()
+            .next()
+            .map(|e| e.path())
+    };
+    // A few seconds recorded: the blocks of every cluster begun are on disk.
+    let blocks_in = |dir: &std::path::Path| -> Vec<usize> {
+        recorder::finalise::leftovers(dir)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| recorder::webm::blocks(&std::fs::read(p).unwrap_or_default()).len())
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || session_dir().is_some_and(|d| {
+            blocks_in(&d).len() == 2 && blocks_in(&d).iter().all(|&b| b > 25)
+        }))
+        .await,
+        "the recorder writes both participants' files"
+    );
+    drop(recorder_process);
+    let session_dir = session_dir().unwrap();
+    let session: i64 = session_dir
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(!recorder::session::is_finished(&session_dir));
+    // The partial files read back up to the kill; the chair's (a real clip) decodes.
+    let parts = recorder::finalise::leftovers(&session_dir).unwrap();
+    assert!(blocks_in(&session_dir).iter().all(|&b| b > 25));
+    assert!(
+        parts
+            .iter()
+            .any(|p| p.to_string_lossy().contains("province-19"))
+    );
+    for part in parts
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("province-19"))
+    {
+        let copy = part.with_extension("copy.webm");
+        std::fs::copy(part, &copy).unwrap();
+        let (ok, _, err) = run(
+            "ffmpeg",
+            &[
+                "-v",
+                "error",
+                "-i",
+                copy.to_str().unwrap(),
+                "-f",
+                "null",
+                "-",
+            ],
+        );
+        std::fs::remove_file(&copy).unwrap();
+        assert!(ok, "{}: {err}", part.display());
+    }
+
+    // The meeting goes on: the chair hears An still, and everyone is told recording stopped.
+    let heard = chair.received_from("an", MediaKind::Audio);
+    assert!(
+        wait_until(Duration::from_secs(10), || chair
+            .received_from("an", MediaKind::Audio)
+            > heard + 50)
+        .await,
+        "media still flows after the recorder died"
+    );
+    let told = wait_until(Duration::from_secs(15), || {
+        chair
+            .seen
+            .lock()
+            .unwrap()
+            .recording
+            .as_ref()
+            .is_some_and(|r| {
+                r.state == RecordingStatus::Stopped && r.reason.as_deref() == Some("recorder_lost")
+            })
+    })
+    .await;
+    assert!(told, "the chair is told the recording stopped");
+    assert_eq!(
+        catalogued(&hub.hub, session).await.as_deref(),
+        Some("recording")
+    );
+
+    // The recorder's next start finishes the session's files and the hub catalogues them.
+    let recorder_process = spawn_recorder(&hub, "second");
+    let finished = catalogued_as(&hub.hub, session, "interrupted", Duration::from_secs(30)).await
+        && recorder::session::is_finished(&session_dir);
+    drop(recorder_process);
+    assert!(finished, "the next start finalises and catalogues it");
+    let m = recorder::session::read_manifest(&session_dir).unwrap();
+    assert!(m.interrupted);
+    assert_eq!(m.session.meeting_id, meeting.id);
+    assert_eq!(m.files.len(), 2, "{:?}", m.files);
+    assert!(
+        recorder::finalise::leftovers(&session_dir)
+            .unwrap()
+            .is_empty()
+    );
+    for f in &m.files {
+        let file = session_dir.join(&f.name);
+        assert_eq!(f.sha256, recorder::finalise::sha256_file(&file).unwrap());
+        let blocks = recorder::webm::blocks(&std::fs::read(&file).unwrap()).len();
+        assert!(blocks > 25, "{}: {blocks} blocks after finalising", f.name);
+        if f.participant_id == chair_id {
+            let (ok, _, err) = run(
+                "ffmpeg",
+                &[
+                    "-v",
+                    "error",
+                    "-i",
+                    file.to_str().unwrap(),
+                    "-f",
+                    "null",
+                    "-",
+                ],
+            );
+            assert!(ok && err.trim().is_empty(), "{}: {err}", f.name);
+        }
+    }
+    assert!(m.files.iter().any(|f| f.participant_id == chair_id));
+    chair.stop().await;
+    an.stop().await;
+}

@@ -8,6 +8,7 @@ mod archive;
 mod directory;
 mod meetings;
 mod record;
+mod recorder;
 mod statistics;
 
 use axum::Router;
@@ -94,6 +95,31 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/join", get(meetings::check_join))
         .route("/api/join/meeting.ics", get(meetings::join_ics))
+        .route("/api/recorder/feed", get(recorder::feed))
+        .route(
+            "/api/recorder/sessions/{session}/whep",
+            post(recorder::whep),
+        )
+        .route(
+            "/api/recorder/sessions/{session}/whep/{resource}",
+            axum::routing::delete(recorder::leave),
+        )
+        .route(
+            "/api/recorder/sessions/{session}/whep/{resource}/events",
+            get(recorder::events),
+        )
+        .route(
+            "/api/recorder/sessions/{session}/whep/{resource}/keyframe",
+            post(recorder::keyframe),
+        )
+        .route(
+            "/api/recorder/sessions/{session}/interrupted",
+            get(recorder::interrupted),
+        )
+        .route(
+            "/api/recorder/sessions/{session}/manifest",
+            post(recorder::manifest),
+        )
 }
 
 /// A JSON body whose errors are the API's own `bad_request`.

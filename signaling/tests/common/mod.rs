@@ -43,6 +43,21 @@ pub async fn start_hub_with(name: &str, offer_timeout: Duration) -> signaling::R
     signaling::start(&config).await.expect("hub starts")
 }
 
+/// A hub on 127.0.0.1 whose sessions are recorded by a `cau-recorder` presenting `secret`.
+pub async fn start_hub_remote_recorder(name: &str, secret: &str) -> signaling::RunningHub {
+    let data_dir = std::env::temp_dir().join(format!("cau-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut config = <signaling::Config as clap::Parser>::try_parse_from(["cau"]).unwrap();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.public_ips = vec!["127.0.0.1".parse().unwrap()];
+    config.udp_port = 0;
+    config.data_dir = data_dir;
+    config.disk_reserve_mb = 100;
+    config.recorder = signaling::config::RecorderMode::Remote;
+    config.recorder_secret = Some(secret.to_string());
+    signaling::start(&config).await.expect("hub starts")
+}
+
 /// A hub's shared state without its HTTP server (for `oneshot` and channel-driven tests):
 /// the built-in directory, a fresh database, and a media plane on 127.0.0.1.
 pub async fn bare_hub(name: &str) -> signaling::rooms::Hub {
