@@ -847,7 +847,7 @@ test('meeting_state.recording: null, recording, stopped with its reason; odd sha
   assert.deepEqual(normalizeRecording({ state: 'recording', reason: null }), { state: 'recording', reason: null });
   assert.deepEqual(normalizeRecording({ state: 'recording', reason: 'disk_low' }), { state: 'recording', reason: null },
     'no reason while recording');
-  assert.deepEqual(RECORDING_STOP_REASONS, ['disk_low', 'failed']);
+  assert.deepEqual(RECORDING_STOP_REASONS, ['disk_low', 'failed', 'recorder_lost', 'recorder_unavailable']);
   for (const reason of RECORDING_STOP_REASONS) {
     assert.deepEqual(normalizeMeetingState({ recording: { state: 'stopped', reason } }).recording, { state: 'stopped', reason });
   }

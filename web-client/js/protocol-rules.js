@@ -120,10 +120,11 @@ export function emptyMeetingState() {
 export const RECORDING_STATES = Object.freeze(['recording', 'stopped']);
 /**
  * Why a recording stopped (`recording.reason` with state `stopped`): `disk_low` (the server's
- * free disk space fell below its reserve) or `failed` (the recorder failed). Either way what
- * was recorded is kept and the meeting goes on.
+ * free disk space fell below its reserve), `failed` (the recorder failed), `recorder_lost` (the
+ * recorder process, `cau-recorder`, went away) or `recorder_unavailable` (none came for the
+ * session). Either way what was recorded is kept and the meeting goes on.
  */
-export const RECORDING_STOP_REASONS = Object.freeze(['disk_low', 'failed']);
+export const RECORDING_STOP_REASONS = Object.freeze(['disk_low', 'failed', 'recorder_lost', 'recorder_unavailable']);
 
 /**
  * `meeting_state.recording` as null (the meeting is not recorded, or an older hub that does
