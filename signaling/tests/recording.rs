@@ -429,16 +429,9 @@ fn beep_at(file: &str) -> Option<f64> {
         .and_then(|t| t.split_whitespace().next()?.parse().ok())
 }
 
-/// The proof with a real clip through the real hub: a chair replays a VP8/Opus clip
-/// with a flash and a beep at the same instant, its video leaving 150 ms after capture
-/// (sender reports say when each was captured; before the audio's first one, at 5 s, the
-/// recorder can only go by arrival). Its recorded file has Opus and VP8, starts
-/// with a keyframe, decodes without a single error, lasts as long as what was sent (within
-/// 100 ms), and shows the flash within 40 ms of the beep.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
-    use str0m::media::MediaKind;
-    let clip_dir = std::env::temp_dir().join(format!("cau-sync-clip-{}", std::process::id()));
+/// The flash-and-beep clip (`recorder::clip::make_sync_clip`: 8 s, 320×240, both at 6.5 s).
+async fn sync_clip(name: &str) -> std::sync::Arc<recorder::clip::Clip> {
+    let clip_dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let made = clip_dir.clone();
     tokio::task::spawn_blocking(move || {
         recorder::clip::make_sync_clip(&made, 8, 320, 240, Duration::from_millis(6500))
@@ -448,6 +441,69 @@ async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
     .expect("ffmpeg makes the clip");
     let clip = std::sync::Arc::new(recorder::clip::Clip::load(&clip_dir).unwrap());
     let _ = std::fs::remove_dir_all(&clip_dir);
+    clip
+}
+
+/// The codecs of an ffprobe `-show_streams` report, sorted.
+fn codecs(probe: &serde_json::Value) -> Vec<&str> {
+    let mut codecs: Vec<&str> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_name"].as_str().unwrap())
+        .collect();
+    codecs.sort();
+    codecs
+}
+
+/// A recorded file of the flash-and-beep clip: its first video packet is a keyframe,
+/// `ffmpeg -v error` decodes it without a word, and the flash is within 40 ms of the beep.
+fn assert_starts_at_a_keyframe_decodes_and_syncs(file: &str) {
+    let (ok, out, err) = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-read_intervals",
+            "%+#1",
+            "-of",
+            "csv=p=0",
+            file,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.trim().starts_with('K'),
+        "first video packet flags {out:?}"
+    );
+    let (ok, _, err) = run("ffmpeg", &["-v", "error", "-i", file, "-f", "null", "-"]);
+    assert!(ok && err.trim().is_empty(), "decode errors: {err}");
+    let (flash, beep) = (
+        flash_at(file).expect("a flash"),
+        beep_at(file).expect("a beep"),
+    );
+    eprintln!("{file}: flash at {flash:.3} s, beep at {beep:.3} s");
+    assert!(
+        (flash - beep).abs() <= 0.040,
+        "flash at {flash:.3} s, beep at {beep:.3} s: {:.0} ms apart",
+        (flash - beep) * 1000.0
+    );
+}
+
+/// The proof with a real clip through the real hub: a chair replays a VP8/Opus clip
+/// with a flash and a beep at the same instant, its video leaving 150 ms after capture
+/// (sender reports say when each was captured; before the audio's first one, at 5 s, the
+/// recorder can only go by arrival). Its recorded file has Opus and VP8, starts
+/// with a keyframe, decodes without a single error, lasts as long as what was sent (within
+/// 100 ms), and shows the flash within 40 ms of the beep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
+    use str0m::media::MediaKind;
+    let clip = sync_clip("cau-sync-clip").await;
 
     let hub = start_hub("recording-sync").await;
     let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
@@ -512,14 +568,7 @@ async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
     );
     assert!(ok, "{err}");
     let probe: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let mut codecs: Vec<&str> = probe["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["codec_name"].as_str().unwrap())
-        .collect();
-    codecs.sort();
-    assert_eq!(codecs, ["opus", "vp8"]);
+    assert_eq!(codecs(&probe), ["opus", "vp8"]);
     // The file is on the session's timeline (0: the session's start): it lasts until the
     // chair left, and its audio spans just what was sent.
     let seconds = |v: &serde_json::Value| v.as_str().and_then(|d| d.parse::<f64>().ok()).unwrap();
@@ -552,42 +601,9 @@ async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
         (audio_ms - sent_ms).abs() <= 100.0,
         "its audio spans {audio_ms:.0} ms, {sent_ms:.0} ms were sent"
     );
-    // The first video packet is a keyframe; nothing fails to decode.
-    let (ok, out, err) = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "v",
-            "-show_entries",
-            "packet=flags",
-            "-read_intervals",
-            "%+#1",
-            "-of",
-            "csv=p=0",
-            file,
-        ],
-    );
-    assert!(ok, "{err}");
-    assert!(
-        out.trim().starts_with('K'),
-        "first video packet flags {out:?}"
-    );
-    let (ok, _, err) = run("ffmpeg", &["-v", "error", "-i", file, "-f", "null", "-"]);
-    assert!(ok && err.trim().is_empty(), "decode errors: {err}");
-
-    // The flash and the beep, captured together, play together.
-    let (flash, beep) = (
-        flash_at(file).expect("a flash"),
-        beep_at(file).expect("a beep"),
-    );
-    eprintln!("flash at {flash:.3} s, beep at {beep:.3} s in the file");
-    assert!(
-        (flash - beep).abs() <= 0.040,
-        "flash at {flash:.3} s, beep at {beep:.3} s: {:.0} ms apart",
-        (flash - beep) * 1000.0
-    );
+    // The first video packet is a keyframe; nothing fails to decode; the flash and the
+    // beep, captured together, play together.
+    assert_starts_at_a_keyframe_decodes_and_syncs(file);
 }
 
 /// The archive's disk runs short mid-session (the space left falls below the reserve — here
@@ -781,16 +797,7 @@ async fn catalogued_as(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_process_records_over_webrtc_in_sync() {
     use str0m::media::MediaKind;
-    let clip_dir = std::env::temp_dir().join(format!("cau-remote-clip-{}", std::process::id()));
-    let made = clip_dir.clone();
-    tokio::task::spawn_blocking(move || {
-        recorder::clip::make_sync_clip(&made, 8, 320, 240, Duration::from_millis(6500))
-    })
-    .await
-    .unwrap()
-    .expect("ffmpeg makes the clip");
-    let clip = std::sync::Arc::new(recorder::clip::Clip::load(&clip_dir).unwrap());
-    let _ = std::fs::remove_dir_all(&clip_dir);
+    let clip = sync_clip("cau-remote-clip").await;
 
     let hub = common::start_hub_remote_recorder("remote-sync", RECORDER_SECRET).await;
     let recorder_process = spawn_recorder(&hub, "recorder");
@@ -858,47 +865,8 @@ async fn a_recorder_process_records_over_webrtc_in_sync() {
     );
     assert!(ok, "{err}");
     let probe: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let mut codecs: Vec<&str> = probe["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["codec_name"].as_str().unwrap())
-        .collect();
-    codecs.sort();
-    assert_eq!(codecs, ["opus", "vp8"]);
-    let (ok, out, err) = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "v",
-            "-show_entries",
-            "packet=flags",
-            "-read_intervals",
-            "%+#1",
-            "-of",
-            "csv=p=0",
-            file,
-        ],
-    );
-    assert!(ok, "{err}");
-    assert!(
-        out.trim().starts_with('K'),
-        "first video packet flags {out:?}"
-    );
-    let (ok, _, err) = run("ffmpeg", &["-v", "error", "-i", file, "-f", "null", "-"]);
-    assert!(ok && err.trim().is_empty(), "decode errors: {err}");
-    let (flash, beep) = (
-        flash_at(file).expect("a flash"),
-        beep_at(file).expect("a beep"),
-    );
-    eprintln!("over WebRTC: flash at {flash:.3} s, beep at {beep:.3} s in the file");
-    assert!(
-        (flash - beep).abs() <= 0.040,
-        "flash at {flash:.3} s, beep at {beep:.3} s: {:.0} ms apart",
-        (flash - beep) * 1000.0
-    );
+    assert_eq!(codecs(&probe), ["opus", "vp8"]);
+    assert_starts_at_a_keyframe_decodes_and_syncs(file);
 }
 
 /// `cau-recorder` is killed (SIGKILL) mid-session: the meeting goes on and the chair is told
@@ -910,16 +878,7 @@ async fn a_recorder_process_killed_mid_session_finishes_its_files_at_its_next_st
     use signaling::protocol::RecordingStatus;
     use str0m::media::MediaKind;
     // The chair sends a real clip (its file is decoded below); An tagged bytes.
-    let clip_dir = std::env::temp_dir().join(format!("cau-killed-clip-{}", std::process::id()));
-    let made = clip_dir.clone();
-    tokio::task::spawn_blocking(move || {
-        recorder::clip::make_sync_clip(&made, 8, 320, 240, Duration::from_millis(6500))
-    })
-    .await
-    .unwrap()
-    .expect("ffmpeg makes the clip");
-    let clip = std::sync::Arc::new(recorder::clip::Clip::load(&clip_dir).unwrap());
-    let _ = std::fs::remove_dir_all(&clip_dir);
+    let clip = sync_clip("cau-killed-clip").await;
     let hub = common::start_hub_remote_recorder("remote-killed", RECORDER_SECRET).await;
     let recorder_process = spawn_recorder(&hub, "first");
     let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;

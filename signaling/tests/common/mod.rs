@@ -29,22 +29,22 @@ pub async fn start_hub(name: &str) -> signaling::RunningHub {
 
 /// The same, with a given time for clients to answer the hub's offers.
 pub async fn start_hub_with(name: &str, offer_timeout: Duration) -> signaling::RunningHub {
-    let data_dir = std::env::temp_dir().join(format!("cau-it-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    // The defaults of every other key, as `cau` with no flags has them.
-    let mut config = <signaling::Config as clap::Parser>::try_parse_from(["cau"]).unwrap();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.public_ips = vec!["127.0.0.1".parse().unwrap()];
-    config.udp_port = 0;
-    config.data_dir = data_dir;
+    let mut config = test_config(name);
     config.offer_timeout = offer_timeout;
-    // Recordings stop below 100 MB free (a test machine may have less than the 2 GB default).
-    config.disk_reserve_mb = 100;
     signaling::start(&config).await.expect("hub starts")
 }
 
 /// A hub on 127.0.0.1 whose sessions are recorded by a `cau-recorder` presenting `secret`.
 pub async fn start_hub_remote_recorder(name: &str, secret: &str) -> signaling::RunningHub {
+    let mut config = test_config(name);
+    config.recorder = signaling::config::RecorderMode::Remote;
+    config.recorder_secret = Some(secret.to_string());
+    signaling::start(&config).await.expect("hub starts")
+}
+
+/// A test hub's configuration: loopback, any free ports, a fresh data directory named after
+/// the test, and the defaults of every other key, as `cau` with no flags has them.
+fn test_config(name: &str) -> signaling::Config {
     let data_dir = std::env::temp_dir().join(format!("cau-it-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let mut config = <signaling::Config as clap::Parser>::try_parse_from(["cau"]).unwrap();
@@ -52,10 +52,9 @@ pub async fn start_hub_remote_recorder(name: &str, secret: &str) -> signaling::R
     config.public_ips = vec!["127.0.0.1".parse().unwrap()];
     config.udp_port = 0;
     config.data_dir = data_dir;
+    // Recordings stop below 100 MB free (a test machine may have less than the 2 GB default).
     config.disk_reserve_mb = 100;
-    config.recorder = signaling::config::RecorderMode::Remote;
-    config.recorder_secret = Some(secret.to_string());
-    signaling::start(&config).await.expect("hub starts")
+    config
 }
 
 /// A hub's shared state without its HTTP server (for `oneshot` and channel-driven tests):
