@@ -23,7 +23,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::{FeedEvent, KeyframeWanted, WireEvent, parse_codec, parse_source, source_name};
+use super::{FeedEvent, KeyframeWanted, WireEvent, parse_codec, parse_source};
 use crate::disk::DiskGuard;
 use crate::session::{Interrupted, Manifest, record_session};
 
@@ -403,10 +403,10 @@ async fn record(
     let (packets_tx, packets_rx) = mpsc::unbounded_channel();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (keyframe_tx, mut keyframe_rx) = mpsc::unbounded_channel();
-    let keyframe = move |endpoint: EndpointId, source| {
+    let keyframe = move |endpoint: EndpointId, source: sfu::Source| {
         let _ = keyframe_tx.send(KeyframeWanted {
             endpoint: endpoint.0,
-            source: source_name(source).to_string(),
+            source: source.as_str().to_string(),
         });
     };
     let guard = DiskGuard::of(

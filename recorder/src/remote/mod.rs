@@ -180,10 +180,6 @@ pub struct KeyframeWanted {
     pub source: String,
 }
 
-pub fn source_name(s: Source) -> &'static str {
-    s.as_str()
-}
-
 pub fn parse_source(s: &str) -> Option<Source> {
     Some(match s {
         "microphone" => Source::Microphone,
@@ -237,7 +233,7 @@ mod tests {
         let back: WireEvent = serde_json::from_str(&text).unwrap();
         assert_eq!(back.into_recorder(), Some(joined));
         for s in [Source::Microphone, Source::Camera, Source::Screen] {
-            assert_eq!(parse_source(source_name(s)), Some(s));
+            assert_eq!(parse_source(s.as_str()), Some(s));
         }
         for c in [Codec::Opus, Codec::Vp8, Codec::H264] {
             assert_eq!(parse_codec(codec_name(c)), Some(c));

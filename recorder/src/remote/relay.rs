@@ -25,7 +25,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{WireEvent, codec_name, source_name};
+use super::{WireEvent, codec_name};
 use crate::session::{RecorderEvent, SessionInfo};
 
 /// A recorder's WHEP offer for the session, and where its answer goes.
@@ -415,7 +415,7 @@ impl Egress {
             ssrc: *ssrc,
             rtx: rtx.map(|r| *r),
             endpoint: p.endpoint.0,
-            source: source_name(p.source).to_string(),
+            source: p.source.as_str().to_string(),
             codec: codec_name(p.codec).to_string(),
         });
         Some(Out {
