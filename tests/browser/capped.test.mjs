@@ -7,7 +7,8 @@
 // Capped at 350 kbit/s — room for `q` (≤ 150 kbit/s) and the audio, not for `h`
 // (≤ 500 kbit/s) — the hub's TWCC estimate towards the official falls, the slot switches down
 // to `q` (`slots` names the layer), the decoded frame height drops to 180 lines, and frames go
-// on being decoded, every second, at ≥ 10 frames/s. Lifted, the slot climbs back to h or f.
+// on being decoded: ≥ 10 frames/s over 8 s, no stall of 2 s, none at all in the last 2 s.
+// Lifted, the slot climbs back to h or f.
 //
 // Evidence in artifacts/: capped-before.png, capped-after.png, capped-lifted.png; a reading
 // every 0.5 s with every `slots` the official got and every `layers` the chair got
@@ -292,16 +293,27 @@ test('a capped subscriber drops to a lower layer and keeps decoding', { timeout:
     }, { timeout: 30_000, interval: 500, message: `the slot switches down to q under a ${CAP / 1000} kbit/s cap (${tail()})` });
     const lowSecs = (Date.now() - cappedAt) / 1000;
 
-    // ... and keeps decoding: frames decoded every second for 6 s, ≥ 10 frames/s, below the
-    // uncapped layer (q, or h should the estimate allow it; a flap back up shows in `slots`).
+    // ... and keeps decoding, below the uncapped layer (q, or h should the estimate allow it;
+    // a flap back up shows in `slots`), read every 0.5 s for 8 s: ≥ 10 frames/s in all, no
+    // stall of 2 s or more, and every reading of the last 2 s decodes more. The relay's queue
+    // still holds the old layer's last 0.5 s when q starts, and a packet it tail-drops then
+    // can hold the picture while it is repaired (a retransmission, or a keyframe asked for
+    // again): a short stall at the switch is the link's doing, one that lasts is the hub's.
     const from = trace.at(-1);
     let at = low;
-    for (let i = 0; i < 6; i++) {
-      await sleep(1000);
+    let advanced = from; // the last reading that decoded more
+    let longest = 0; // s
+    for (let i = 0; i < 16; i++) {
+      await sleep(500);
       const v = await read(official, chairId, 'capped');
       assert.ok(v?.layer, `the slot is not paused under the cap (${tail()})`);
-      assert.ok(v.framesDecoded > at.framesDecoded, `frames keep being decoded under the cap (${tail()})`);
       assert.ok(RANK[v.layer] < RANK[best.layer] && v.frameHeight < best.frameHeight, `the picture stays below ${best.layer} under the cap (${tail()})`);
+      const row = trace.at(-1);
+      if (v.framesDecoded > at.framesDecoded) advanced = row;
+      const stalled = row.t - advanced.t;
+      longest = Math.max(longest, stalled);
+      assert.ok(stalled < 2, `no decode stall of 2 s or more under the cap (${tail()})`);
+      if (i >= 12) assert.ok(v.framesDecoded > at.framesDecoded, `frames are decoded at every reading of the last 2 s under the cap (${tail()})`);
       at = v;
     }
     const to = trace.at(-1);
@@ -309,7 +321,7 @@ test('a capped subscriber drops to a lower layer and keeps decoding', { timeout:
     ev = await events();
     const pauses = slotLog.filter(([when, l]) => when >= cappedAt && l === 'null').length;
     t.diagnostic(`capped at ${CAP / 1000} kbit/s: below ${best.layer} after ${firstDrop?.s} s (${firstDrop?.layer}), q decoded (${low.frameWidth}×${low.frameHeight}) after ${lowSecs} s; slots ${ev.slots(cappedAt)}${pauses ? ` (${pauses}× paused on the way)` : ''}; chair asked for ${ev.layers(cappedAt)}`);
-    t.diagnostic(`under the cap: ${fps.toFixed(1)} frames/s at ${at.frameWidth}×${at.frameHeight}; hub sent ${kbps(from, to, 'hubBytes')} kbit/s (${mix(from, to)}), relay delivered ${kbps(from, to)}; ${to.dropped} packets tail-dropped since the cap; ${to.lost} lost, ${to.freezes} freezes in all; decode stalls ≥ 1 s: ${stalls('capped')}`);
+    t.diagnostic(`under the cap: ${fps.toFixed(1)} frames/s at ${at.frameWidth}×${at.frameHeight}; hub sent ${kbps(from, to, 'hubBytes')} kbit/s (${mix(from, to)}), relay delivered ${kbps(from, to)}; ${to.dropped} packets tail-dropped since the cap; ${to.lost} lost, ${to.freezes} freezes in all; decode stalls ≥ 1 s: ${stalls('capped')} (longest ${longest.toFixed(1)} s)`);
     mixes.capped = mix(from, to);
     assert.ok(fps >= 10, `at least 10 frames/s decoded under the cap (${fps.toFixed(1)}; ${tail()})`);
     // The harness, not the hub, made the link thin: the relay delivered no more than the cap.

@@ -506,6 +506,11 @@ impl SessionCore {
                 .then(|| codec::vp8_ids(pkt.payload))
                 .flatten(),
         };
+        if source.keyframe_start
+            && let Some(t) = published.keyframes.get_mut(&layer)
+        {
+            t.answered();
+        }
         let mut wants_keyframe = false;
         for (to, index) in &published.routes {
             let Some(slot) = self
@@ -594,10 +599,12 @@ impl SessionCore {
 
     /// Re-evaluate speaking, the dominant speaker, who fills every slot and which layers
     /// publishers must send. Cheap when nothing changed; the shell calls it every 100 ms and
-    /// after every change it makes. Keyframe requests for slots that must switch go to `out`.
+    /// after every change it makes. Keyframe requests go to `out`: for slots that must switch, and
+    /// those the throttle deferred whose interval has ended.
     pub fn evaluate(&mut self, now: Instant, out: &mut Vec<Decision>) -> Vec<Notice> {
         let mut notices = std::mem::take(&mut self.pending);
         notices.extend(self.poll_speaking(now));
+        self.deferred_keyframes(now, out);
         if !self.dirty {
             return notices;
         }
@@ -631,6 +638,22 @@ impl SessionCore {
         }
         notices.extend(self.needed_layers());
         notices
+    }
+
+    /// Keyframe requests refused by the throttle whose interval has ended, unless a keyframe
+    /// of the layer arrived since and answered them.
+    fn deferred_keyframes(&mut self, now: Instant, out: &mut Vec<Decision>) {
+        for (track, published) in &mut self.tracks {
+            for (layer, throttle) in &mut published.keyframes {
+                if throttle.due(now) {
+                    self.stats.keyframe_requests += 1;
+                    out.push(Decision::RequestKeyframe {
+                        track: *track,
+                        layer: *layer,
+                    });
+                }
+            }
+        }
     }
 
     /// Speaking changes (including ends of speech by silence) and the dominant speaker.

@@ -644,6 +644,54 @@ fn a_subscribers_keyframe_request_reaches_the_layer_it_receives_throttled() {
     );
 }
 
+/// A keyframe request the throttle refused — the keyframe just asked for may be the one a
+/// congested link lost — reaches the publisher when the interval ends, once; a keyframe
+/// arriving before then answers it instead.
+#[test]
+fn a_throttled_keyframe_request_goes_out_when_the_interval_ends_unless_a_keyframe_answers_it() {
+    let mut m = Meeting::new(3);
+    m.run(2000, &[]);
+    let to_2 = m.slot_of(e(2), e(1));
+    let to_3 = m.slot_of(e(3), e(1));
+    let layer = to_3.layer.unwrap();
+    assert_eq!(to_2.layer, Some(layer));
+    let asks = |m: &Meeting| {
+        m.keyframe_asks
+            .iter()
+            .filter(|a| **a == (video_track(1), layer))
+            .count()
+    };
+
+    // 2 asks and is answered at once; 3 asks 60 ms later and is refused.
+    let first = m.core.handle_keyframe_request(m.now, e(2), to_2.mid);
+    assert_eq!(first, Some((video_track(1), layer)));
+    m.run(60, &[]);
+    assert_eq!(m.core.handle_keyframe_request(m.now, e(3), to_3.mid), None);
+    // The publisher does not answer the first (its keyframe lost upstream, say): the refused
+    // request goes out once the 500 ms are over, and only once.
+    m.keyframe_asks.clear();
+    m.run(400, &[]);
+    assert_eq!(asks(&m), 0, "not before the interval ends");
+    m.run(200, &[]);
+    assert_eq!(asks(&m), 1, "the deferred request when it ends");
+    m.run(1000, &[]);
+    assert_eq!(asks(&m), 1, "once");
+
+    // Now a refused request that a keyframe answers: nothing more goes out.
+    let t = m.now + Duration::from_millis(1);
+    m.run(20, &[]);
+    assert!(m.core.handle_keyframe_request(t, e(2), to_2.mid).is_some());
+    assert_eq!(
+        m.core
+            .handle_keyframe_request(t + Duration::from_millis(50), e(3), to_3.mid),
+        None
+    );
+    m.layers.get_mut(&(e(1), layer)).unwrap().key_asked = true;
+    m.keyframe_asks.clear();
+    m.run(1000, &[]);
+    assert_eq!(asks(&m), 0, "the keyframe answered the refused request");
+}
+
 /// A seeded impaired link (loss, jitter, reordering) between publishers and the core: every
 /// packet that arrives is forwarded at most once, within a slot's epoch the sequence-number
 /// differences of the input are preserved (so NACKs downstream name the right packets), and
