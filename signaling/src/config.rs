@@ -1,18 +1,28 @@
-//! Start-up configuration: defaults in code, then environment (`CAU_…`), then flags.
-//! (A TOML file layer comes with the deployment issue.)
+//! Start-up configuration, each layer over the one before: defaults in code, the TOML file
+//! of `--config` (`CAU_CONFIG`), the environment (`CAU_…`), then flags. Every value is
+//! checked at start, with an error naming the flag or the file's key.
 
+use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "cau",
     version,
-    about = "Cầu — the province's video-conferencing hub (signaling, media and web client in one process)"
+    about = "Cầu — the province's video-conferencing hub (signaling, media and web client in one process)",
+    group(clap::ArgGroup::new("tls_or_cert").args(["tls", "tls_cert"]).multiple(true))
 )]
 pub struct Config {
+    /// A TOML file of settings (keys as the flags, with `_` for `-`: `udp_port = 10000`);
+    /// the environment and flags override it. Unknown keys are refused.
+    /// config/cau.sample.toml lists every key.
+    #[arg(long, env = "CAU_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address and port the web pages and the websocket are served on.
     #[arg(long, env = "CAU_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -84,12 +94,38 @@ pub struct Config {
     #[arg(long, env = "CAU_RECORDER_SECRET", hide_env_values = true)]
     pub recorder_secret: Option<String>,
 
+    /// HTTPS with a certificate made for a LAN trial (`self-signed`, kept in DATA_DIR/tls,
+    /// its fingerprint printed at start). With `--tls-cert` and `--tls-key` the hub serves
+    /// that certificate instead; with neither it serves plain HTTP (for localhost, or behind
+    /// a proxy that does TLS).
+    #[arg(long, env = "CAU_TLS", value_enum, conflicts_with = "tls_cert")]
+    pub tls: Option<TlsMode>,
+
+    /// The certificate chain (PEM) served over HTTPS, with `--tls-key`.
+    #[arg(long, env = "CAU_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
+    #[arg(long, env = "CAU_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Also listen here for plain HTTP and redirect every request to HTTPS (`0.0.0.0:80`).
+    #[arg(long, env = "CAU_HTTP_REDIRECT", requires = "tls_or_cert")]
+    pub http_redirect: Option<SocketAddr>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
     /// How long a client has to answer the hub's offer (not a flag: tests shorten it).
     #[arg(skip = sfu::shell::DEFAULT_OFFER_TIMEOUT)]
     pub offer_timeout: std::time::Duration,
+}
+
+/// How the certificate is had (`--tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsMode {
+    /// Made by the hub for a LAN trial; browsers warn until it is accepted.
+    SelfSigned,
 }
 
 /// Who records sessions (`--recorder`).
@@ -138,6 +174,124 @@ pub enum AdminCommand {
     CheckAccessLog,
 }
 
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A flag or environment variable (clap's own message, with usage).
+    #[error(transparent)]
+    Args(#[from] clap::Error),
+    /// The configuration file: the message names the file and the key.
+    #[error("{0}")]
+    File(String),
+}
+
+impl Config {
+    /// The configuration from `args` (the program name first) and the environment, with the
+    /// file of `--config` or `CAU_CONFIG` under them: a key of the file is used unless the
+    /// same setting came from a flag or its environment variable.
+    pub fn load_from<I, T>(args: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let command = Config::command();
+        let given = command.clone().try_get_matches_from(&args)?;
+        let Some(path) = given.get_one::<PathBuf>("config").cloned() else {
+            return Ok(Config::from_arg_matches(&given)?);
+        };
+        let mut from_file = file_flags(&command, &path, &given)?;
+        let mut all = args.clone();
+        let rest = all.split_off(1.min(all.len()));
+        all.append(&mut from_file);
+        all.extend(rest);
+        let matches = command.try_get_matches_from(all)?;
+        Ok(Config::from_arg_matches(&matches)?)
+    }
+}
+
+/// The file's settings as flags (`--udp-port 10000`), leaving out those `given` has from a
+/// flag or the environment; each value checked on its own, so an error names its key.
+fn file_flags(
+    command: &clap::Command,
+    path: &Path,
+    given: &clap::ArgMatches,
+) -> Result<Vec<OsString>, ConfigError> {
+    let file = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::File(format!("--config {file}: {e}")))?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| ConfigError::File(format!("--config {file}: not TOML: {e}")))?;
+    let mut flags = vec![];
+    for (key, value) in &table {
+        let long = key.replace('_', "-");
+        let arg = command
+            .get_arguments()
+            .find(|a| {
+                a.get_long() == Some(long.as_str())
+                    && !key.contains('-')
+                    && !["config", "help", "version"].contains(&long.as_str())
+            })
+            .ok_or_else(|| {
+                ConfigError::File(format!(
+                    "{file}: unknown key `{key}` (the keys are the flags of `cau --help` with _ for -, as in config/cau.sample.toml)"
+                ))
+            })?;
+        let long = format!("--{long}");
+        let scalar = |v: &toml::Value| match v {
+            toml::Value::String(s) => Some(s.clone()),
+            toml::Value::Integer(i) => Some(i.to_string()),
+            toml::Value::Float(f) => Some(f.to_string()),
+            toml::Value::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let values: Vec<String> = match value {
+            toml::Value::Array(items) => items.iter().map(scalar).collect::<Option<_>>(),
+            v => scalar(v).map(|s| vec![s]),
+        }
+        .ok_or_else(|| {
+            ConfigError::File(format!(
+                "{file}: key `{key}`: a string, a number, true/false or a list of those"
+            ))
+        })?;
+        let mut alone = vec![OsString::from("cau")];
+        for v in &values {
+            alone.push(long.clone().into());
+            alone.push(v.into());
+        }
+        if let Err(e) = command.clone().try_get_matches_from(alone) {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                InvalidValue
+                    | ValueValidation
+                    | InvalidUtf8
+                    | WrongNumberOfValues
+                    | ArgumentConflict
+            ) {
+                let why = e.to_string();
+                let why = why
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
+                return Err(ConfigError::File(format!("{file}: key `{key}`: {why}")));
+            }
+        }
+        if matches!(
+            given.value_source(arg.get_id().as_str()),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        ) {
+            continue;
+        }
+        for v in values {
+            flags.push(long.clone().into());
+            flags.push(v.into());
+        }
+    }
+    Ok(flags)
+}
+
 impl Config {
     /// The addresses for ICE host candidates, resolved from the flags and defaults.
     /// The forwarding core's configuration from the flags.
@@ -148,6 +302,33 @@ impl Config {
             audio_top_k: self.audio_top_k.into(),
             ..Default::default()
         }
+    }
+
+    /// The names a made certificate (`--tls self-signed`) covers: localhost, the listen and
+    /// public addresses, and the host of `--public-url`.
+    pub fn certificate_names(&self) -> Vec<String> {
+        let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let mut add = |n: String| {
+            if !n.is_empty() && !names.contains(&n) {
+                names.push(n);
+            }
+        };
+        if !self.listen.ip().is_unspecified() {
+            add(self.listen.ip().to_string());
+        }
+        for ip in &self.public_ips {
+            add(ip.to_string());
+        }
+        if let Some(url) = &self.public_url
+            && let Ok(uri) = url.parse::<axum::http::Uri>()
+            && let Some(host) = uri.host()
+        {
+            add(host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string());
+        }
+        names
     }
 
     pub fn candidate_ips(&self) -> Vec<IpAddr> {
@@ -220,6 +401,183 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--retention") && e.contains("general=0"), "{e}");
+    }
+
+    #[test]
+    fn https_is_a_made_certificate_or_one_in_files_and_a_redirect_needs_one() {
+        let c = Config::try_parse_from(["cau"]).unwrap();
+        assert!(c.tls.is_none() && c.tls_cert.is_none());
+        let c = Config::try_parse_from(["cau", "--tls", "self-signed"]).unwrap();
+        assert_eq!(c.tls, Some(TlsMode::SelfSigned));
+        let c =
+            Config::try_parse_from(["cau", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        assert_eq!(c.tls_key.as_deref(), Some(std::path::Path::new("k.pem")));
+        for bad in [
+            &["--tls-cert", "c.pem"][..],
+            &["--tls-key", "k.pem"],
+            &[
+                "--tls",
+                "self-signed",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+            ],
+            &["--http-redirect", "0.0.0.0:80"],
+            &["--tls", "on"],
+        ] {
+            let mut args = vec!["cau"];
+            args.extend(bad);
+            assert!(Config::try_parse_from(args).is_err(), "{bad:?}");
+        }
+        let c = Config::try_parse_from([
+            "cau",
+            "--tls",
+            "self-signed",
+            "--http-redirect",
+            "0.0.0.0:80",
+        ])
+        .unwrap();
+        assert_eq!(c.http_redirect.unwrap().port(), 80);
+        let c = Config::try_parse_from([
+            "cau",
+            "--listen",
+            "198.18.0.1:443",
+            "--public-ip",
+            "203.0.113.5",
+            "--public-url",
+            "https://hop.thainguyen.gov.vn:8443/",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.certificate_names(),
+            [
+                "localhost",
+                "127.0.0.1",
+                "198.18.0.1",
+                "203.0.113.5",
+                "hop.thainguyen.gov.vn"
+            ]
+        );
+    }
+
+    fn file(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cau-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn load(args: &[&str]) -> Result<Config, String> {
+        let mut all = vec!["cau"];
+        all.extend(args);
+        Config::load_from(all).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_file_sets_what_no_flag_does() {
+        let f = file(
+            "set.toml",
+            "# a comment\nlisten = \"0.0.0.0:8443\"\nudp_port = 11000\npublic_ip = [\"198.18.0.1\", \"10.0.0.2\"]\n\
+             tls = \"self-signed\"\nretention = [\"general=15\"]\nvideo_slots = 6\n",
+        );
+        let p = f.to_str().unwrap();
+        let c = load(&["--config", p]).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:8443".parse().unwrap());
+        assert_eq!(c.udp_port, 11000);
+        assert_eq!(c.public_ips.len(), 2);
+        assert_eq!(c.tls, Some(TlsMode::SelfSigned));
+        assert_eq!(c.retention, ["general=15"]);
+        assert_eq!(c.video_slots, 6);
+        assert_eq!(c.audio_slots, 5, "the default where the file says nothing");
+        // A flag wins over the file, a list included.
+        let c = load(&[
+            "--config",
+            p,
+            "--udp-port",
+            "12000",
+            "--public-ip",
+            "192.0.2.1",
+        ])
+        .unwrap();
+        assert_eq!(c.udp_port, 12000);
+        assert_eq!(c.public_ips, [IpAddr::from([192, 0, 2, 1])]);
+        assert_eq!(c.video_slots, 6);
+    }
+
+    #[test]
+    fn a_wrong_file_stops_the_start_naming_the_file_and_the_key() {
+        let cases = [
+            (
+                "unknown.toml",
+                "udp_port = 1\nvideo_slot = 4\n",
+                "unknown key `video_slot`",
+            ),
+            ("dashed.toml", "udp-port = 1\n", "unknown key `udp-port`"),
+            (
+                "config.toml",
+                "config = \"other.toml\"\n",
+                "unknown key `config`",
+            ),
+            ("range.toml", "video_slots = 99\n", "key `video_slots`"),
+            ("type.toml", "udp_port = \"ten\"\n", "key `udp_port`"),
+            ("addr.toml", "listen = \"nowhere\"\n", "key `listen`"),
+            (
+                "table.toml",
+                "[listen]\nport = 1\n",
+                "key `listen`: a string",
+            ),
+            ("enum.toml", "tls = \"on\"\n", "key `tls`"),
+            ("syntax.toml", "udp_port = = 1\n", "not TOML"),
+        ];
+        for (name, text, want) in cases {
+            let f = file(name, text);
+            let e = load(&["--config", f.to_str().unwrap()]).unwrap_err();
+            assert!(e.contains(name) && e.contains(want), "{name}: {e}");
+        }
+        let e = load(&["--config", "/nonexistent/cau.toml"]).unwrap_err();
+        assert!(e.contains("/nonexistent/cau.toml"), "{e}");
+        // A value the file got wrong is an error even where a flag overrides it.
+        let f = file("overridden.toml", "video_slots = 0\n");
+        assert!(load(&["--config", f.to_str().unwrap(), "--video-slots", "4"]).is_err());
+    }
+
+    #[test]
+    fn the_sample_file_lists_every_key_and_each_example_is_valid() {
+        let sample = include_str!("../../config/cau.sample.toml");
+        let examples: Vec<&str> = sample
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            })
+            .collect();
+        let keys: Vec<&str> = examples
+            .iter()
+            .map(|l| l.split_once(" = ").unwrap().0)
+            .collect();
+        let command = Config::command();
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if ["config", "help", "version"].contains(&long) {
+                continue;
+            }
+            assert!(
+                keys.contains(&long.replace('-', "_").as_str()),
+                "config/cau.sample.toml has no `{long}`"
+            );
+        }
+        // Every example, uncommented, is a known key with a valid value.
+        let f = file("sample.toml", &examples.join("\n"));
+        let given = command.clone().try_get_matches_from(["cau"]).unwrap();
+        let flags = file_flags(&command, &f, &given).unwrap();
+        assert_eq!(
+            flags.len(),
+            2 * (examples.len() + 1),
+            "a flag and a value each; retention's list has two"
+        );
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub struct AppState {
     pub timers: ConnectionTimers,
     /// Where join links point (`https://cau.example`); `None`: the request's own host.
     pub public_url: Option<String>,
-    /// Mark the session cookie `Secure` (when served over HTTPS).
-    pub secure_cookies: bool,
+    /// Pages reach browsers over HTTPS (the hub's own TLS, or a proxy's named by
+    /// `--public-url https://…`): the session cookie is `Secure` and HSTS is sent.
+    pub https: bool,
     /// The data directory (a replaced directory file is saved there).
     pub data_dir: PathBuf,
 }
@@ -42,13 +43,14 @@ impl AppState {
             hub,
             timers: ConnectionTimers::default(),
             public_url: None,
-            secure_cookies: false,
+            https: false,
             data_dir,
         }
     }
 }
 
 pub fn app(state: AppState) -> Router {
+    let https = state.https;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::metrics::metrics))
@@ -56,6 +58,97 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::api::router())
         .fallback(get(static_file))
         .with_state(state)
+        .layer(axum::middleware::map_response(move |res: Response| {
+            secure_headers(https, res)
+        }))
+}
+
+/// What the pages may load: their own scripts, styles, images, media and connections (the
+/// websocket included) and nothing else — no inline script or style, no plugin, no frame.
+/// The web client keeps to this; the browser tests fail on any violation it reports.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; \
+     font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// How long browsers keep to HTTPS once told (`Strict-Transport-Security`): a year. Not for
+/// subdomains: other services of the province's domain are not ours to decide for.
+pub const HSTS: &str = "max-age=31536000";
+
+/// The headers every response carries, unless it set its own: the content security policy,
+/// no MIME sniffing, no referrer (join links carry their token in the URL), no framing,
+/// camera, microphone and screen only for our own pages, and HSTS over HTTPS.
+async fn secure_headers(https: bool, mut res: Response) -> Response {
+    let h = res.headers_mut();
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        h.entry(name)
+            .or_insert(header::HeaderValue::from_static(value));
+    };
+    set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "no-referrer");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(self), microphone=(self), display-capture=(self), geolocation=(), payment=(), usb=()",
+    );
+    set(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if https {
+        set(header::STRICT_TRANSPORT_SECURITY, HSTS);
+    }
+    res
+}
+
+/// The plain-HTTP listener of `--http-redirect`: every request is sent to the same path over
+/// HTTPS — at `public_url` if it names an `https://` origin, else at the host the request
+/// named, on the HTTPS port.
+pub fn redirect_app(https_port: u16, public_url: Option<String>) -> Router {
+    let origin = public_url
+        .filter(|u| u.starts_with("https://"))
+        .map(|u| u.trim_end_matches('/').to_string());
+    Router::new().fallback(move |headers: HeaderMap, uri: Uri| {
+        let origin = origin.clone();
+        async move {
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            let origin = match origin {
+                Some(o) => o,
+                None => match https_origin(&headers, https_port) {
+                    Some(o) => o,
+                    None => {
+                        return (
+                            StatusCode::BAD_REQUEST,
+                            "Cầu: use HTTPS (this request named no valid host)",
+                        )
+                            .into_response();
+                    }
+                },
+            };
+            (
+                StatusCode::PERMANENT_REDIRECT,
+                [(header::LOCATION, format!("{origin}{path}"))],
+            )
+                .into_response()
+        }
+    })
+}
+
+/// `https://HOST[:PORT]` for the request's `Host` header, on `port`; `None` if the header is
+/// missing or not a host.
+fn https_origin(headers: &HeaderMap, port: u16) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let authority: axum::http::uri::Authority = host.parse().ok()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let name = authority.host();
+    Some(if port == 443 {
+        format!("https://{name}")
+    } else {
+        format!("https://{name}:{port}")
+    })
 }
 
 /// The media plane's counts; `503` when it has stopped.
@@ -130,7 +223,6 @@ async fn static_file(uri: Uri) -> Response {
                 [
                     (header::CONTENT_TYPE, mime.to_string()),
                     (header::CACHE_CONTROL, cache.to_string()),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
                 ],
                 file.data,
             )

@@ -21,6 +21,7 @@ pub mod remote_recorder;
 pub mod retention;
 pub mod rooms;
 pub mod statistics;
+pub mod tls;
 pub mod tokens;
 pub mod ws;
 
@@ -60,6 +61,8 @@ pub enum StartError {
     /// A setting is wrong; the message names it.
     #[error("{0}")]
     Config(String),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A started hub.
@@ -68,18 +71,53 @@ pub struct RunningHub {
     pub addr: SocketAddr,
     pub udp_port: u16,
     pub hub: Hub,
+    /// The certificate, when the hub serves HTTPS.
+    pub tls: Option<tls::Certified>,
+    /// Where plain HTTP is redirected to HTTPS (`--http-redirect`).
+    pub redirect_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
+    redirect: Option<JoinHandle<()>>,
     roll_call: JoinHandle<()>,
 }
 
 impl RunningHub {
+    /// The hub's own address as a URL (`https://…/` when it serves HTTPS); an unspecified
+    /// listen address is shown as 127.0.0.1.
+    pub fn url(&self) -> String {
+        let shown = if self.addr.ip().is_unspecified() {
+            SocketAddr::new([127, 0, 0, 1].into(), self.addr.port())
+        } else {
+            self.addr
+        };
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{shown}/")
+    }
+
     /// Stop accepting connections and wait for the server task to end.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
+        if let Some(redirect) = self.redirect {
+            let _ = redirect.await;
+        }
         self.roll_call.abort();
     }
+}
+
+/// Serve `app` on `listener` until `stop` turns true, in a task of its own.
+macro_rules! spawn_server {
+    ($listener:expr, $app:expr, $stop:expr, $what:literal) => {{
+        let mut stop = $stop;
+        let server = axum::serve($listener, $app).with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
+        tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, concat!($what, " server failed"));
+            }
+        })
+    }};
 }
 
 /// Start everything `config` describes: directory, database, media plane, HTTP server.
@@ -156,41 +194,62 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
             recordings::catalogue_restored(&db, recordings).await
         });
     }
+    let certified = match (config.tls, &config.tls_cert, &config.tls_key) {
+        (_, Some(cert), Some(key)) => Some(tls::from_files(cert, key)?),
+        (Some(config::TlsMode::SelfSigned), _, _) => Some(tls::self_signed(
+            &config.data_dir.join(tls::SELF_SIGNED_DIR),
+            &config.certificate_names(),
+        )?),
+        _ => None,
+    };
+    let bind = |addr: SocketAddr| async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Listen { addr, source })?;
+        Ok::<_, StartError>((listener, local))
+    };
+    let (listener, addr) = bind(config.listen).await?;
+    let redirect = match config.http_redirect {
+        Some(at) => Some(bind(at).await?),
+        None => None,
+    };
     let roll_call = hub.spawn_roll_call_task();
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Listen {
-        addr: config.listen,
-        source,
-    })?;
     let mut state = http::AppState::new(hub.clone(), config.data_dir.clone());
     state.public_url = config.public_url.clone();
-    state.secure_cookies = config
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"));
+    state.https = certified.is_some()
+        || config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
     let app = http::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let (shutdown, mut stop) = watch::channel(false);
-    let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "http server failed");
+    let (shutdown, stop) = watch::channel(false);
+    let server = match &certified {
+        Some(c) => {
+            use axum::serve::ListenerExt as _;
+            let listener = tls::TlsListener::new(listener, c.config.clone())
+                .map_err(|source| StartError::Listen { addr, source })?
+                .tap_io(|_| ());
+            spawn_server!(listener, app, stop.clone(), "https")
         }
+        None => spawn_server!(listener, app, stop.clone(), "http"),
+    };
+    let redirect_addr = redirect.as_ref().map(|(_, a)| *a);
+    let redirect = redirect.map(|(listener, _)| {
+        let app = http::redirect_app(addr.port(), config.public_url.clone());
+        spawn_server!(listener, app, stop.clone(), "http redirect")
     });
     Ok(RunningHub {
         addr,
         udp_port,
         hub,
+        tls: certified,
+        redirect_addr,
         shutdown,
         server,
+        redirect,
         roll_call,
     })
 }

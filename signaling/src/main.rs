@@ -1,6 +1,5 @@
 //! `cau`: the whole hub in one process. `cau --help` lists the flags.
 
-use clap::Parser;
 use signaling::Config;
 use signaling::config::{AdminCommand, Command};
 use tracing_subscriber::EnvFilter;
@@ -14,7 +13,14 @@ static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::Syste
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     signaling::metrics::count_heap_with(|| ALLOCATOR.allocated());
-    let config = Config::parse();
+    let config = match Config::load_from(std::env::args_os()) {
+        Ok(c) => c,
+        Err(signaling::config::ConfigError::Args(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("cau: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,is=warn,dimpl=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
@@ -36,13 +42,25 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let shown = if running.addr.ip().is_unspecified() {
-        std::net::SocketAddr::new([127, 0, 0, 1].into(), running.addr.port())
-    } else {
-        running.addr
-    };
+    // The certificate first: a script waiting for the ready line has it by then.
+    if let Some(tls) = &running.tls {
+        let made = tls.made.as_ref().map_or(String::new(), |p| {
+            format!(
+                " (self-signed, {}: browsers warn until it is accepted)",
+                p.display()
+            )
+        });
+        println!("Certificate{made}: SHA-256 fingerprint {}", tls.fingerprint);
+        if !tls.spki_sha256.is_empty() {
+            println!("Certificate key: SPKI SHA-256 {}", tls.spki_sha256);
+        }
+    }
+    if let Some(at) = running.redirect_addr {
+        println!("Plain HTTP on {at} redirects to HTTPS");
+    }
     println!(
-        "Cầu is running — open http://{shown}/ (media on UDP port {}, data in {})",
+        "Cầu is running — open {} (media on UDP port {}, data in {})",
+        running.url(),
         running.udp_port,
         config.data_dir.display()
     );

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::http::header;
@@ -16,6 +17,14 @@ use crate::http::AppState;
 
 /// Reads the live heap, when the binary installed a counting allocator.
 static HEAP: OnceLock<fn() -> usize> = OnceLock::new();
+
+/// TLS handshakes that failed or did not finish in time (the process's, across listeners).
+static TLS_FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// Count a TLS handshake that failed or timed out.
+pub fn count_tls_failure() {
+    TLS_FAILURES.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Report `heap` (bytes held by the allocator now) as `cau_heap_bytes`. The `cau` binary calls
 /// this at start; a hub embedded elsewhere (tests) reports no heap.
@@ -169,6 +178,12 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
             state.hub.disk_reserve(),
         );
     }
+    metric(
+        "cau_tls_handshake_failures_total",
+        "counter",
+        "TLS handshakes that failed or did not finish within 10 s.",
+        TLS_FAILURES.load(Ordering::Relaxed),
+    );
     if let Some(heap) = HEAP.get() {
         metric(
             "cau_heap_bytes",

@@ -61,7 +61,12 @@ const meetingState = (page) => page.evaluate(() => window.cau.client.meetingStat
 async function join(browser, link, name) {
   const page = await newPage(browser);
   await cameraSize(page, 320, 240);
-  await page.evaluateOnNewDocument(() => localStorage.setItem('cau.layout', 'speaker'));
+  // Only in the hub's page: since the hub's responses carry the secure headers (most likely
+  // Cross-Origin-Opener-Policy, which gives the page a fresh browsing context), Firefox also
+  // runs this in an about:blank document first, where storage throws.
+  await page.evaluateOnNewDocument(() => {
+    if (location.protocol.startsWith('http')) localStorage.setItem('cau.layout', 'speaker');
+  });
   const q = new URL(link.url).searchParams;
   q.set('name', name);
   q.set('autojoin', '1');

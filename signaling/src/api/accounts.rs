@@ -66,7 +66,7 @@ pub async fn login(
     let cookie = format!(
         "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         SESSION_TTL_MS / 1000,
-        if state.secure_cookies { "; Secure" } else { "" }
+        if state.https { "; Secure" } else { "" }
     );
     Ok((
         [(header::SET_COOKIE, cookie)],
@@ -87,7 +87,10 @@ pub async fn logout(
         .db()
         .call(move |c| auth::end_session(c, &hash))
         .await?;
-    let clear = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let clear = format!(
+        "{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        if state.https { "; Secure" } else { "" }
+    );
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
 }
 

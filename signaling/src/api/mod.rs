@@ -229,7 +229,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The address links point at: the configured public URL, or this request's host.
+/// The address links point at: the configured public URL, or this request's host (over
+/// HTTPS when the hub serves it).
 pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.public_url {
         return url.trim_end_matches('/').to_string();
@@ -242,5 +243,6 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
                 .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
         })
         .unwrap_or("localhost");
-    format!("http://{host}")
+    let scheme = if state.https { "https" } else { "http" };
+    format!("{scheme}://{host}")
 }

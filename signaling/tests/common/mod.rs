@@ -44,7 +44,7 @@ pub async fn start_hub_remote_recorder(name: &str, secret: &str) -> signaling::R
 
 /// A test hub's configuration: loopback, any free ports, a fresh data directory named after
 /// the test, and the defaults of every other key, as `cau` with no flags has them.
-fn test_config(name: &str) -> signaling::Config {
+pub fn test_config(name: &str) -> signaling::Config {
     let data_dir = std::env::temp_dir().join(format!("cau-it-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let mut config = <signaling::Config as clap::Parser>::try_parse_from(["cau"]).unwrap();

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { trustCertificate } from './api.mjs';
 import { ARTIFACTS_DIR, REPO_ROOT, TEST_ADDR, withTimeout } from './browsers.mjs';
 
 /** The binary under test; CAU_BIN overrides (e.g. a debug build). */
@@ -25,8 +26,12 @@ export const HUB_BIN = path.resolve(process.env.CAU_BIN ?? path.join(REPO_ROOT, 
 /** The hub's SQLite database, in its data directory (signaling/src/db.rs `Db::open`). */
 export const DB_FILE = 'cau.sqlite3';
 
-/** The line `cau` prints when it is ready: it contains http://ADDR:PORT/ */
-const READY = /http:\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)\//;
+/** The line `cau` prints when it is ready: it contains http(s)://ADDR:PORT/ */
+const READY = /(https?):\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)\//;
+/** Printed before it, over HTTPS: the certificate key's SHA-256 (Chromium's SPKI list). */
+const SPKI = /Certificate key: SPKI SHA-256 (\S+)/;
+/** Printed before it with --http-redirect: where plain HTTP is redirected to HTTPS. */
+const REDIRECT = /Plain HTTP on (\S+):(\d+) redirects/;
 
 /**
  * The hub's command line. ONE place for the flags.
@@ -80,7 +85,8 @@ function openLog(prefix = 'hub') {
  * @param {string} [opts.dataDir] reuse a data dir (e.g. a restart test); otherwise a fresh tmp dir,
  *   removed by stop() unless CAU_KEEP_DATA=1
  * @param {number} [opts.readyTimeout] ms to wait for the ready line
- * @returns {Promise<{url: string, origin: string, host: string, port: number, dataDir: string,
+ * @returns {Promise<{url: string, origin: string, host: string, port: number, spki: string|null,
+ *   redirect: {host: string, port: number}|null, dataDir: string,
  *   logFile: string, process: import('node:child_process').ChildProcess, stop(): Promise<number|null>}>}
  */
 export async function startHub({ bind = TEST_ADDR, extraArgs = [], env = {}, dataDir, readyTimeout = 30_000 } = {}) {
@@ -113,7 +119,16 @@ export async function startHub({ bind = TEST_ADDR, extraArgs = [], env = {}, dat
       fs.writeSync(fd, d);
       stdoutBuf += d.toString('utf8');
       const m = stdoutBuf.match(READY);
-      if (m) resolve({ host: m[1], port: Number(m[2]) });
+      if (m) {
+        const r = stdoutBuf.match(REDIRECT);
+        resolve({
+          scheme: m[1],
+          host: m[2],
+          port: Number(m[3]),
+          spki: stdoutBuf.match(SPKI)?.[1] ?? null,
+          redirect: r ? { host: r[1], port: Number(r[2]) } : null,
+        });
+      }
       if (stdoutBuf.length > 1 << 20) stdoutBuf = stdoutBuf.slice(-4096);
     });
     exitPromise.then(() =>
@@ -147,17 +162,22 @@ export async function startHub({ bind = TEST_ADDR, extraArgs = [], env = {}, dat
 
   let where;
   try {
-    where = await withTimeout(ready, readyTimeout, `cau ready line (http://ADDR:PORT/) in ${logFile}`);
+    where = await withTimeout(ready, readyTimeout, `cau ready line (http(s)://ADDR:PORT/) in ${logFile}`);
   } catch (e) {
     await stop();
     throw e;
   }
-  const origin = `http://${where.host}:${where.port}`;
+  const origin = `${where.scheme}://${where.host}:${where.port}`;
+  // A certificate the hub made (--tls self-signed): the API helpers trust it, and only it.
+  const made = path.join(dir, 'tls', 'self-signed.crt');
+  if (where.scheme === 'https' && fs.existsSync(made)) trustCertificate(origin, fs.readFileSync(made, 'utf8'));
   return {
     url: `${origin}/`,
     origin,
     host: where.host,
     port: where.port,
+    spki: where.spki, // over HTTPS: the certificate key's SHA-256 (base64)
+    redirect: where.redirect, // with --http-redirect: {host, port} of the plain-HTTP listener
     dataDir: dir,
     logFile,
     process: child,
