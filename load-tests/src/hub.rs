@@ -110,6 +110,9 @@ impl Hub {
             .arg("--public-ip")
             .arg(opts.ip.to_string())
             .arg("--udp-port")
+            .arg("0")
+            // Every simulated endpoint comes from this one address.
+            .arg("--max-connections-per-address")
             .arg("0");
         if let Some(d) = &opts.directory {
             cmd.arg("--directory").arg(d);

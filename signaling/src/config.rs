@@ -94,6 +94,38 @@ pub struct Config {
     #[arg(long, env = "CAU_RECORDER_SECRET", hide_env_values = true)]
     pub recorder_secret: Option<String>,
 
+    /// Largest websocket message a client may send but `offer` and `answer`, in KiB.
+    #[arg(long, env = "CAU_MAX_MESSAGE_KB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_message_kb: u32,
+
+    /// Largest `offer` or `answer` a client may send, in KiB (an answer grows with the
+    /// receive slots; 1024 leaves room for several hundred).
+    #[arg(long, env = "CAU_MAX_SDP_KB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=16384))]
+    pub max_sdp_kb: u32,
+
+    /// Websocket messages a second one client may send on average (twice that at once); past
+    /// it messages are refused (`rate_limited`), and a client that keeps on 5 s is closed.
+    #[arg(long, env = "CAU_MAX_MESSAGES_PER_SECOND", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub max_messages_per_second: u32,
+
+    /// Websockets open at once from one address (0: no limit). Units behind one NAT share an
+    /// address: keep it above the number of them.
+    #[arg(long, env = "CAU_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    pub max_connections_per_address: u32,
+
+    /// m-lines in a client's offer: the tracks one endpoint may publish and then some (the
+    /// web client offers 3).
+    #[arg(long, env = "CAU_MAX_OFFER_M_LINES", default_value_t = 8, value_parser = clap::value_parser!(u32).range(3..=64))]
+    pub max_offer_m_lines: u32,
+
+    /// Endpoints in one session, whatever a meeting's own cap (chairs get in above it).
+    #[arg(long, env = "CAU_MAX_ENDPOINTS_PER_SESSION", default_value_t = 500, value_parser = clap::value_parser!(u32).range(2..=10000))]
+    pub max_endpoints_per_session: u32,
+
+    /// Longest display name, in characters.
+    #[arg(long, env = "CAU_MAX_NAME_CHARS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(8..=256))]
+    pub max_name_chars: u32,
+
     /// HTTPS with a certificate made for a LAN trial (`self-signed`, kept in DATA_DIR/tls,
     /// its fingerprint printed at start). With `--tls-cert` and `--tls-key` the hub serves
     /// that certificate instead; with neither it serves plain HTTP (for localhost, or behind
@@ -304,6 +336,19 @@ impl Config {
         }
     }
 
+    /// The limits on what clients send and open, from the flags.
+    pub fn limits(&self) -> crate::limits::Limits {
+        crate::limits::Limits {
+            message_bytes: self.max_message_kb as usize * 1024,
+            sdp_bytes: self.max_sdp_kb as usize * 1024,
+            messages_per_second: self.max_messages_per_second,
+            connections_per_address: self.max_connections_per_address,
+            offer_m_lines: self.max_offer_m_lines as usize,
+            endpoints_per_session: self.max_endpoints_per_session as usize,
+            name_chars: self.max_name_chars as usize,
+        }
+    }
+
     /// The names a made certificate (`--tls self-signed`) covers: localhost, the listen and
     /// public addresses, and the host of `--public-url`.
     pub fn certificate_names(&self) -> Vec<String> {
@@ -401,6 +446,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--retention") && e.contains("general=0"), "{e}");
+    }
+
+    #[test]
+    fn the_limits_default_to_the_protocols_and_are_bounded() {
+        let c = Config::try_parse_from(["cau"]).unwrap();
+        assert_eq!(c.limits(), crate::limits::Limits::default());
+        let c = Config::try_parse_from([
+            "cau",
+            "--max-message-kb",
+            "8",
+            "--max-connections-per-address",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(c.limits().message_bytes, 8 * 1024);
+        assert_eq!(c.limits().connections_per_address, 0);
+        for bad in [
+            ["--max-message-kb", "0"],
+            ["--max-sdp-kb", "1"],
+            ["--max-messages-per-second", "0"],
+            ["--max-offer-m-lines", "2"],
+            ["--max-endpoints-per-session", "1"],
+            ["--max-name-chars", "300"],
+        ] {
+            let mut args = vec!["cau"];
+            args.extend(bad);
+            assert!(Config::try_parse_from(args).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

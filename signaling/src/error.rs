@@ -35,6 +35,9 @@ pub enum ApiError {
     },
     #[error("too many failed logins; try again later")]
     RateLimited { retry_after_secs: u64 },
+    /// A websocket from an address that has `limit` open already.
+    #[error("{limit} connections are open from this address already")]
+    TooManyConnections { limit: u32 },
     /// A join token or meeting refusal (docs/api.md, "Join tokens").
     #[error("{}", .0.message)]
     Join(Refusal),
@@ -60,6 +63,9 @@ impl ApiError {
             ApiError::Gone(_) => s(StatusCode::GONE, "gone"),
             ApiError::Conflicts { .. } => s(StatusCode::CONFLICT, "conflicts"),
             ApiError::RateLimited { .. } => s(StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TooManyConnections { .. } => {
+                s(StatusCode::TOO_MANY_REQUESTS, "too_many_connections")
+            }
             ApiError::Join(r) => {
                 let status = match r.code {
                     ErrorCode::InvalidToken

@@ -1,8 +1,9 @@
 //! The HTTP surface: health, the JSON API (`crate::api`), the websocket, and the web client.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,7 +12,6 @@ use futures_util::StreamExt;
 use rust_embed::RustEmbed;
 
 use crate::error::ApiError;
-use crate::protocol::MAX_SDP_MESSAGE_BYTES;
 use crate::rooms::Hub;
 use crate::ws::{self, ConnectionTimers};
 
@@ -19,10 +19,6 @@ use crate::ws::{self, ConnectionTimers};
 #[derive(RustEmbed)]
 #[folder = "../web-client"]
 struct WebClient;
-
-/// What the transport accepts before our own protocol limits answer with `too_large`;
-/// anything larger is refused by the websocket layer without being buffered.
-const TRANSPORT_MAX_MESSAGE: usize = 2 * MAX_SDP_MESSAGE_BYTES;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -175,8 +171,28 @@ async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
 async fn websocket(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // Connections from one address, counted while open (tests through `oneshot` have no
+    // address, and no limit).
+    let limits = state.hub.limits();
+    let counted = match extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) => {
+            let counted = state
+                .hub
+                .connections()
+                .open(peer.ip(), limits.connections_per_address);
+            if counted.is_none() {
+                tracing::warn!(address = %peer.ip(), limit = limits.connections_per_address, "websocket refused: too many from one address");
+                return Err(ApiError::TooManyConnections {
+                    limit: limits.connections_per_address,
+                });
+            }
+            counted
+        }
+        None => None,
+    };
     // A staff login rides on the cookie; honour it only from our own pages (a page of
     // another site could otherwise open a websocket with the cookie attached).
     let staff = if same_origin(&headers) {
@@ -187,9 +203,10 @@ async fn websocket(
         None
     };
     Ok(ws
-        .max_message_size(TRANSPORT_MAX_MESSAGE)
-        .max_frame_size(TRANSPORT_MAX_MESSAGE)
+        .max_message_size(limits.transport_bytes())
+        .max_frame_size(limits.transport_bytes())
         .on_upgrade(move |socket| async move {
+            let _counted = counted;
             let _open = state.hub.websocket_opened();
             let (sink, stream) = socket.split();
             ws::serve(state.hub, sink, stream, state.timers, staff).await;

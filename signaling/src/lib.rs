@@ -12,6 +12,7 @@ pub mod directory;
 pub mod error;
 pub mod http;
 pub mod ics;
+pub mod limits;
 pub mod meetings;
 pub mod metrics;
 pub mod moderation_log;
@@ -182,6 +183,7 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
         tracing::info!(%ip, "sessions are recorded by cau-recorder");
     }
     hub.set_disk_reserve(config.disk_reserve_mb.saturating_mul(1_000_000));
+    hub.set_limits(config.limits());
     // Recordings a crash cut short are finished, and session directories put back from a
     // copy catalogued, in the background: the hub serves meanwhile.
     {

@@ -479,6 +479,7 @@ pub enum ErrorCode {
     InvalidText,
     MeetingFull,
     ShareBusy,
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -664,14 +665,24 @@ impl DecodeError {
     }
 }
 
-/// Decode one client text frame.
+/// Decode one client text frame within the protocol's default size limits.
 pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
+    decode_client_limited(text, &crate::limits::Limits::default())
+}
+
+/// Decode one client text frame: `offer` and `answer` up to `limits.sdp_bytes`, every other
+/// message up to `limits.message_bytes`.
+pub fn decode_client_limited(
+    text: &str,
+    limits: &crate::limits::Limits,
+) -> Result<ClientMessage, DecodeError> {
     let too_large = |limit: usize| DecodeError::TooLarge {
         size: text.len(),
         limit,
     };
-    if text.len() > MAX_SDP_MESSAGE_BYTES {
-        return Err(too_large(MAX_SDP_MESSAGE_BYTES));
+    let most = limits.sdp_bytes.max(limits.message_bytes);
+    if text.len() > most {
+        return Err(too_large(most));
     }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
@@ -683,17 +694,29 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
         let shown: String = ty.chars().take(40).collect();
         return Err(DecodeError::UnknownType(shown));
     }
-    if text.len() > MAX_MESSAGE_BYTES && !matches!(ty, "offer" | "answer") {
-        return Err(too_large(MAX_MESSAGE_BYTES));
+    let limit = if matches!(ty, "offer" | "answer") {
+        limits.sdp_bytes
+    } else {
+        limits.message_bytes
+    };
+    if text.len() > limit {
+        return Err(too_large(limit));
     }
     serde_json::from_value(value).map_err(|e| DecodeError::Malformed(e.to_string()))
 }
 
 /// Validate and normalise a display name: trimmed, 1–64 characters, no control characters.
 pub fn clean_name(name: &str) -> Option<String> {
+    clean_name_limited(name, MAX_NAME_CHARS)
+}
+
+/// Validate and normalise a display name: trimmed, 1–`max_chars` characters, no control
+/// characters (nor the bidirectional-text overrides, which could make a name read as another).
+pub fn clean_name_limited(name: &str, max_chars: usize) -> Option<String> {
     let name = name.trim();
     let count = name.chars().count();
-    if count == 0 || count > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if count == 0 || count > max_chars || name.chars().any(|c| c.is_control() || bidi(c)) {
         return None;
     }
     Some(name.to_string())

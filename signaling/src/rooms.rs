@@ -38,6 +38,7 @@ use crate::retention::Retention;
 /// The space recording leaves free on the archive's disk unless configured (2 GB, as
 /// `--disk-reserve-mb`: room to finalise what was recorded, which copies each file once).
 pub const DEFAULT_DISK_RESERVE: u64 = 2_000_000_000;
+use crate::limits::{AddressCounts, Limits};
 use crate::tokens::TokenKey;
 
 /// How often chairs' roll calls are refreshed (when something changed).
@@ -77,6 +78,10 @@ struct HubInner {
     stopped_failed: AtomicU64,
     /// Set when sessions are recorded by `cau-recorder` rather than in-process.
     remote_recorder: std::sync::OnceLock<Arc<crate::remote_recorder::RemoteRecorders>>,
+    /// What clients may send and open.
+    limits: std::sync::Mutex<Limits>,
+    /// Websockets open per client address.
+    connections: AddressCounts,
 }
 
 /// The archive views in the making: a permit per core, and each one's state.
@@ -317,6 +322,8 @@ impl Hub {
                 stopped_disk_low: AtomicU64::new(0),
                 stopped_failed: AtomicU64::new(0),
                 remote_recorder: std::sync::OnceLock::new(),
+                limits: std::sync::Mutex::new(Limits::default()),
+                connections: AddressCounts::default(),
             }),
         }
     }
@@ -394,6 +401,21 @@ impl Hub {
     /// the configuration; running recordings follow a change).
     pub fn set_disk_reserve(&self, bytes: u64) {
         self.inner.disk_reserve.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Set what clients may send and open (`--max-…`).
+    pub fn set_limits(&self, limits: Limits) {
+        *self.inner.limits.lock().unwrap_or_else(|e| e.into_inner()) = limits;
+    }
+
+    /// What clients may send and open.
+    pub fn limits(&self) -> Limits {
+        *self.inner.limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Websockets open per client address.
+    pub fn connections(&self) -> &AddressCounts {
+        &self.inner.connections
     }
 
     /// The space recording leaves free on the archive's disk (bytes).
@@ -555,11 +577,14 @@ impl Hub {
             if room.moderation.locked() && admission.role != Role::Chair {
                 return Err(ErrorCode::SessionLocked);
             }
-            // The host's cap counts every endpoint; a chair always gets in.
-            if let Some(cap) = meeting.max_endpoints
-                && admission.role != Role::Chair
-                && room.members.len() >= cap as usize
-            {
+            // The host's cap counts every endpoint, and so does the hub's own
+            // (`--max-endpoints-per-session`); a chair always gets in.
+            let hub_cap = self.limits().endpoints_per_session;
+            let cap = meeting
+                .max_endpoints
+                .map_or(hub_cap, |c| (c as usize).min(hub_cap));
+            if admission.role != Role::Chair && room.members.len() >= cap {
+                let cap = u32::try_from(cap).unwrap_or(u32::MAX);
                 tracing::info!(meeting = meeting.id, cap, unit = %admission.unit.id, "join refused: meeting full");
                 let notice = ServerMessage::JoinRefused {
                     unit: admission.unit.clone(),

@@ -16,10 +16,11 @@ use tracing::Instrument;
 
 use crate::access;
 use crate::auth::User;
+use crate::limits::{FLOOD_GRACE, Limits, RateLimit};
 use crate::protocol::{
     ByeReason, ClientMessage, ErrorCode, Layer, LeaveReason, PROTOCOL_VERSION, PublishedTrack,
-    ServerMessage, Slot, SlotTrack, TrackKind, check_receive, clean_chat, clean_name,
-    decode_client,
+    ServerMessage, Slot, SlotTrack, TrackKind, check_receive, clean_chat, clean_name_limited,
+    decode_client_limited,
 };
 use crate::rooms::{Hub, Joined, Moderation};
 
@@ -67,6 +68,16 @@ struct Joinedstate {
 struct Connection<S> {
     hub: Hub,
     sink: S,
+    /// What this client may send (the hub's limits when the connection opened).
+    limits: Limits,
+    /// Messages a second.
+    rate: RateLimit,
+    /// Since when messages have been refused for the rate, with no quiet second since.
+    flooding_since: Option<std::time::Instant>,
+    /// The last message refused for the rate.
+    refused_at: Option<std::time::Instant>,
+    /// When the client was last told (`rate_limited`, at most once a second).
+    told_at: Option<std::time::Instant>,
     /// The staff login that came with the websocket upgrade, if any.
     staff: Option<User>,
     state: Option<Joinedstate>,
@@ -108,9 +119,15 @@ async fn serve_inner<S, R>(
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
+    let limits = hub.limits();
     let mut conn = Connection {
         hub,
         sink,
+        limits,
+        rate: RateLimit::new(limits.messages_per_second, std::time::Instant::now()),
+        flooding_since: None,
+        refused_at: None,
+        told_at: None,
         staff,
         state: None,
         new_room_rx: None,
@@ -136,7 +153,12 @@ async fn serve_inner<S, R>(
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(msg)) => {
-                        if let Some(end) = conn.on_message(msg).await {
+                        let end = match conn.within_rate(&msg).await {
+                            Ok(true) => conn.on_message(msg).await,
+                            Ok(false) => None,
+                            Err(end) => Some(end),
+                        };
+                        if let Some(end) = end {
                             break end;
                         }
                     }
@@ -287,6 +309,57 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         let _ = self.sink.send(Message::Close(Some(frame))).await;
     }
 
+    /// Whether `msg` is within the client's rate (pings, pongs and the close always are).
+    /// Past it the message is dropped and the client told, at most once a second; a client
+    /// that goes on exceeding it — no second without a refusal — for [`FLOOD_GRACE`] is
+    /// closed (`Err`).
+    async fn within_rate(&mut self, msg: &Message) -> Result<bool, End> {
+        if !matches!(msg, Message::Text(_) | Message::Binary(_)) {
+            return Ok(true);
+        }
+        let now = std::time::Instant::now();
+        let second = Duration::from_secs(1);
+        if self.rate.allow(now) {
+            // A client that sends faster than its rate gets a message through now and then;
+            // it has calmed down only after a second without a refusal.
+            if self
+                .refused_at
+                .is_some_and(|t| now.saturating_duration_since(t) >= second)
+            {
+                self.flooding_since = None;
+            }
+            return Ok(true);
+        }
+        self.refused_at = Some(now);
+        let since = *self.flooding_since.get_or_insert(now);
+        let rate = self.limits.messages_per_second;
+        if now.saturating_duration_since(since) >= FLOOD_GRACE {
+            tracing::warn!(rate, "client over its message rate for too long; closing");
+            self.refuse(
+                ErrorCode::RateLimited,
+                &format!(
+                    "more than {rate} messages a second for {} s",
+                    FLOOD_GRACE.as_secs()
+                ),
+                CLOSE_POLICY,
+            )
+            .await;
+            return Err(End::Refused);
+        }
+        if self
+            .told_at
+            .is_none_or(|t| now.saturating_duration_since(t) >= second)
+        {
+            self.told_at = Some(now);
+            self.error(
+                ErrorCode::RateLimited,
+                format!("more than {rate} messages a second: this one and the next are dropped until the rate falls"),
+            )
+            .await;
+        }
+        Ok(false)
+    }
+
     /// Handle one websocket message; `Some` ends the connection.
     async fn on_message(&mut self, msg: Message) -> Option<End> {
         let text = match msg {
@@ -302,7 +375,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             Message::Close(_) => return Some(End::Disconnected),
             Message::Ping(_) | Message::Pong(_) => return None,
         };
-        let msg = match decode_client(text.as_str()) {
+        let msg = match decode_client_limited(text.as_str(), &self.limits) {
             Ok(m) => m,
             Err(e) => {
                 let code = e.code();
@@ -470,10 +543,11 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             .await;
             return Some(End::Refused);
         }
-        let Some(name) = clean_name(name) else {
+        let Some(name) = clean_name_limited(name, self.limits.name_chars) else {
+            let most = self.limits.name_chars;
             self.refuse(
                 ErrorCode::InvalidName,
-                "name must be 1-64 printable characters",
+                &format!("name must be 1-{most} printable characters"),
                 CLOSE_POLICY,
             )
             .await;
@@ -632,6 +706,16 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             self.error(
                 ErrorCode::OutOfOrder,
                 "the client offers once; later offers come from the hub",
+            )
+            .await;
+            return;
+        }
+        let m_lines = sdp.lines().filter(|l| l.starts_with("m=")).count();
+        if m_lines > self.limits.offer_m_lines {
+            let most = self.limits.offer_m_lines;
+            self.error(
+                ErrorCode::BadSdp,
+                format!("the offer has {m_lines} m-lines; at most {most} are accepted"),
             )
             .await;
             return;

@@ -321,7 +321,12 @@ test('an archivist finds the recorded meeting, plays, seeks, downloads and verif
     const want = fx0.origin + Math.max(0, fxTurn.from - fxFile.offset_ms) / 1000;
     assert.ok(fx0.time >= want - 0.3 && fx0.time < want + 3, `Firefox at ${fx0.time} (origin ${fx0.origin}), the turn starts at ${want}`);
   }
-  await waitFor(async () => (await player(fx)).time > fx0.time + 0.5, { message: 'Firefox: currentTime advances' });
+  await waitFor(async () => {
+    fxLast = await player(fx);
+    return fxLast.time > fx0.time + 0.5;
+  }, { message: 'Firefox: currentTime advances' }).catch((e) => {
+    throw new Error(`${e.message}; player at first ${JSON.stringify(fx0)}, now ${JSON.stringify(fxLast)}; console ${fx.consoleLines.slice(-8).join(' | ')}`);
+  });
   t.diagnostic(`player origin: Chromium ${p0.origin}, Firefox ${fx0.origin}; the chair's file starts at ${chairFile.offset_ms} ms; its video ${p0.width}×${p0.height}`);
   await fx.close();
 });

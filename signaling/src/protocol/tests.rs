@@ -423,3 +423,44 @@ fn names_are_trimmed_and_bounded() {
     );
     assert_eq!(clean_name(&"Đ".repeat(65)), None);
 }
+
+#[test]
+fn names_are_bounded_by_the_configured_length_and_refuse_direction_overrides() {
+    assert_eq!(
+        clean_name_limited("Mười ký tự", 10),
+        Some("Mười ký tự".into())
+    );
+    assert_eq!(clean_name_limited("Mười một ký", 10), None);
+    for trick in ["An\u{202e}nA", "\u{2066}An", "An\u{2069}"] {
+        assert_eq!(clean_name_limited(trick, 64), None, "{trick:?}");
+    }
+}
+
+#[test]
+fn sizes_are_checked_against_the_configured_limits() {
+    let limits = crate::limits::Limits {
+        message_bytes: 100,
+        sdp_bytes: 300,
+        ..Default::default()
+    };
+    let chat = |n: usize| format!(r#"{{"type":"chat","text":"{}","to":"all"}}"#, "x".repeat(n));
+    assert!(decode_client_limited(&chat(50), &limits).is_ok());
+    assert_eq!(
+        decode_client_limited(&chat(80), &limits).unwrap_err(),
+        DecodeError::TooLarge {
+            size: chat(80).len(),
+            limit: 100
+        }
+    );
+    let offer = |n: usize| format!(r#"{{"type":"offer","sdp":"{}"}}"#, "v".repeat(n));
+    assert!(
+        decode_client_limited(&offer(250), &limits).is_ok(),
+        "an offer has the larger limit"
+    );
+    assert_eq!(
+        decode_client_limited(&offer(300), &limits)
+            .unwrap_err()
+            .code(),
+        ErrorCode::TooLarge
+    );
+}
