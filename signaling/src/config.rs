@@ -398,6 +398,13 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// `cau` with `flags` does not start: a value or a combination is refused.
+    fn assert_refused(flags: &[&str]) {
+        let mut args = vec!["cau"];
+        args.extend(flags);
+        assert!(Config::try_parse_from(args).is_err(), "{flags:?}");
+    }
+
     #[test]
     fn flags_override_defaults() {
         let c = Config::try_parse_from([
@@ -431,9 +438,7 @@ mod tests {
             ["--audio-slots", "99"],
             ["--ice-grace-secs", "0"],
         ] {
-            let mut args = vec!["cau"];
-            args.extend(bad);
-            assert!(Config::try_parse_from(args).is_err(), "{bad:?}");
+            assert_refused(&bad[..]);
         }
     }
 
@@ -470,9 +475,7 @@ mod tests {
             ["--max-endpoints-per-session", "1"],
             ["--max-name-chars", "300"],
         ] {
-            let mut args = vec!["cau"];
-            args.extend(bad);
-            assert!(Config::try_parse_from(args).is_err(), "{bad:?}");
+            assert_refused(&bad[..]);
         }
     }
 
@@ -499,9 +502,7 @@ mod tests {
             &["--http-redirect", "0.0.0.0:80"],
             &["--tls", "on"],
         ] {
-            let mut args = vec!["cau"];
-            args.extend(bad);
-            assert!(Config::try_parse_from(args).is_err(), "{bad:?}");
+            assert_refused(bad);
         }
         let c = Config::try_parse_from([
             "cau",

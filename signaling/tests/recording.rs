@@ -282,15 +282,9 @@ async fn a_hub_killed_mid_session_finalises_its_recording_at_the_next_start() {
     let binh = SimEndpoint::join(addr, &meeting, UNITS[1], "binh").await;
     an.seen.lock().unwrap().speaking = true;
     assert!(
-        wait_until(Duration::from_secs(20), || [&an, &binh].iter().all(|e| e
-            .seen
-            .lock()
-            .unwrap()
-            .sent
-            .get(&str0m::media::MediaKind::Audio)
-            .copied()
-            .unwrap_or(0)
-            > 150))
+        wait_until(Duration::from_secs(20), || [&an, &binh]
+            .iter()
+            .all(|e| e.sent(str0m::media::MediaKind::Audio) > 150))
         .await,
         "3 s of media sent"
     );
@@ -429,6 +423,28 @@ fn beep_at(file: &str) -> Option<f64> {
         .and_then(|t| t.split_whitespace().next()?.parse().ok())
 }
 
+/// The host unit's chair, replaying `clip` with its video sent `video_delay` late.
+async fn join_chair_replaying(
+    hub: &signaling::RunningHub,
+    meeting: &common::Planned,
+    clip: std::sync::Arc<recorder::clip::Clip>,
+    video_delay: Duration,
+) -> SimEndpoint {
+    SimEndpoint::join_with(
+        hub.addr,
+        meeting,
+        "province:19",
+        "chair",
+        SimOptions {
+            chair: true,
+            clip: Some(clip),
+            video_delay,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 /// The flash-and-beep clip (`recorder::clip::make_sync_clip`: 8 s, 320×240, both at 6.5 s).
 async fn sync_clip(name: &str) -> std::sync::Arc<recorder::clip::Clip> {
     let clip_dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
@@ -507,35 +523,14 @@ async fn a_replayed_clip_is_recorded_playable_and_in_sync() {
 
     let hub = start_hub("recording-sync").await;
     let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
-    let chair = SimEndpoint::join_with(
-        hub.addr,
-        &meeting,
-        "province:19",
-        "chair",
-        SimOptions {
-            chair: true,
-            clip: Some(clip),
-            video_delay: Duration::from_millis(150),
-            ..Default::default()
-        },
-    )
-    .await;
+    let chair = join_chair_replaying(&hub, &meeting, clip, Duration::from_millis(150)).await;
     let an = SimEndpoint::join(hub.addr, &meeting, UNITS[0], "an").await;
     let chair_id = chair.id();
     assert!(all_connected(&[&chair, &an]).await);
     // 7.2 s of the clip: past the flash and the beep at 6.5 s, which come after the first
     // sender report of each stream (str0m, like browsers, reports on audio every 5 s, on
     // video every second) and the keyframe at 6 s the video resumes at after stepping back.
-    let sent = |kind| {
-        chair
-            .seen
-            .lock()
-            .unwrap()
-            .sent
-            .get(&kind)
-            .copied()
-            .unwrap_or(0)
-    };
+    let sent = |kind| chair.sent(kind);
     assert!(wait_until(Duration::from_secs(20), || sent(MediaKind::Audio) >= 360).await);
     let sent_ms = f64::from(sent(MediaKind::Audio)) * 20.0;
     chair.stop().await;
@@ -802,32 +797,11 @@ async fn a_recorder_process_records_over_webrtc_in_sync() {
     let hub = common::start_hub_remote_recorder("remote-sync", RECORDER_SECRET).await;
     let recorder_process = spawn_recorder(&hub, "recorder");
     let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
-    let chair = SimEndpoint::join_with(
-        hub.addr,
-        &meeting,
-        "province:19",
-        "chair",
-        SimOptions {
-            chair: true,
-            clip: Some(clip),
-            video_delay: Duration::from_millis(150),
-            ..Default::default()
-        },
-    )
-    .await;
+    let chair = join_chair_replaying(&hub, &meeting, clip, Duration::from_millis(150)).await;
     let an = SimEndpoint::join(hub.addr, &meeting, UNITS[0], "an").await;
     let chair_id = chair.id();
     assert!(all_connected(&[&chair, &an]).await);
-    let sent = |kind| {
-        chair
-            .seen
-            .lock()
-            .unwrap()
-            .sent
-            .get(&kind)
-            .copied()
-            .unwrap_or(0)
-    };
+    let sent = |kind| chair.sent(kind);
     assert!(wait_until(Duration::from_secs(20), || sent(MediaKind::Audio) >= 360).await);
     chair.stop().await;
     an.stop().await;
@@ -882,18 +856,7 @@ async fn a_recorder_process_killed_mid_session_finishes_its_files_at_its_next_st
     let hub = common::start_hub_remote_recorder("remote-killed", RECORDER_SECRET).await;
     let recorder_process = spawn_recorder(&hub, "first");
     let meeting = plan_recorded_meeting(&hub.hub, "province:19", &UNITS).await;
-    let chair = SimEndpoint::join_with(
-        hub.addr,
-        &meeting,
-        "province:19",
-        "chair",
-        SimOptions {
-            chair: true,
-            clip: Some(clip),
-            ..Default::default()
-        },
-    )
-    .await;
+    let chair = join_chair_replaying(&hub, &meeting, clip, Duration::ZERO).await;
     let chair_id = chair.id();
     let an = SimEndpoint::join(hub.addr, &meeting, UNITS[0], "an").await;
     assert!(all_connected(&[&chair, &an]).await);

@@ -467,6 +467,17 @@ impl SimEndpoint {
         }
     }
 
+    /// Packets of `kind` this endpoint has sent so far.
+    pub fn sent(&self, kind: MediaKind) -> u32 {
+        self.seen
+            .lock()
+            .unwrap()
+            .sent
+            .get(&kind)
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn received_from(&self, sender: &str, kind: MediaKind) -> u64 {
         let seen = self.seen.lock().unwrap();
         seen.received
