@@ -246,14 +246,20 @@ function safeJson(v) {
  * entries, per kind, keyed by trackIdentifier (or mid, or the stat id):
  *   { audio: { KEY: {framesDecoded, packetsReceived, bytesReceived, packetsLost, jitter, mid, ...} },
  *     video: { ... } }
+ *
+ * The peer connection is found by a dotted path from `window`, never by evaluating a string:
+ * the hub's pages forbid eval in their Content-Security-Policy, and Firefox applies it to
+ * code run over WebDriver BiDi (`new Function` there throws EvalError).
  * @param {import('puppeteer-core').Page} page
- * @param {string} [pcExpression] JS expression for the RTCPeerConnection in the page
+ * @param {string} [pcPath] dotted path from `window` to the RTCPeerConnection
  */
-export async function collectInboundStats(page, pcExpression = 'window.cau.client.pc') {
-  return page.evaluate(async (expr) => {
-    // eslint-disable-next-line no-new-func
-    const pc = new Function(`return (${expr});`)();
-    if (!pc) throw new Error(`no peer connection at ${expr}`);
+export async function collectInboundStats(page, pcPath = 'cau.client.pc') {
+  return page.evaluate(async (path) => {
+    const pc = path
+      .split('.')
+      .filter((part) => part && part !== 'window')
+      .reduce((at, part) => at?.[part], window);
+    if (!pc) throw new Error(`no peer connection at window.${path}`);
     const report = await pc.getStats();
     const out = { audio: {}, video: {} };
     report.forEach((s) => {
@@ -284,7 +290,7 @@ export async function collectInboundStats(page, pcExpression = 'window.cau.clien
       };
     });
     return out;
-  }, pcExpression);
+  }, pcPath);
 }
 
 /** Sum one field over all inbound streams of a kind in collectInboundStats' result. */
