@@ -21,6 +21,6 @@ pub use core::{
 };
 pub use ids::{EndpointId, MediaKind, Mid, SessionId, TrackId};
 pub use shell::{
-    CloseReason, EndpointEvent, Engine, LinkStats, RecordedPacket, SfuConfig, SfuError, SfuHandle,
-    SfuStats, TrackInfo, start,
+    CloseReason, EndpointEvent, Engine, Histogram, LinkStats, RecordedPacket, SfuConfig, SfuError,
+    SfuHandle, SfuStats, TrackInfo, start,
 };

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid, Pt, Rid, Simulcast, SimulcastLayer};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType};
 use str0m::rtp::{ExtensionValues, RtpWrite, SeqNo};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::mpsc;
@@ -23,6 +23,8 @@ use crate::shell::{EndpointEvent, Engine, SfuConfig};
 
 /// The engine's address on the simulated network.
 pub const HUB_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 10_000);
+/// The hub's ICE-TCP passive candidate: the same address and port number, over TCP.
+pub const HUB_TCP_ADDR: SocketAddr = HUB_ADDR;
 
 /// One simulated browser.
 #[derive(Debug)]
@@ -61,6 +63,12 @@ pub struct SimClient {
     pub audio_in: Option<Vec<AudioIn>>,
     /// Its audio goes out on the negotiated RED payload type (the test writes RED payloads).
     pub send_red: bool,
+    /// How it reaches the hub: UDP, or ICE-TCP for one that joined with [`SimNet::join_tcp`]
+    /// (its frames are delivered whole, as the shell's connection reader hands them over).
+    pub proto: Protocol,
+    /// What the hub sent it, by protocol: (UDP datagrams, TCP frames). One that came over the
+    /// other protocol than its own is counted and not delivered (it could not arrive).
+    pub from_hub: (u64, u64),
 }
 
 /// One audio packet as a client received it.
@@ -136,7 +144,11 @@ impl SimNet {
     pub fn new(config: SfuConfig) -> Self {
         let now = Instant::now();
         SimNet {
-            engine: Engine::new(config, vec![HUB_ADDR], now),
+            engine: {
+                let mut engine = Engine::new(config, vec![HUB_ADDR], now);
+                engine.offer_tcp(vec![HUB_TCP_ADDR]);
+                engine
+            },
             now,
             clients: vec![],
             by_addr: HashMap::new(),
@@ -149,6 +161,14 @@ impl SimNet {
         let media: Vec<(MediaKind, Direction)> =
             kinds.iter().map(|k| (*k, Direction::SendOnly)).collect();
         self.join_with(session, &media, false, false)
+    }
+
+    /// As [`SimNet::join`], for a client whose UDP is blocked: its one candidate is an active
+    /// TCP one, as a browser's is, so it can only pair with the hub's passive TCP candidate.
+    pub fn join_tcp(&mut self, session: SessionId, kinds: &[MediaKind]) -> usize {
+        let media: Vec<(MediaKind, Direction)> =
+            kinds.iter().map(|k| (*k, Direction::SendOnly)).collect();
+        self.join_over(session, &media, false, false, Protocol::Tcp)
     }
 
     /// As [`SimNet::join`], for a client that supports redundant audio (RED, RFC 2198) and
@@ -203,6 +223,17 @@ impl SimNet {
         simulcast: bool,
         red: bool,
     ) -> usize {
+        self.join_over(session, media, simulcast, red, Protocol::Udp)
+    }
+
+    fn join_over(
+        &mut self,
+        session: SessionId,
+        media: &[(MediaKind, Direction)],
+        simulcast: bool,
+        red: bool,
+        proto: Protocol,
+    ) -> usize {
         let index = self.clients.len();
         let n = u32::try_from(index).expect("fewer than 2^32 clients");
         let addr = SocketAddr::new(
@@ -215,7 +246,15 @@ impl SimNet {
         }
         let mut rtc = builder.build(self.now);
         rtc.direct_api().enable_twcc_feedback();
-        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("a host candidate"));
+        let candidate = match proto {
+            Protocol::Tcp => Candidate::builder()
+                .tcp()
+                .host(addr)
+                .tcptype(TcpType::Active)
+                .build(),
+            _ => Candidate::host(addr, "udp"),
+        };
+        rtc.add_local_candidate(candidate.expect("a host candidate"));
         let mut api = rtc.sdp_api();
         let sending: Vec<(MediaKind, Mid)> = media
             .iter()
@@ -263,6 +302,8 @@ impl SimNet {
             downlink: None,
             audio_in: red.then(Vec::new),
             send_red: false,
+            proto,
+            from_hub: (0, 0),
         });
         self.by_addr.insert(addr, index);
         index
@@ -279,7 +320,11 @@ impl SimNet {
                 moved = true;
                 if let Some(&i) = self.by_addr.get(&t.destination) {
                     let c = &mut self.clients[i];
-                    if c.cut {
+                    match t.proto {
+                        Protocol::Tcp => c.from_hub.1 += 1,
+                        _ => c.from_hub.0 += 1,
+                    }
+                    if c.cut || t.proto != c.proto {
                         continue;
                     }
                     if let Some(link) = &mut c.downlink {
@@ -485,10 +530,19 @@ impl Link {
 
 /// A datagram from the hub reaches client `c`.
 fn deliver(c: &mut SimClient, now: Instant, from: SocketAddr, data: &[u8], engine: &mut Engine) {
-    if let Ok(r) = Receive::new(Protocol::Udp, from, c.addr, data) {
+    if let Ok(r) = Receive::new(c.proto, from, c.addr, data) {
         // A client error is that client's problem: it simply stops answering.
         let _ = c.rtc.handle_input(Input::Receive(now, r));
         drain_client(c, now, engine);
+    }
+}
+
+/// A client's datagram, or ICE-TCP frame, reaches the engine.
+fn to_hub(engine: &mut Engine, now: Instant, t: &str0m::net::Transmit) {
+    if t.proto == Protocol::Tcp {
+        engine.handle_tcp_frame(now, t.source, t.destination, &t.contents);
+    } else {
+        engine.handle_datagram(now, t.source, t.destination, &t.contents);
     }
 }
 
@@ -503,7 +557,7 @@ fn drain_client(c: &mut SimClient, now: Instant, engine: &mut Engine) -> bool {
             Ok(Output::Transmit(t)) => {
                 moved = true;
                 if !c.cut {
-                    engine.handle_datagram(now, t.source, t.destination, &t.contents);
+                    to_hub(engine, now, &t);
                 }
             }
             Ok(Output::Event(e)) => note_event(c, e),

@@ -369,6 +369,49 @@ pub fn count_by_state(c: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
         .collect()
 }
 
+/// Bytes the catalogue holds of recordings not destroyed (a recording counts once its
+/// recorder is done), for the status page.
+pub fn bytes_kept(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row(
+        "SELECT COALESCE(SUM(bytes), 0) FROM recordings WHERE state != ?1",
+        [DELETED],
+        |r| r.get(0),
+    )
+}
+
+/// A recording that did not end well: `interrupted` (finished after a crash) or `damaged`
+/// (its recorder failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Troubled {
+    pub session_id: i64,
+    pub meeting_id: i64,
+    pub title: String,
+    pub state: String,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+/// Recordings `interrupted` or `damaged` that ended (or, with no end, started) at or after
+/// `since`, latest first.
+pub fn troubled_since(c: &Connection, since: i64) -> rusqlite::Result<Vec<Troubled>> {
+    let mut stmt = c.prepare(
+        "SELECT session_id, meeting_id, title, state, started_at, ended_at FROM recordings
+          WHERE state IN (?1, ?2) AND COALESCE(ended_at, started_at) >= ?3
+          ORDER BY COALESCE(ended_at, started_at) DESC, session_id DESC",
+    )?;
+    stmt.query_map(params![INTERRUPTED, DAMAGED, since], |r| {
+        Ok(Troubled {
+            session_id: r.get(0)?,
+            meeting_id: r.get(1)?,
+            title: r.get(2)?,
+            state: r.get(3)?,
+            started_at: r.get(4)?,
+            ended_at: r.get(5)?,
+        })
+    })?
+    .collect()
+}
+
 /// Bytes recorded in sessions started in `[from, to)`, for the statistics.
 pub fn bytes_between(c: &Connection, from: i64, to: i64) -> rusqlite::Result<i64> {
     c.query_row(

@@ -37,6 +37,11 @@ pub struct Config {
     #[arg(long, env = "CAU_UDP_PORT", default_value_t = 10000)]
     pub udp_port: u16,
 
+    /// TCP port of ICE over TCP, the fallback of endpoints whose UDP is blocked (passive
+    /// candidates on the same addresses as UDP), or `off`. Default: the UDP port's number.
+    #[arg(long, env = "CAU_TCP_PORT", value_parser = tcp_port)]
+    pub tcp_port: Option<TcpPort>,
+
     /// Directory holding the database and the join-token key (created on first start).
     #[arg(long, env = "CAU_DATA_DIR", default_value = "cau-data", global = true)]
     pub data_dir: PathBuf,
@@ -145,6 +150,23 @@ pub struct Config {
     #[arg(long, env = "CAU_HTTP_REDIRECT", requires = "tls_or_cert")]
     pub http_redirect: Option<SocketAddr>,
 
+    /// A TURN server clients may relay through when nothing else gets through
+    /// (`turn:HOST:3478`, `turns:HOST:443?transport=tcp`); repeat, or separate with commas.
+    /// Needs `--turn-secret`.
+    #[arg(long = "turn-url", env = "CAU_TURN_URL", value_delimiter = ',', value_parser = turn_url, requires = "turn_secret")]
+    pub turn_urls: Vec<String>,
+
+    /// The secret shared with the TURN servers (coturn's `static-auth-secret`, with
+    /// `use-auth-secret`), at least 16 characters: the hub hands each participant credentials
+    /// made from it that expire.
+    #[arg(long, env = "CAU_TURN_SECRET", hide_env_values = true, requires = "turn_urls", value_parser = turn_secret)]
+    pub turn_secret: Option<String>,
+
+    /// How long TURN credentials stay valid, in seconds: longer than the longest meeting
+    /// (a relay is refreshed with them while it lasts).
+    #[arg(long, env = "CAU_TURN_TTL_SECS", default_value_t = 43_200, value_parser = clap::value_parser!(u32).range(60..=604_800))]
+    pub turn_ttl_secs: u32,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -167,6 +189,38 @@ pub enum RecorderMode {
     Local,
     /// A `cau-recorder` process.
     Remote,
+}
+
+/// A TURN server's URL as browsers take it (RFC 7065): `turn:` or `turns:`, a host, an
+/// optional port and `?transport=udp|tcp`.
+fn turn_url(s: &str) -> Result<String, String> {
+    crate::turn::check_url(s).map(|()| s.to_string())
+}
+
+fn turn_secret(s: &str) -> Result<String, String> {
+    if s.chars().count() < crate::turn::MIN_SECRET_CHARS {
+        return Err(format!(
+            "at least {} characters",
+            crate::turn::MIN_SECRET_CHARS
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// `--tcp-port`: ICE over TCP on a port, or not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpPort {
+    Off,
+    Port(u16),
+}
+
+fn tcp_port(s: &str) -> Result<TcpPort, String> {
+    if s == "off" {
+        return Ok(TcpPort::Off);
+    }
+    s.parse()
+        .map(TcpPort::Port)
+        .map_err(|_| "a port number (0: a free one) or `off`".to_string())
 }
 
 /// One `--retention` entry, checked on its own so that a wrong one is refused at start.
@@ -336,6 +390,16 @@ impl Config {
         }
     }
 
+    /// The TURN servers and how their credentials are made, when any is configured.
+    pub fn turn(&self) -> Option<crate::turn::Turn> {
+        let secret = self.turn_secret.clone()?;
+        (!self.turn_urls.is_empty()).then(|| crate::turn::Turn {
+            urls: self.turn_urls.clone(),
+            secret,
+            ttl: std::time::Duration::from_secs(self.turn_ttl_secs.into()),
+        })
+    }
+
     /// The limits on what clients send and open, from the flags.
     pub fn limits(&self) -> crate::limits::Limits {
         crate::limits::Limits {
@@ -374,6 +438,15 @@ impl Config {
                 .to_string());
         }
         names
+    }
+
+    /// The port ICE-TCP candidates are on (0: a free one), if they are offered.
+    pub fn ice_tcp_port(&self) -> Option<u16> {
+        match self.tcp_port {
+            None => Some(self.udp_port),
+            Some(TcpPort::Off) => None,
+            Some(TcpPort::Port(port)) => Some(port),
+        }
     }
 
     pub fn candidate_ips(&self) -> Vec<IpAddr> {
@@ -421,8 +494,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.udp_port, 0);
+        assert_eq!(c.ice_tcp_port(), Some(0), "ICE-TCP follows the UDP port");
         assert_eq!(c.candidate_ips().len(), 2);
         assert!(Config::try_parse_from(["cau", "--listen", "nonsense"]).is_err());
+    }
+
+    #[test]
+    fn ice_tcp_takes_the_udp_ports_number_a_port_of_its_own_or_off() {
+        let parse = |flags: &[&str]| {
+            let mut args = vec!["cau"];
+            args.extend(flags);
+            Config::try_parse_from(args).unwrap().ice_tcp_port()
+        };
+        assert_eq!(parse(&[]), Some(10000));
+        assert_eq!(parse(&["--udp-port", "11000"]), Some(11000));
+        assert_eq!(parse(&["--tcp-port", "4443"]), Some(4443));
+        assert_eq!(parse(&["--tcp-port", "off"]), None);
+        assert_refused(&["--tcp-port", "no"]);
+        assert_refused(&["--tcp-port", "70000"]);
     }
 
     #[test]
@@ -476,6 +565,40 @@ mod tests {
             ["--max-name-chars", "300"],
         ] {
             assert_refused(&bad[..]);
+        }
+    }
+
+    #[test]
+    fn turn_servers_need_their_secret_and_valid_urls() {
+        let c = Config::try_parse_from(["cau"]).unwrap();
+        assert!(c.turn().is_none());
+        let secret = "a-secret-of-20-chars";
+        let c = Config::try_parse_from([
+            "cau",
+            "--turn-url",
+            "turn:198.18.0.1:3478,turns:turn.example:443?transport=tcp",
+            "--turn-secret",
+            secret,
+        ])
+        .unwrap();
+        let turn = c.turn().expect("configured");
+        assert_eq!(turn.urls.len(), 2);
+        assert_eq!(turn.ttl, std::time::Duration::from_secs(43_200));
+        for bad in [
+            &["--turn-url", "turn:198.18.0.1"][..],
+            &["--turn-secret", secret],
+            &["--turn-url", "stun:198.18.0.1", "--turn-secret", secret],
+            &["--turn-url", "turn:198.18.0.1", "--turn-secret", "short"],
+            &[
+                "--turn-url",
+                "turn:198.18.0.1",
+                "--turn-secret",
+                secret,
+                "--turn-ttl-secs",
+                "10",
+            ],
+        ] {
+            assert_refused(bad);
         }
     }
 
@@ -565,6 +688,14 @@ mod tests {
         assert_eq!(c.retention, ["general=15"]);
         assert_eq!(c.video_slots, 6);
         assert_eq!(c.audio_slots, 5, "the default where the file says nothing");
+        assert_eq!(c.ice_tcp_port(), Some(11000));
+        let off = file("tcp-off.toml", "tcp_port = \"off\"\n");
+        assert_eq!(
+            load(&["--config", off.to_str().unwrap()])
+                .unwrap()
+                .ice_tcp_port(),
+            None
+        );
         // A flag wins over the file, a list included.
         let c = load(&[
             "--config",
@@ -603,6 +734,7 @@ mod tests {
                 "key `listen`: a string",
             ),
             ("enum.toml", "tls = \"on\"\n", "key `tls`"),
+            ("tcp.toml", "tcp_port = \"closed\"\n", "key `tcp_port`"),
             ("syntax.toml", "udp_port = = 1\n", "not TOML"),
         ];
         for (name, text, want) in cases {
@@ -649,9 +781,18 @@ mod tests {
         let flags = file_flags(&command, &f, &given).unwrap();
         assert_eq!(
             flags.len(),
-            2 * (examples.len() + 1),
-            "a flag and a value each; retention's list has two"
+            2 * (examples.len() + 2),
+            "a flag and a value each; the lists of retention and turn_url have two"
         );
+    }
+
+    #[test]
+    fn the_production_example_in_deploy_loads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/cau.toml");
+        let c = Config::load_from(["cau", "--config", path]).expect("deploy/cau.toml loads");
+        assert_eq!(c.listen, "0.0.0.0:443".parse().unwrap());
+        assert_eq!(c.data_dir, std::path::PathBuf::from("/var/lib/cau"));
+        assert!(c.tls_cert.is_some() && c.tls_key.is_some());
     }
 
     #[test]

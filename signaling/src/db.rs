@@ -240,6 +240,14 @@ impl Db {
         })
     }
 
+    /// Write everything in the write-ahead log into the database file and empty the log, so
+    /// that the file alone holds it all (at a clean shutdown; a backup of the file then needs
+    /// no `-wal` beside it).
+    pub async fn checkpoint(&self) -> Result<(), DbError> {
+        self.call(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
+            .await
+    }
+
     /// Run `f` with the connection on the blocking pool.
     pub async fn call<T: Send + 'static>(
         &self,

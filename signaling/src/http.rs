@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -13,6 +15,7 @@ use rust_embed::RustEmbed;
 
 use crate::error::ApiError;
 use crate::rooms::Hub;
+use crate::status::RateSampler;
 use crate::ws::{self, ConnectionTimers};
 
 /// The web client. Read from `web-client/` at run time in debug builds, embedded in release.
@@ -31,6 +34,13 @@ pub struct AppState {
     pub https: bool,
     /// The data directory (a replaced directory file is saved there).
     pub data_dir: PathBuf,
+    /// Where the hub listens (`None` for an app served by a test without a listener).
+    pub listen: Option<SocketAddr>,
+    /// When this app was made: the hub's start, for its uptime.
+    pub started: Instant,
+    pub started_at: i64,
+    /// The media plane's totals at the previous status request, for rates.
+    pub rates: Arc<RateSampler>,
 }
 
 impl AppState {
@@ -41,6 +51,10 @@ impl AppState {
             public_url: None,
             https: false,
             data_dir,
+            listen: None,
+            started: Instant::now(),
+            started_at: crate::db::now_ms(),
+            rates: Arc::new(RateSampler::default()),
         }
     }
 }
@@ -56,6 +70,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::middleware::map_response(move |res: Response| {
             secure_headers(https, res)
+        }))
+        .layer(axum::middleware::map_response(|res: Response| async {
+            crate::metrics::count_http_response(res.status());
+            res
         }))
 }
 

@@ -22,8 +22,10 @@ pub mod remote_recorder;
 pub mod retention;
 pub mod rooms;
 pub mod statistics;
+pub mod status;
 pub mod tls;
 pub mod tokens;
+pub mod turn;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -71,6 +73,8 @@ pub enum StartError {
 pub struct RunningHub {
     pub addr: SocketAddr,
     pub udp_port: u16,
+    /// The ICE-TCP port, unless `--tcp-port off`.
+    pub tcp_port: Option<u16>,
     pub hub: Hub,
     /// The certificate, when the hub serves HTTPS.
     pub tls: Option<tls::Certified>,
@@ -95,16 +99,48 @@ impl RunningHub {
         format!("{scheme}://{shown}/")
     }
 
-    /// Stop accepting connections and wait for the server task to end.
+    /// Stop cleanly (SIGTERM): every client is told `bye` `server_shutdown` (its page
+    /// rejoins when the hub is back) and leaves, which ends each session and its recording;
+    /// the recordings are finalised (up to [`SHUTDOWN_RECORDINGS`]); then the HTTP servers
+    /// stop, letting responses under way finish, and the database's log is written into it.
     pub async fn shutdown(self) {
+        let recorded = self.hub.recorded_sessions().await;
+        self.hub.begin_shutdown();
+        let goodbye = tokio::time::Instant::now() + SHUTDOWN_GOODBYE;
+        while self.hub.websockets() > 0 && tokio::time::Instant::now() < goodbye {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if !recorded.is_empty() {
+            tracing::info!(
+                recordings = recorded.len(),
+                "waiting for recordings to be finalised"
+            );
+            if self
+                .hub
+                .recordings_settled(&recorded, SHUTDOWN_RECORDINGS)
+                .await
+            {
+                tracing::info!("recordings finalised");
+            }
+        }
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
         if let Some(redirect) = self.redirect {
             let _ = redirect.await;
         }
         self.roll_call.abort();
+        if let Err(e) = self.hub.db().checkpoint().await {
+            tracing::error!(error = %e, "cannot write the database's log into it");
+        }
     }
 }
+
+/// How long a shutdown waits for websockets to say goodbye and close.
+pub const SHUTDOWN_GOODBYE: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a shutdown waits for recordings to be finalised (deploy/cau.service gives the
+/// whole stop 60 s). A recording not finalised by then is finished at the next start, as
+/// after a crash.
+pub const SHUTDOWN_RECORDINGS: std::time::Duration = std::time::Duration::from_secs(45);
 
 /// Serve `app` on `listener` until `stop` turns true, in a task of its own.
 macro_rules! spawn_server {
@@ -148,13 +184,14 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     let sfu = sfu::start(sfu::SfuConfig {
         candidate_ips: config.candidate_ips(),
         udp_port: config.udp_port,
+        tcp_port: config.ice_tcp_port(),
         core: config.sfu_core(),
         offer_timeout: config.offer_timeout,
         ice_grace: std::time::Duration::from_secs(config.ice_grace_secs.into()),
     })
     .await
     .map_err(StartError::Media)?;
-    let udp_port = sfu.udp_port();
+    let (udp_port, tcp_port) = (sfu.udp_port(), sfu.tcp_port());
     let recordings = config.data_dir.join(RECORDINGS_DIR);
     let hub = Hub::new(
         directory,
@@ -184,6 +221,10 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     }
     hub.set_disk_reserve(config.disk_reserve_mb.saturating_mul(1_000_000));
     hub.set_limits(config.limits());
+    if let Some(turn) = config.turn() {
+        tracing::info!(servers = ?turn.urls, "clients are handed TURN credentials");
+        hub.set_turn(turn);
+    }
     // Recordings a crash cut short are finished, and session directories put back from a
     // copy catalogued, in the background: the hub serves meanwhile.
     {
@@ -221,6 +262,7 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     let roll_call = hub.spawn_roll_call_task();
     let mut state = http::AppState::new(hub.clone(), config.data_dir.clone());
     state.public_url = config.public_url.clone();
+    state.listen = Some(addr);
     state.https = certified.is_some()
         || config
             .public_url
@@ -246,6 +288,7 @@ pub async fn start(config: &Config) -> Result<RunningHub, StartError> {
     Ok(RunningHub {
         addr,
         udp_port,
+        tcp_port,
         hub,
         tls: certified,
         redirect_addr,

@@ -58,8 +58,12 @@ async fn main() -> std::process::ExitCode {
     if let Some(at) = running.redirect_addr {
         println!("Plain HTTP on {at} redirects to HTTPS");
     }
+    let tcp = running
+        .tcp_port
+        .map(|port| format!(", ICE-TCP on port {port}"))
+        .unwrap_or_default();
     println!(
-        "Cầu is running — open {} (media on UDP port {}, data in {})",
+        "Cầu is running — open {} (media on UDP port {}{tcp}, data in {})",
         running.url(),
         running.udp_port,
         config.data_dir.display()

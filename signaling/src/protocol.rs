@@ -424,6 +424,8 @@ pub enum LeaveReason {
     Disconnected,
     Failed,
     Removed,
+    /// The hub is stopping (SIGTERM); the participant rejoins when it is back.
+    ServerShutdown,
 }
 
 impl LeaveReason {
@@ -433,6 +435,7 @@ impl LeaveReason {
             LeaveReason::Disconnected => "disconnected",
             LeaveReason::Failed => "failed",
             LeaveReason::Removed => "removed",
+            LeaveReason::ServerShutdown => "server_shutdown",
         }
     }
 }

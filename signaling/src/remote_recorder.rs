@@ -92,6 +92,22 @@ impl RemoteRecorders {
         (now, rx)
     }
 
+    /// Recorders following the feed now (a `cau-recorder` keeps one open while it runs; a
+    /// vanished one is noticed at the feed's next keep-alive, within 5 s).
+    pub fn connected(&self) -> usize {
+        self.feed.receiver_count()
+    }
+
+    /// Recorded sessions waiting for a recorder to attach.
+    pub fn waiting(&self) -> usize {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|r| r.resource.is_none())
+            .count()
+    }
+
     /// A recorded session starts: it waits for a recorder (announced on the feed). Returns
     /// where recorders' offers for it arrive.
     pub fn register(

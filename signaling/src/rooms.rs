@@ -10,6 +10,7 @@
 //! with its first participant and ends when the chair ends it, or when its room empties after
 //! the scheduled end.
 
+mod live;
 mod moderation;
 
 use rusqlite::OptionalExtension;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use sfu::{EndpointId, LinkStats, SessionId, SfuHandle};
 use tokio::sync::{Mutex, mpsc};
 
+pub use self::live::{LiveEndpoint, LiveSession};
 pub use self::moderation::Moderation;
 use self::moderation::SessionModeration;
 use crate::access::{Admission, Credential};
@@ -82,6 +84,10 @@ struct HubInner {
     limits: std::sync::Mutex<Limits>,
     /// Websockets open per client address.
     connections: AddressCounts,
+    /// Set once the hub is stopping: every connection says `bye` `server_shutdown` and goes.
+    closing: tokio::sync::watch::Sender<bool>,
+    /// The TURN servers clients may relay through, when configured.
+    turn: std::sync::OnceLock<crate::turn::Turn>,
 }
 
 /// The archive views in the making: a permit per core, and each one's state.
@@ -116,6 +122,8 @@ struct Room {
     occurrence_end: i64,
     host: UnitRef,
     session: SessionId,
+    /// When the session started (ms).
+    started_at: i64,
     members: BTreeMap<String, Member>,
     /// Invited unit ids, in directory order.
     invited: Vec<String>,
@@ -164,6 +172,8 @@ struct Member {
     /// What let it in (a chair's removal bars it from the session).
     credential: Credential,
     tx: mpsc::UnboundedSender<ServerMessage>,
+    /// When it joined (ms).
+    joined_at: i64,
     /// Since when it has been speaking (for the attendance record's speaking time).
     speaking_since: Option<i64>,
     /// Its link's quality, sampled with the roll call (for the statistics).
@@ -324,7 +334,81 @@ impl Hub {
                 remote_recorder: std::sync::OnceLock::new(),
                 limits: std::sync::Mutex::new(Limits::default()),
                 connections: AddressCounts::default(),
+                closing: tokio::sync::watch::Sender::new(false),
+                turn: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Start stopping: every websocket, joined or not, is told `bye` `server_shutdown` and
+    /// closed, and new ones are at once; the participants leave as after a `leave`, so the
+    /// last one out of a room ends its session and its recording. See
+    /// [`crate::RunningHub::shutdown`] for the rest.
+    pub fn begin_shutdown(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Hub::begin_shutdown`] was called (at once if it already was).
+    pub fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
+        }
+    }
+
+    /// The sessions being recorded now (their recordings' catalogue rows are `recording`).
+    pub async fn recorded_sessions(&self) -> Vec<i64> {
+        let rooms = self.inner.rooms.lock().await;
+        rooms
+            .values()
+            .filter(|r| r.recorder.is_some())
+            .map(|r| r.session.0 as i64)
+            .collect()
+    }
+
+    /// Wait until none of `sessions`' recordings is still `recording` or `finalising` in the
+    /// catalogue (finalised by the recorder in the hub, or by `cau-recorder`'s manifest), or
+    /// until `limit`; whether they all were.
+    pub async fn recordings_settled(&self, sessions: &[i64], limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let ids = sessions.to_vec();
+            let open = self
+                .inner
+                .db
+                .call(move |c| {
+                    let mut open = 0;
+                    for id in ids {
+                        let state: Option<String> = c
+                            .query_row(
+                                "SELECT state FROM recordings WHERE session_id = ?1",
+                                [id],
+                                |r| r.get(0),
+                            )
+                            .optional()?;
+                        if matches!(
+                            state.as_deref(),
+                            Some(crate::archive::RECORDING | crate::archive::FINALISING)
+                        ) {
+                            open += 1;
+                        }
+                    }
+                    Ok(open)
+                })
+                .await;
+            match open {
+                Ok(0) => return true,
+                Ok(_) if tokio::time::Instant::now() < deadline => {}
+                Ok(open) => {
+                    tracing::warn!(open, "recordings not finalised before the shutdown's limit");
+                    return false;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the recordings' state");
+                    return false;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
 
@@ -509,8 +593,24 @@ impl Hub {
         &self.inner.db
     }
 
-    pub fn ice_servers(&self) -> &[IceServer] {
-        &self.inner.ice_servers
+    /// The ICE servers `participant` is told at its `welcome`: the fixed ones, and the TURN
+    /// servers with credentials of its own.
+    pub fn ice_servers_for(&self, participant: &str) -> Vec<IceServer> {
+        let mut servers = self.inner.ice_servers.clone();
+        if let Some(turn) = self.inner.turn.get() {
+            servers.push(turn.ice_server(participant));
+        }
+        servers
+    }
+
+    /// Hand clients credentials for these TURN servers (set at start; once).
+    pub fn set_turn(&self, turn: crate::turn::Turn) {
+        let _ = self.inner.turn.set(turn);
+    }
+
+    /// Whether clients are handed TURN servers.
+    pub fn has_turn(&self) -> bool {
+        self.inner.turn.get().is_some()
     }
 
     pub fn token_key(&self) -> &TokenKey {
@@ -662,6 +762,7 @@ impl Hub {
                     occurrence_end: admission.occurrence.end,
                     host: host.clone(),
                     session: SessionId(session as u64),
+                    started_at: now_ms(),
                     members: BTreeMap::new(),
                     invited,
                     presence: HashMap::new(),
@@ -717,6 +818,7 @@ impl Hub {
                 endpoint,
                 credential: admission.credential.clone(),
                 tx,
+                joined_at: now_ms(),
                 speaking_since: None,
                 quality: QualitySamples::default(),
             },
@@ -799,7 +901,8 @@ impl Hub {
         if room.members.is_empty() {
             let session = room.session.0 as i64;
             let meeting = room.meeting.id;
-            let over = now_ms() >= room.occurrence_end;
+            // A hub stopping ends the session, not the meeting: it goes on after the restart.
+            let over = reason != LeaveReason::ServerShutdown && now_ms() >= room.occurrence_end;
             rooms.remove(room_code);
             let db = &self.inner.db;
             if let Err(e) = db.session_ended(session).await {

@@ -44,6 +44,7 @@ impl Default for ConnectionTimers {
 
 /// Close codes (RFC 6455 §7.4.1).
 const CLOSE_NORMAL: u16 = 1000;
+const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_ERROR: u16 = 1011;
@@ -56,6 +57,8 @@ enum End {
     Refused,
     /// The room let go of us first (the meeting ended, or a chair removed us).
     Released,
+    /// The hub is stopping.
+    Shutdown,
 }
 
 struct Joinedstate {
@@ -139,6 +142,8 @@ async fn serve_inner<S, R>(
     let mut last_heard = Instant::now();
     let mut ping =
         tokio::time::interval_at(Instant::now() + timers.ping_interval, timers.ping_interval);
+    let closing = conn.hub.closing();
+    tokio::pin!(closing);
 
     let end = loop {
         if let Some(rx) = conn.new_room_rx.take() {
@@ -196,6 +201,12 @@ async fn serve_inner<S, R>(
                 if let Some(end) = conn.on_media(event).await {
                     break end;
                 }
+            }
+            () = &mut closing => {
+                // The hub is stopping: the page rejoins by itself when it is back.
+                conn.send(&ServerMessage::Bye { reason: ByeReason::ServerShutdown }).await;
+                conn.close(CLOSE_GOING_AWAY, "server shutdown").await;
+                break End::Shutdown;
             }
             _ = tokio::time::sleep_until(join_deadline), if !joined => {
                 conn.refuse(ErrorCode::JoinTimeout, "no join message in time", CLOSE_POLICY).await;
@@ -292,6 +303,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     async fn error(&mut self, code: ErrorCode, message: impl Into<String>) {
         let message = message.into();
         tracing::info!(?code, %message, "refused client message");
+        crate::metrics::count_ws_error(code);
         self.send(&ServerMessage::error(code, message)).await;
     }
 
@@ -601,7 +613,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             meeting: joined.meeting.clone(),
             room: joined.room.clone(),
             participants: joined.others.clone(),
-            ice_servers: self.hub.ice_servers().to_vec(),
+            ice_servers: self.hub.ice_servers_for(&joined.participant.id),
         };
         self.new_room_rx = joined.events.take();
         self.state = Some(Joinedstate {
@@ -827,6 +839,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             End::Left => LeaveReason::Left,
             End::Disconnected | End::Refused => LeaveReason::Disconnected,
             End::Failed => LeaveReason::Failed,
+            End::Shutdown => LeaveReason::ServerShutdown,
             End::Released => {
                 // The room already let go of us (and told the others why).
                 self.hub.sfu().close(state.joined.endpoint);

@@ -69,6 +69,12 @@ async fn metrics_are_prometheus_text_without_a_login() {
         "cau_sfu_packets_received_total",
         "cau_sfu_packets_forwarded_total",
         "cau_sfu_datagrams_dropped_total",
+        "cau_sfu_tcp_connections",
+        "cau_sfu_tcp_frames_dropped_total",
+        "cau_sfu_received_bytes_total",
+        "cau_sfu_sent_bytes_total",
+        "cau_sfu_keyframe_requests_total",
+        "cau_sfu_layer_switches_total",
     ] {
         assert!(
             text.contains(&format!("# TYPE {name} ")),
@@ -98,6 +104,29 @@ async fn metrics_are_prometheus_text_without_a_login() {
         .and_then(|v| v.parse().ok())
         .expect("the space left on the archive's disk");
     assert!(free > 0);
+    // Histograms: every bucket, +Inf last.
+    for (name, first, last) in [
+        ("cau_sfu_rtt_seconds", "0.01", "1.6"),
+        ("cau_sfu_loss_ratio", "0.001", "0.5"),
+    ] {
+        for le in [first, last, "+Inf"] {
+            let line = format!("\n{name}_bucket{{le=\"{le}\"}} 0\n");
+            assert!(text.contains(&line), "{line} missing:\n{text}");
+        }
+        assert!(text.contains(&format!("# TYPE {name} histogram\n")));
+        assert!(text.contains(&format!("\n{name}_count 0\n")));
+    }
+    // Error responses are counted by class; this test's own 404 among them.
+    let (status, _, _) = get(&s, "/api/meetings/999999").await;
+    assert!(status.is_client_error());
+    let (_, _, body) = get(&s, "/metrics").await;
+    let text = String::from_utf8(body).unwrap();
+    let client_errors: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("cau_http_errors_total{class=\"4xx\"} "))
+        .and_then(|v| v.parse().ok())
+        .expect("4xx counted");
+    assert!(client_errors >= 1, "{text}");
     // A hub embedded in a test has no counting allocator: no heap figure rather than a wrong one.
     assert!(!text.contains("cau_heap_bytes"));
 }

@@ -115,6 +115,18 @@ async fn a_client_over_its_message_rate_is_told_then_closed_and_one_within_it_is
         "told about once a second, not for each message: {told}"
     );
 
+    // Operators see the errors in /metrics (counted by the process: at least these).
+    let counted = |code: &'static str| {
+        let addr = hub.addr;
+        async move {
+            common::metric(addr, &format!("cau_ws_errors_total{{code=\"{code}\"}}"))
+                .await
+                .unwrap_or(0.0)
+        }
+    };
+    assert!(counted("rate_limited").await >= (1 + told) as f64);
+    assert!(counted("malformed").await >= (12 + read) as f64);
+
     // The calm client was never touched.
     send(&mut calm, &ClientMessage::Leave).await;
     hub.shutdown().await;
@@ -135,6 +147,8 @@ async fn connections_past_the_limit_from_one_address_are_refused_until_one_close
         }
         other => panic!("a third connection is refused, got {:?}", other.map(|_| ())),
     }
+    let refused = common::metric(hub.addr, "cau_http_errors_total{class=\"4xx\"}").await;
+    assert!(refused >= Some(1.0), "the 429 is counted: {refused:?}");
     drop(first);
     let mut again = None;
     for _ in 0..50 {
@@ -222,4 +236,48 @@ async fn a_session_at_the_hubs_cap_refuses_officials_but_not_a_chair() {
     assert_eq!((codes, closed), (vec![ErrorCode::MeetingFull], true));
     let _chair = joined(&hub, &m.join_as_chair("Chủ trì")).await;
     hub.shutdown().await;
+}
+
+/// The ICE-TCP port takes connections (counted in `cau_sfu_tcp_connections`); one that sends
+/// a frame longer than any datagram is closed and no longer counted; the hub's HTTP goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_tcp_connection_is_counted_and_closed_on_an_oversized_frame() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hub = hub_with("ice-tcp-limits", |_| {}).await;
+    let port = hub.tcp_port.expect("ICE-TCP is on by default");
+    let count = || common::metric(hub.addr, "cau_sfu_tcp_connections");
+    assert_eq!(count().await, Some(0.0));
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    assert!(
+        wait_for(|| async { count().await == Some(1.0) }).await,
+        "the connection is counted"
+    );
+    tcp.write_all(&[0xff, 0xff]).await.unwrap();
+    let mut rest = vec![];
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the hub closes it: {read:?}"
+    );
+    assert!(
+        wait_for(|| async { count().await == Some(0.0) }).await,
+        "and no longer counts it"
+    );
+}
+
+/// Whether `check` holds within 5 s.
+async fn wait_for<F, Fut>(check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..50 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }

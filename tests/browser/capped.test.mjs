@@ -62,7 +62,8 @@ async function networkSettled() {
 
 before(async () => {
   await networkSettled();
-  setup = await startHubWithAccount('capped', SCHEDULER);
+  // UDP only: the pages must reach the hub through the relay, not around it over ICE-TCP.
+  setup = await startHubWithAccount('capped', SCHEDULER, { extraArgs: ['--tcp-port', 'off'] });
   ({ hub, bearer } = setup);
   relay = await startCappedRelay({ rate: OPEN, queueBytes: QUEUE });
   // Two browsers, so that each page is its own front tab (a background tab renders nothing,

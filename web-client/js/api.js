@@ -185,6 +185,11 @@ export function canSchedule(user) {
   return roles.includes('scheduler') || roles.includes('admin');
 }
 
+/** Whether `user` is an admin (accounts, the directory, the status page). */
+export function isAdmin(user) {
+  return Array.isArray(user?.roles) && user.roles.includes('admin');
+}
+
 /** Whether `user` may use the archive of recordings (archivist or admin). */
 export function canArchive(user) {
   const roles = Array.isArray(user?.roles) ? user.roles : [];

@@ -15,7 +15,7 @@
 import { t, applyI18n, bindLangSwitch, onLangChange } from './i18n.js';
 import { hydrateIcons } from './icons.js';
 import { fetchDirectory } from './directory.js';
-import { ApiError, canArchive, canSchedule, logout, loginUrl, requireStaff } from './api.js';
+import { ApiError, canArchive, canSchedule, isAdmin, logout, loginUrl, requireStaff } from './api.js';
 import './strings/schedule.js'; // the unit picker's strings
 import './strings/archive.js';
 import { canManageRetention } from './archive/retention.js';
@@ -167,6 +167,7 @@ async function start() {
   $('account').hidden = false;
   $('to-schedule').hidden = !canSchedule(state.user);
   $('to-stats').hidden = !canSchedule(state.user);
+  $('to-status').hidden = !isAdmin(state.user);
   if (!canArchive(state.user)) {
     deny();
     return;

@@ -13,7 +13,7 @@
 import { t, applyI18n, bindLangSwitch, onLangChange } from './i18n.js';
 import { hydrateIcons } from './icons.js';
 import { fetchDirectory } from './directory.js';
-import { ApiError, get, logout, requireStaff, canSchedule, canArchive } from './api.js';
+import { ApiError, get, logout, requireStaff, canSchedule, canArchive, isAdmin } from './api.js';
 import './strings/schedule.js';
 import { $, el, apiErrorText, isTyping } from './schedule/dom.js';
 import { UnitIndex } from './schedule/units.js';
@@ -238,6 +238,7 @@ async function start() {
   renderUser();
   $('account').hidden = false;
   $('to-archive').hidden = !canArchive(state.user);
+  $('to-status').hidden = !isAdmin(state.user);
   if (!canSchedule(state.user)) {
     $('boot').hidden = true;
     $('denied').hidden = false;

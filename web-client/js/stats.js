@@ -12,7 +12,7 @@ import { $, el } from './schedule/dom.js';
 import { t, applyI18n, bindLangSwitch, onLangChange, getLang } from './i18n.js';
 import { hydrateIcons } from './icons.js';
 import { fetchDirectory, tierLabel } from './directory.js';
-import { get, requireStaff, canSchedule, canArchive, ApiError } from './api.js';
+import { get, requireStaff, canSchedule, canArchive, isAdmin, ApiError } from './api.js';
 import { today, dayStart, isoDate, parseIsoDate } from './schedule/time.js';
 import { formatBytes } from './archive/format.js';
 import './strings/stats.js';
@@ -130,6 +130,7 @@ async function start() {
   bindLangSwitch($('lang-switch'));
   const { user } = await requireStaff();
   $('to-archive').hidden = !canArchive(user);
+  $('to-status').hidden = !isAdmin(user);
   if (!canSchedule(user)) {
     $('denied').hidden = false;
     document.body.dataset.view = 'denied';

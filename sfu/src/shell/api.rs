@@ -18,6 +18,9 @@ pub struct SfuConfig {
     pub candidate_ips: Vec<IpAddr>,
     /// The UDP port (0: the first socket picks one; the others then use the same).
     pub udp_port: u16,
+    /// ICE over TCP: the port of the passive TCP candidates, one listener on each of
+    /// `candidate_ips` (0: the first picks one); `None`: UDP only.
+    pub tcp_port: Option<u16>,
     pub core: CoreConfig,
     /// How long a client may take to answer the hub's offer before its endpoint is failed
     /// (a browser answers in milliseconds; one that never does would otherwise be stuck
@@ -40,6 +43,7 @@ impl Default for SfuConfig {
         SfuConfig {
             candidate_ips: vec![IpAddr::from([127, 0, 0, 1])],
             udp_port: 0,
+            tcp_port: None,
             core: CoreConfig::default(),
             offer_timeout: DEFAULT_OFFER_TIMEOUT,
             ice_grace: DEFAULT_ICE_GRACE,
@@ -135,8 +139,8 @@ pub struct RecordedPacket {
     pub sender_us: Option<i64>,
 }
 
-/// Counts for health checks and tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counts for health checks, `/metrics` and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SfuStats {
     pub sessions: usize,
     pub endpoints: usize,
@@ -147,11 +151,90 @@ pub struct SfuStats {
     pub packets_forwarded: u64,
     /// Datagrams dropped on arrival because the media task was behind (its queue full).
     pub datagrams_dropped: u64,
+    /// ICE-TCP connections open now.
+    pub tcp_connections: u64,
+    /// ICE-TCP frames dropped on the way out because their connection's queue was full.
+    pub tcp_frames_dropped: u64,
     /// Redundant-audio (RED) packets received from publishers, and written to subscribers.
     pub red_packets_received: u64,
     pub red_packets_sent: u64,
     /// Audio packets lost on the way in and recovered from the next packet's redundancy.
     pub audio_packets_recovered: u64,
+    /// Bytes of every datagram received on, and sent from, the media port (STUN, DTLS, SRTP).
+    pub bytes_received: u64,
+    pub bytes_sent: u64,
+    /// Keyframes asked of publishers, and slots switched to another publisher or layer —
+    /// summed over every session, ended ones included.
+    pub keyframe_requests: u64,
+    pub layer_switches: u64,
+    /// Endpoints' round-trip times in seconds, one observation per endpoint per second.
+    pub rtt_seconds: Histogram<RTT_BUCKETS>,
+    /// Fractions of endpoints' media lost on the way to the hub, observed likewise.
+    pub loss_ratio: Histogram<LOSS_BUCKETS>,
+}
+
+/// Bucket count of [`SfuStats::rtt_seconds`].
+pub const RTT_BUCKETS: usize = 8;
+/// Bucket count of [`SfuStats::loss_ratio`].
+pub const LOSS_BUCKETS: usize = 7;
+
+/// Observations counted into buckets by upper bound, as a Prometheus histogram is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Histogram<const N: usize> {
+    /// Each bucket's upper bound (inclusive), ascending; `+Inf` is implied.
+    pub bounds: [f64; N],
+    /// Observations in each bucket alone (not cumulative); above the last bound only `count`
+    /// has them.
+    pub buckets: [u64; N],
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl<const N: usize> Histogram<N> {
+    pub const fn new(bounds: [f64; N]) -> Self {
+        Histogram {
+            bounds,
+            buckets: [0; N],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    pub fn observe(&mut self, value: f64) {
+        if !value.is_finite() {
+            return;
+        }
+        if let Some(i) = self.bounds.iter().position(|b| value <= *b) {
+            self.buckets[i] += 1;
+        }
+        self.sum += value;
+        self.count += 1;
+    }
+
+    /// `(upper bound, observations at or below it)` for each bound, as Prometheus's `le`.
+    pub fn cumulative(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.bounds
+            .iter()
+            .zip(self.buckets.iter().scan(0, |total, n| {
+                *total += n;
+                Some(*total)
+            }))
+            .map(|(b, n)| (*b, n))
+    }
+}
+
+impl Default for Histogram<RTT_BUCKETS> {
+    /// From a LAN's 10 ms to a satellite link's 1.6 s.
+    fn default() -> Self {
+        Histogram::new([0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6])
+    }
+}
+
+impl Default for Histogram<LOSS_BUCKETS> {
+    /// From unnoticeable (0.1 %) to unusable (50 %).
+    fn default() -> Self {
+        Histogram::new([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5])
+    }
 }
 
 /// The quality of one endpoint's link, from str0m's statistics (refreshed every second);
@@ -227,6 +310,7 @@ pub(crate) enum Command {
 pub struct SfuHandle {
     pub(crate) tx: mpsc::UnboundedSender<Command>,
     pub(crate) udp_port: u16,
+    pub(crate) tcp_port: Option<u16>,
 }
 
 impl std::fmt::Debug for Command {
@@ -254,6 +338,11 @@ impl SfuHandle {
     /// The UDP port every endpoint's media uses.
     pub fn udp_port(&self) -> u16 {
         self.udp_port
+    }
+
+    /// The TCP port of the ICE-TCP candidates, if they are offered.
+    pub fn tcp_port(&self) -> Option<u16> {
+        self.tcp_port
     }
 
     /// Create `endpoint` in `session` from the client's one initial offer; returns the answer.
@@ -357,5 +446,23 @@ impl SfuHandle {
 
     fn send(&self, cmd: Command) -> Result<(), SfuError> {
         self.tx.send(cmd).map_err(|_| SfuError::Stopped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_histogram_counts_each_observation_once_in_the_first_bucket_that_holds_it() {
+        let mut h = Histogram::new([0.1, 0.5, 1.0]);
+        for v in [0.05, 0.1, 0.3, 2.0, f64::NAN] {
+            h.observe(v);
+        }
+        assert_eq!(h.buckets, [2, 1, 0]);
+        assert_eq!(h.count, 4, "NaN is not an observation");
+        assert!((h.sum - 2.45).abs() < 1e-9);
+        let cumulative: Vec<(f64, u64)> = h.cumulative().collect();
+        assert_eq!(cumulative, [(0.1, 2), (0.5, 3), (1.0, 3)]);
     }
 }

@@ -10,7 +10,7 @@ use str0m::change::SdpOffer;
 use str0m::format::{Codec, CodecConfig, CodecSpec, FormatParams, PayloadParams};
 use str0m::media::KeyframeRequestKind;
 use str0m::media::{Frequency, Pt};
-use str0m::net::{Protocol, Receive, Transmit};
+use str0m::net::{Protocol, Receive, TcpType, Transmit};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
@@ -89,16 +89,19 @@ const SPEAKING_POLL: Duration = Duration::from_millis(100);
 /// and tests into a simulated network.
 ///
 /// Use: feed one input (`join`, `answer`, `candidate`, `close`, [`Engine::handle_datagram`],
-/// or [`Engine::handle_timeout`] once [`Engine::next_deadline`] has passed), then call
+/// [`Engine::handle_tcp_frame`], or [`Engine::handle_timeout`] once
+/// [`Engine::next_deadline`] has passed), then call
 /// [`Engine::drive`], then send what [`Engine::transmits`] yields.
 pub struct Engine {
     config: SfuConfig,
     /// Our candidate addresses (the sockets' local addresses).
     local: Vec<SocketAddr>,
+    /// Our ICE-TCP passive candidate addresses (the listeners' local addresses).
+    local_tcp: Vec<SocketAddr>,
     sessions: HashMap<SessionId, SessionCore>,
     endpoints: HashMap<EndpointId, Endpoint>,
-    /// Source address → endpoint, learnt from accepted datagrams.
-    routes: HashMap<SocketAddr, EndpointId>,
+    /// Source (protocol and address) → endpoint, learnt from accepted datagrams and frames.
+    routes: HashMap<(Protocol, SocketAddr), EndpointId>,
     dirty: BTreeSet<EndpointId>,
     renegotiate: BTreeSet<EndpointId>,
     decisions: Vec<Decision>,
@@ -110,6 +113,9 @@ pub struct Engine {
     red_packets_received: u64,
     red_packets_sent: u64,
     audio_packets_recovered: u64,
+    /// The figures of [`SfuStats`] the fields above do not keep: bytes, link histograms, and
+    /// the core counters of sessions that have ended.
+    totals: SfuStats,
     /// Datagrams to send, in order.
     outbox: Vec<Transmit>,
     /// Where each recorded session's packets go.
@@ -120,6 +126,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("local", &self.local)
+            .field("local_tcp", &self.local_tcp)
             .field("sessions", &self.sessions.len())
             .field("endpoints", &self.endpoints.len())
             .finish_non_exhaustive()
@@ -132,6 +139,7 @@ impl Engine {
         Engine {
             config,
             local,
+            local_tcp: vec![],
             sessions: HashMap::new(),
             endpoints: HashMap::new(),
             routes: HashMap::new(),
@@ -145,9 +153,18 @@ impl Engine {
             red_packets_received: 0,
             red_packets_sent: 0,
             audio_packets_recovered: 0,
+            totals: SfuStats::default(),
             outbox: Vec::with_capacity(256),
             taps: HashMap::new(),
         }
+    }
+
+    /// Offer ICE over TCP too: every endpoint from now on gets a passive TCP host candidate
+    /// (RFC 6544) on each of `local` (the listeners' addresses), whose RFC 4571 frames come in
+    /// through [`Engine::handle_tcp_frame`] and go out as [`Transmit`]s with
+    /// [`Protocol::Tcp`]. Browsers rank them below UDP, so they are the fallback.
+    pub fn offer_tcp(&mut self, local: Vec<SocketAddr>) {
+        self.local_tcp = local;
     }
 
     /// When [`Engine::handle_timeout`] is next due.
@@ -319,6 +336,13 @@ impl Engine {
     }
 
     pub fn stats(&self) -> SfuStats {
+        let (keyframe_requests, layer_switches) = self.sessions.values().fold(
+            (self.totals.keyframe_requests, self.totals.layer_switches),
+            |(k, l), core| {
+                let s = core.stats();
+                (k + s.keyframe_requests, l + s.layer_switches)
+            },
+        );
         SfuStats {
             sessions: self.sessions.len(),
             endpoints: self.endpoints.len(),
@@ -330,6 +354,9 @@ impl Engine {
             red_packets_received: self.red_packets_received,
             red_packets_sent: self.red_packets_sent,
             audio_packets_recovered: self.audio_packets_recovered,
+            keyframe_requests,
+            layer_switches,
+            ..self.totals
         }
     }
 
@@ -368,6 +395,18 @@ impl Engine {
             .set_bitrate(Bitrate::kbps(0), Bitrate::kbps(DESIRED_KBPS));
         for addr in &self.local {
             if let Ok(c) = Candidate::host(*addr, "udp") {
+                rtc.add_local_candidate(c);
+            }
+        }
+        for addr in &self.local_tcp {
+            // A passive candidate: browsers connect to it (the tcptype is what lets Firefox
+            // pair it).
+            let tcp = Candidate::builder()
+                .tcp()
+                .host(*addr)
+                .tcptype(TcpType::Passive)
+                .build();
+            if let Ok(c) = tcp {
                 rtc.add_local_candidate(c);
             }
         }
@@ -413,11 +452,35 @@ impl Engine {
         destination: SocketAddr,
         data: &[u8],
     ) {
-        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, data) else {
+        self.handle_receive(now, Protocol::Udp, source, destination, data);
+    }
+
+    /// A frame (RFC 4571: one datagram's worth, its length prefix removed) came over the TCP
+    /// connection from `source` to our passive candidate `destination`.
+    pub fn handle_tcp_frame(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        self.handle_receive(now, Protocol::Tcp, source, destination, data);
+    }
+
+    fn handle_receive(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        self.totals.bytes_received += data.len() as u64;
+        let Ok(receive) = Receive::new(proto, source, destination, data) else {
             return;
         };
         let input = Input::Receive(now, receive);
-        let known = self.routes.get(&source).copied().filter(|id| {
+        let known = self.routes.get(&(proto, source)).copied().filter(|id| {
             self.endpoints
                 .get(id)
                 .is_some_and(|e| e.rtc.accepts(&input))
@@ -429,10 +492,10 @@ impl Engine {
                 .map(|e| e.id)
         });
         let Some(id) = target else {
-            tracing::trace!(source = %source, "datagram for no endpoint");
+            tracing::trace!(source = %source, ?proto, "datagram for no endpoint");
             return;
         };
-        self.routes.insert(source, id);
+        self.routes.insert((proto, source), id);
         if let Some(ep) = self.endpoints.get_mut(&id) {
             ep.guard(|rtc| rtc.handle_input(input));
             // Drained at once: in RTP mode str0m holds one received packet until the next
@@ -572,7 +635,10 @@ impl Engine {
                         ep.timeout = t;
                         break;
                     }
-                    Output::Transmit(t) => self.outbox.push(t),
+                    Output::Transmit(t) => {
+                        self.totals.bytes_sent += t.contents.len() as u64;
+                        self.outbox.push(t);
+                    }
                     Output::Event(e) => events.push(e),
                 }
             }
@@ -668,6 +734,12 @@ impl Engine {
             Event::PeerStats(s) => {
                 if let Some(ep) = self.endpoints.get_mut(&id) {
                     ep.peer_stats(&s);
+                    if let Some(rtt) = ep.link.rtt_ms {
+                        self.totals.rtt_seconds.observe(rtt / 1000.0);
+                    }
+                    if let Some(loss) = ep.link.loss {
+                        self.totals.loss_ratio.observe(loss);
+                    }
                 }
             }
             Event::MediaEgressStats(s) => {
@@ -924,6 +996,9 @@ impl Engine {
             if let Some(core) = self.sessions.get_mut(&ep.session) {
                 let _ = core.remove_endpoint(id);
                 if core.is_empty() {
+                    let ended = core.stats();
+                    self.totals.keyframe_requests += ended.keyframe_requests;
+                    self.totals.layer_switches += ended.layer_switches;
                     self.sessions.remove(&ep.session);
                     // The recorder's channel closes: its session's media is over.
                     self.taps.remove(&ep.session);

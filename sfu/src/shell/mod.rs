@@ -1,4 +1,5 @@
-//! The tokio shell around the sans-IO core: owns the UDP sockets and the clock, and feeds the
+//! The tokio shell around the sans-IO core: owns the UDP sockets, the ICE-TCP listeners
+//! ([`tcp`]) and the clock, and feeds the
 //! [`Engine`] (every endpoint's str0m instance, the session cores, routing and negotiation),
 //! which applies the core's decisions.
 //!
@@ -13,11 +14,12 @@
 //!    transmits go to the outbox, events go to the core, and the core's decisions are written
 //!    into other endpoints (which are then drained in turn) — then reaps endpoints that closed,
 //!    failed or panicked, and renegotiates those whose set of received tracks changed;
-//! 4. send the outbox on the sockets.
+//! 4. send the outbox on the sockets (or, for ICE-TCP, to the connection's writer).
 
 mod api;
 mod endpoint;
 mod engine;
+mod tcp;
 #[cfg(test)]
 mod tests;
 
@@ -27,7 +29,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use tokio::net::UdpSocket;
+use str0m::net::Protocol;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
 use api::Command;
@@ -35,7 +38,9 @@ pub use api::{
     CloseReason, DEFAULT_ICE_GRACE, DEFAULT_OFFER_TIMEOUT, EndpointEvent, LinkStats,
     RecordedPacket, SfuConfig, SfuError, SfuHandle, SfuStats, TrackInfo,
 };
+pub use api::{Histogram, LOSS_BUCKETS, RTT_BUCKETS};
 pub use engine::Engine;
+pub use tcp::{MAX_TCP_CONNECTIONS, MAX_TCP_CONNECTIONS_PER_ADDRESS, TCP_IDLE};
 
 /// Largest datagram we read.
 const MAX_DATAGRAM: usize = 2000;
@@ -44,10 +49,12 @@ const DATAGRAM_BATCH: usize = 64;
 /// Datagrams queued between the socket readers and the run loop before we drop.
 const DATAGRAM_QUEUE: usize = 4096;
 
+/// A datagram, or an ICE-TCP frame, for the run loop.
 struct Datagram {
     data: Vec<u8>,
     source: SocketAddr,
     destination: SocketAddr,
+    proto: Protocol,
 }
 
 /// The shell's clock: the runtime's, so a paused test runtime pauses the media plane too.
@@ -87,6 +94,16 @@ pub async fn start(config: SfuConfig) -> std::io::Result<SfuHandle> {
         port = local.port();
         sockets.insert(local, Arc::new(socket));
     }
+    let mut listeners = vec![];
+    if let Some(mut tcp_port) = config.tcp_port {
+        for ip in &config.candidate_ips {
+            let listener = TcpListener::bind(SocketAddr::new(*ip, tcp_port)).await?;
+            let local = listener.local_addr()?;
+            tcp_port = local.port();
+            listeners.push((local, listener));
+        }
+    }
+    let tcp_port = listeners.first().map(|(local, _)| local.port());
     let (dg_tx, dg_rx) = mpsc::channel(DATAGRAM_QUEUE);
     let dropped = Arc::new(AtomicU64::new(0));
     for (local, socket) in &sockets {
@@ -97,23 +114,65 @@ pub async fn start(config: SfuConfig) -> std::io::Result<SfuHandle> {
             dropped.clone(),
         ));
     }
+    let tcp = Arc::new(tcp::TcpConnections::default());
+    let mut engine = Engine::new(config, sockets.keys().copied().collect(), now());
+    engine.offer_tcp(listeners.iter().map(|(local, _)| *local).collect());
+    for (local, listener) in listeners {
+        tokio::spawn(tcp::accept(
+            listener,
+            local,
+            dg_tx.clone(),
+            tcp.clone(),
+            dropped.clone(),
+        ));
+    }
     let (tx, rx) = mpsc::unbounded_channel();
     let shell = Shell {
-        engine: Engine::new(config, sockets.keys().copied().collect(), now()),
+        engine,
         sockets,
+        tcp,
         dropped,
     };
     tokio::spawn(shell.run(rx, dg_rx));
-    tracing::info!(udp_port = port, "media plane started");
-    Ok(SfuHandle { tx, udp_port: port })
+    tracing::info!(udp_port = port, tcp_port, "media plane started");
+    Ok(SfuHandle {
+        tx,
+        udp_port: port,
+        tcp_port,
+    })
+}
+
+/// Put `dg` in the run loop's queue. When the queue is full (the media task is behind) it is
+/// dropped and counted in `dropped`, with a warning at most once a second (kept in `warned`),
+/// so an overload does not become a flood of log lines too. False once the loop has stopped.
+fn enqueue(
+    queue: &mpsc::Sender<Datagram>,
+    dg: Datagram,
+    dropped: &AtomicU64,
+    warned: &mut Option<Instant>,
+) -> bool {
+    match queue.try_send(dg) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            let total = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            let now = now();
+            if warned.is_none_or(|at| now >= at + DROP_WARNING_EVERY) {
+                *warned = Some(now);
+                tracing::warn!(
+                    dropped_total = total,
+                    "media loop overloaded: datagrams dropped"
+                );
+            }
+            true
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
 }
 
 /// How often, at most, a socket reader warns that datagrams are being dropped.
 const DROP_WARNING_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Read one socket into the run loop's queue. When the queue is full (the media task is behind)
-/// the datagram is dropped and counted in `dropped`; the warning says so at most once a second,
-/// so an overload does not become a flood of log lines too.
+/// Read one socket into the run loop's queue ([`enqueue`]).
 async fn read_socket(
     socket: Arc<UdpSocket>,
     local: SocketAddr,
@@ -129,21 +188,10 @@ async fn read_socket(
                     data: buf[..n].to_vec(),
                     source,
                     destination: local,
+                    proto: Protocol::Udp,
                 };
-                match out.try_send(dg) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        let total = dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                        let now = now();
-                        if warned.is_none_or(|at| now >= at + DROP_WARNING_EVERY) {
-                            warned = Some(now);
-                            tracing::warn!(
-                                dropped_total = total,
-                                "media loop overloaded: datagrams dropped"
-                            );
-                        }
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                if !enqueue(&out, dg, &dropped, &mut warned) {
+                    return;
                 }
             }
             // ICMP port unreachable from a vanished peer surfaces here on Linux: not fatal.
@@ -152,11 +200,12 @@ async fn read_socket(
     }
 }
 
-/// The media task: the engine, the sockets it sends on, and the readers' count of datagrams
-/// dropped because the task was behind.
+/// The media task: the engine, the sockets and ICE-TCP connections it sends on, and the
+/// readers' count of datagrams dropped because the task was behind.
 struct Shell {
     engine: Engine,
     sockets: HashMap<SocketAddr, Arc<UdpSocket>>,
+    tcp: Arc<tcp::TcpConnections>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -175,13 +224,13 @@ impl Shell {
                 },
                 Some(dg) = datagrams.recv() => {
                     let now = now();
-                    self.engine.handle_datagram(now, dg.source, dg.destination, &dg.data);
+                    self.receive(now, dg);
                     // Whatever else has arrived goes in before the drive, so each subscriber
                     // releases the packets of many publishers in one pass (the engine drains
                     // the receiving endpoint of each datagram at once).
                     for _ in 1..DATAGRAM_BATCH {
                         let Ok(dg) = datagrams.try_recv() else { break };
-                        self.engine.handle_datagram(now, dg.source, dg.destination, &dg.data);
+                        self.receive(now, dg);
                     }
                 }
                 _ = tokio::time::sleep_until(deadline.into()) => self.engine.handle_timeout(now()),
@@ -190,6 +239,17 @@ impl Shell {
             self.send();
         }
         tracing::info!("media plane stopped");
+    }
+
+    fn receive(&mut self, now: Instant, dg: Datagram) {
+        match dg.proto {
+            Protocol::Tcp => self
+                .engine
+                .handle_tcp_frame(now, dg.source, dg.destination, &dg.data),
+            _ => self
+                .engine
+                .handle_datagram(now, dg.source, dg.destination, &dg.data),
+        }
     }
 
     fn handle_command(&mut self, now: Instant, cmd: Command) {
@@ -233,16 +293,22 @@ impl Shell {
             Command::Stats { reply } => {
                 let _ = reply.send(SfuStats {
                     datagrams_dropped: self.dropped.load(Ordering::Relaxed),
+                    tcp_connections: self.tcp.len() as u64,
+                    tcp_frames_dropped: self.tcp.dropped.load(Ordering::Relaxed),
                     ..engine.stats()
                 });
             }
         }
     }
 
-    /// Send the engine's outbox, each datagram from the socket of its source address.
+    /// Send the engine's outbox, each datagram from the socket of its source address, each
+    /// ICE-TCP frame on its connection.
     fn send(&mut self) {
         for t in self.engine.transmits() {
-            if let Some(socket) = self.sockets.get(&t.source)
+            if t.proto == Protocol::Tcp {
+                // A closed connection or a full queue: dropped, as on a lossy path.
+                self.tcp.send(&t);
+            } else if let Some(socket) = self.sockets.get(&t.source)
                 && let Err(e) = socket.try_send_to(&t.contents, t.destination)
             {
                 tracing::debug!(error = %e, "udp send failed; packet dropped");

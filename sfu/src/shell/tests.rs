@@ -198,6 +198,11 @@ fn the_engine_forwards_on_simulated_time_without_sockets() {
     let stats = net.engine.stats();
     assert_eq!((stats.sessions, stats.endpoints), (1, 4));
     assert!(stats.packets_forwarded >= 150);
+    // Every datagram is counted, each way: the last 50 keyframes of 1000 bytes in, three
+    // times out; and each connected endpoint's round trip is observed once a second.
+    assert!(stats.bytes_received >= 50 * 1000, "{stats:?}");
+    assert!(stats.bytes_sent >= 3 * 50 * 1000, "{stats:?}");
+    assert!(stats.rtt_seconds.count > 0, "{stats:?}");
 }
 
 #[test]
@@ -440,4 +445,77 @@ fn red_goes_to_subscribers_that_negotiated_it_and_repairs_a_loss_on_the_way_in()
         .map(|p| red::parse(&p.payload).unwrap().primary.to_vec())
         .collect();
     assert_eq!(primaries, (first..=n).map(frame).collect::<Vec<_>>());
+}
+
+/// ICE over TCP in the engine: a client whose only candidate is an active TCP one (a browser
+/// whose UDP is blocked) gets the hub's passive TCP candidate in the answer, connects to it —
+/// ICE, DTLS and SRTP over the frames its connection carries — and its video reaches a UDP
+/// client and the other way round; the engine sends each client everything on its own
+/// protocol. (That browsers offered both keep to UDP is shown in `ice-tcp.test.mjs`.)
+#[test]
+fn a_client_whose_udp_is_blocked_meets_over_ice_tcp() {
+    use crate::testkit::{HUB_ADDR, HUB_TCP_ADDR, SimNet};
+    use str0m::media::MediaKind;
+    use str0m::net::Protocol;
+
+    let mut net = SimNet::new(SfuConfig::default());
+    let session = SessionId(1);
+    let udp = net.join(session, &[MediaKind::Audio, MediaKind::Video]);
+    let tcp = net.join_tcp(session, &[MediaKind::Audio, MediaKind::Video]);
+    let step = Duration::from_millis(5);
+    assert!(
+        net.run_until(step, Duration::from_secs(5), |n| n
+            .clients
+            .iter()
+            .all(|c| c.connected && c.hub_connected == 1)),
+        "both connect, one over UDP and one over TCP"
+    );
+
+    // Each one's video until the other receives it, then 30 more frames each way.
+    let mut seq = 1;
+    let mut send = |net: &mut SimNet, from: usize| {
+        for (source, data) in net.write(
+            from,
+            MediaKind::Video,
+            seq,
+            seq as u32 * 3000,
+            vp8_keyframe(800),
+            true,
+        ) {
+            if net.clients[from].proto == Protocol::Tcp {
+                net.engine
+                    .handle_tcp_frame(net.now, source, HUB_TCP_ADDR, &data);
+            } else {
+                net.engine.handle_datagram(net.now, source, HUB_ADDR, &data);
+            }
+        }
+        seq += 1;
+        for _ in 0..11 {
+            net.advance(Duration::from_millis(3));
+        }
+    };
+    for _ in 0..200 {
+        if net.clients[udp].received_total() > 0 && net.clients[tcp].received_total() > 0 {
+            break;
+        }
+        send(&mut net, udp);
+        send(&mut net, tcp);
+    }
+    let before = [udp, tcp].map(|c| net.clients[c].received_total());
+    assert!(before.iter().all(|n| *n > 0), "{before:?}");
+    for _ in 0..30 {
+        send(&mut net, udp);
+        send(&mut net, tcp);
+    }
+    for (c, b) in [udp, tcp].into_iter().zip(before) {
+        assert!(
+            net.clients[c].received_total() >= b + 30,
+            "client {c}: {} after {b}",
+            net.clients[c].received_total()
+        );
+    }
+    // Everything the hub sent each went over that client's own protocol.
+    let (udp_in, tcp_in) = (net.clients[udp].from_hub, net.clients[tcp].from_hub);
+    assert!(udp_in.0 > 30 && udp_in.1 == 0, "UDP client: {udp_in:?}");
+    assert!(tcp_in.1 > 30 && tcp_in.0 == 0, "TCP client: {tcp_in:?}");
 }

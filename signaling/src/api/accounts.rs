@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{JsonBody, optional_staff, staff};
+use super::{JsonBody, admin, optional_staff, staff};
 use crate::auth::{self, COOKIE_NAME, SESSION_TTL_MS, StaffRole, UserError};
 use crate::db::now_ms;
 use crate::error::ApiError;
@@ -103,19 +103,6 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
         "csrf_token": session.csrf_token,
     }))
     .into_response())
-}
-
-async fn admin(
-    state: &AppState,
-    method: &Method,
-    headers: &HeaderMap,
-) -> Result<auth::StaffSession, ApiError> {
-    let s = staff(state, method, headers).await?;
-    if !s.user.has(StaffRole::Admin) {
-        tracing::warn!(user = %s.user.username, "refused: not an admin");
-        return Err(ApiError::Forbidden("this needs the admin role".into()));
-    }
-    Ok(s)
 }
 
 pub async fn list(

@@ -10,6 +10,7 @@ mod meetings;
 mod record;
 mod recorder;
 mod statistics;
+mod status;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -73,6 +74,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/meetings/{id}/meeting.ics", get(meetings::meeting_ics))
         .route("/api/statistics", get(statistics::statistics))
+        .route("/api/status", get(status::status))
         .route("/api/recordings", get(archive::search))
         .route(
             "/api/recordings/{session}",
@@ -221,6 +223,20 @@ pub async fn scheduler(
     if !s.user.may_schedule() {
         tracing::warn!(user = %s.user.username, "refused: not a scheduler");
         return Err(ApiError::Forbidden("this needs the scheduler role".into()));
+    }
+    Ok(s)
+}
+
+/// A staff session whose user is an admin.
+pub async fn admin(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<StaffSession, ApiError> {
+    let s = staff(state, method, headers).await?;
+    if !s.user.has(auth::StaffRole::Admin) {
+        tracing::warn!(user = %s.user.username, "refused: not an admin");
+        return Err(ApiError::Forbidden("this needs the admin role".into()));
     }
     Ok(s)
 }

@@ -78,6 +78,8 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         }
     });
     let items = futures_util::StreamExt::chain(futures_util::stream::iter(now), later);
+    // Ended when the hub stops, so that it does not hold the server open.
+    let items = futures_util::StreamExt::take_until(items, state.hub.closing());
     Ok(sse(items).into_response())
 }
 

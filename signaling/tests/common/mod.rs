@@ -220,6 +220,21 @@ pub async fn connect(addr: SocketAddr) -> Ws {
     ws
 }
 
+/// One value of the hub's `/metrics` (`series` is the name with its labels, as written),
+/// fetched over a plain HTTP/1.0 request.
+#[allow(dead_code)]
+pub async fn metric(addr: SocketAddr, series: &str) -> Option<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 pub async fn send(ws: &mut Ws, msg: &ClientMessage) {
     ws.send(Message::text(serde_json::to_string(msg).unwrap()))
         .await
@@ -388,6 +403,8 @@ pub struct Seen {
     pub screens: Vec<String>,
     /// The latest `slots`.
     pub slots: Vec<signaling::protocol::Slot>,
+    /// The `bye` the hub sent, if it did.
+    pub bye: Option<signaling::protocol::ByeReason>,
 }
 
 /// A simulated endpoint: joins `room` as `name`, publishes audio (50/s) and video (30/s) once
@@ -668,6 +685,9 @@ async fn run(
                     }
                     ServerMessage::Error { code, message } => {
                         seen.lock().unwrap().errors.push(format!("{code:?}: {message}"));
+                    }
+                    ServerMessage::Bye { reason } => {
+                        seen.lock().unwrap().bye = Some(reason);
                     }
                     ServerMessage::MeetingState { screens, recording, .. } => {
                         let mut seen = seen.lock().unwrap();

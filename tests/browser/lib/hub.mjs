@@ -32,15 +32,17 @@ const READY = /(https?):\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)\//
 const SPKI = /Certificate key: SPKI SHA-256 (\S+)/;
 /** Printed before it with --http-redirect: where plain HTTP is redirected to HTTPS. */
 const REDIRECT = /Plain HTTP on (\S+):(\d+) redirects/;
+/** In the ready line: the media ports (ICE-TCP's unless `--tcp-port off`). */
+const MEDIA = /media on UDP port (\d+)(?:, ICE-TCP on port (\d+))?/;
 
 /**
  * The hub's command line. ONE place for the flags.
- * @param {{bind: string, dataDir: string}} o
+ * @param {{bind: string, dataDir: string, port?: number}} o
  */
-export function hubArgs({ bind, dataDir }) {
+export function hubArgs({ bind, dataDir, port = 0 }) {
   const host = bind.includes(':') ? `[${bind}]` : bind;
   return [
-    '--listen', `${host}:0`, // HTTP + websocket; port chosen by the OS
+    '--listen', `${host}:${port}`, // HTTP + websocket; port chosen by the OS unless given
     '--public-ip', bind, // the address put in ICE candidates
     '--udp-port', '0', // the one media UDP port; chosen by the OS
     '--data-dir', dataDir, // fresh per hub: SQLite, recordings
@@ -80,22 +82,24 @@ function openLog(prefix = 'hub') {
  * Start `cau` and wait until it prints its URL.
  * @param {object} [opts]
  * @param {string} [opts.bind] address to listen on (default CAU_TEST_ADDR)
+ * @param {number} [opts.port] HTTP port (default 0: chosen by the OS); a restart test passes
+ *   the first hub's `port` so that the pages find the hub where it was
  * @param {string[]} [opts.extraArgs] appended to hubArgs()
  * @param {object} [opts.env] extra environment (RUST_LOG defaults to info)
  * @param {string} [opts.dataDir] reuse a data dir (e.g. a restart test); otherwise a fresh tmp dir,
  *   removed by stop() unless CAU_KEEP_DATA=1
  * @param {number} [opts.readyTimeout] ms to wait for the ready line
  * @returns {Promise<{url: string, origin: string, host: string, port: number, spki: string|null,
- *   redirect: {host: string, port: number}|null, dataDir: string,
+ *   redirect: {host: string, port: number}|null, udpPort: number|null, tcpPort: number|null, dataDir: string,
  *   logFile: string, process: import('node:child_process').ChildProcess, stop(): Promise<number|null>}>}
  */
-export async function startHub({ bind = TEST_ADDR, extraArgs = [], env = {}, dataDir, readyTimeout = 30_000 } = {}) {
+export async function startHub({ bind = TEST_ADDR, port = 0, extraArgs = [], env = {}, dataDir, readyTimeout = 30_000 } = {}) {
   if (!fs.existsSync(HUB_BIN)) {
     throw new Error(`${HUB_BIN} not found: build it first (cargo build --release --bin cau) or set CAU_BIN`);
   }
   const ownDir = !dataDir;
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cau-hub-'));
-  const args = [...hubArgs({ bind, dataDir: dir }), ...extraArgs];
+  const args = [...hubArgs({ bind, dataDir: dir, port }), ...extraArgs];
   const { file: logFile, fd } = openLog();
   fs.writeSync(fd, `# ${HUB_BIN} ${args.join(' ')}\n`);
 
@@ -121,7 +125,10 @@ export async function startHub({ bind = TEST_ADDR, extraArgs = [], env = {}, dat
       const m = stdoutBuf.match(READY);
       if (m) {
         const r = stdoutBuf.match(REDIRECT);
+        const media = stdoutBuf.match(MEDIA);
         resolve({
+          udpPort: media ? Number(media[1]) : null,
+          tcpPort: media?.[2] ? Number(media[2]) : null,
           scheme: m[1],
           host: m[2],
           port: Number(m[3]),
@@ -178,6 +185,8 @@ export async function startHub({ bind = TEST_ADDR, extraArgs = [], env = {}, dat
     port: where.port,
     spki: where.spki, // over HTTPS: the certificate key's SHA-256 (base64)
     redirect: where.redirect, // with --http-redirect: {host, port} of the plain-HTTP listener
+    udpPort: where.udpPort, // the media UDP port
+    tcpPort: where.tcpPort, // the ICE-TCP port (null with --tcp-port off)
     dataDir: dir,
     logFile,
     process: child,

@@ -221,3 +221,46 @@ export async function click(page, selector) {
   await page.bringToFront();
   await page.click(selector);
 }
+
+/**
+ * The path the page's media takes, from getStats: the selected candidate pair (the
+ * transport's selectedCandidatePairId in Chromium; `selected` in Firefox; else the nominated
+ * succeeded one), its local and remote candidates, and the types of every local candidate.
+ */
+export const mediaPath = (page) => page.evaluate(async () => {
+  const pc = window.cau.client.pc;
+  const byId = new Map();
+  (await pc.getStats()).forEach((r) => byId.set(r.id, r));
+  const all = [...byId.values()];
+  let pair = null;
+  for (const t of all) if (t.type === 'transport' && t.selectedCandidatePairId) pair = byId.get(t.selectedCandidatePairId) ?? pair;
+  pair ??= all.find((r) => r.type === 'candidate-pair' && r.selected === true);
+  pair ??= all.find((r) => r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded');
+  const cand = (c) => c && {
+    candidateType: c.candidateType,
+    address: c.address ?? c.ipAddress ?? null,
+    port: c.port ?? c.portNumber ?? null,
+    protocol: c.protocol ?? null,
+    relayProtocol: c.relayProtocol ?? null,
+  };
+  return {
+    connectionState: pc.connectionState,
+    pair: pair && { state: pair.state, nominated: pair.nominated ?? null, bytesSent: pair.bytesSent ?? null, bytesReceived: pair.bytesReceived ?? null },
+    local: cand(pair && byId.get(pair.localCandidateId)),
+    remote: cand(pair && byId.get(pair.remoteCandidateId)),
+    localTypes: all.filter((r) => r.type === 'local-candidate').map((r) => r.candidateType),
+    // Every pair, for the log: local candidate's type, protocol and port, nominated, bytes each way.
+    pairs: all.filter((r) => r.type === 'candidate-pair').map((r) => {
+      const l = byId.get(r.localCandidateId);
+      return `${l?.candidateType}/${l?.protocol}:${l?.port ?? l?.portNumber}${r.nominated ? '*' : ''} ${r.state} ↑${r.bytesSent ?? '?'} ↓${r.bytesReceived ?? '?'}`;
+    }),
+  };
+});
+
+/** The meeting page of join `link` on the hub at `hubUrl`, joining at once as `name`. */
+export function autojoinUrl(hubUrl, link, name) {
+  const url = new URL(`meeting.html${new URL(link.url).search}`, hubUrl);
+  url.searchParams.set('name', name);
+  url.searchParams.set('autojoin', '1');
+  return url.href;
+}

@@ -216,8 +216,9 @@ export function renderBanner() {
   }
   banner.hidden = false;
   banner.dataset.attempt = String(S.reconnectAttempt);
-  const media = S.lostReason === 'media_failed';
-  $('conn-banner-title').textContent = t(media ? 'reconnect.mediaLost' : 'reconnect.lost');
+  // Why the hub went: a restart (SIGTERM) says so; lost media and a lost hub say theirs.
+  const title = { server_shutdown: 'error.server_shutdown', media_failed: 'reconnect.mediaLost' }[S.lostReason] ?? 'reconnect.lost';
+  $('conn-banner-title').textContent = t(title);
   const left = Math.ceil((S.reconnectAt - Date.now()) / 1000);
   $('conn-banner-text').textContent = S.reconnectAt && left > 0
     ? t('reconnect.in', { s: left, n: S.reconnectAttempt })

@@ -168,6 +168,7 @@ addStrings({
     'sched.details.record': 'Biên bản điểm danh',
     'sched.nav.stats': 'Thống kê',
     'sched.nav.archive': 'Lưu trữ',
+    'sched.nav.status': 'Tình trạng',
     'sched.details.attendanceCsv': 'Điểm danh (CSV)',
     'sched.details.cancel': 'Huỷ cuộc họp',
 
@@ -429,6 +430,7 @@ addStrings({
     'sched.details.record': 'Attendance record',
     'sched.nav.stats': 'Statistics',
     'sched.nav.archive': 'Archive',
+    'sched.nav.status': 'Status',
     'sched.details.attendanceCsv': 'Attendance (CSV)',
     'sched.details.cancel': 'Cancel meeting',
 
