@@ -474,9 +474,14 @@ pub fn blocks(b: &[u8]) -> Vec<(i64, u8, i16, bool)> {
                 continue;
             }
             0xE7 => {
-                cluster = b[body..body + size as usize]
-                    .iter()
-                    .fold(0i64, |v, x| v << 8 | i64::from(*x));
+                // A Timestamp cut short (or of unknown size) ends the walk like any other.
+                let Some(value) = usize::try_from(size)
+                    .ok()
+                    .and_then(|n| b.get(body..)?.get(..n))
+                else {
+                    break;
+                };
+                cluster = value.iter().fold(0i64, |v, x| v << 8 | i64::from(*x));
             }
             0xA3 if body + 4 <= b.len() => {
                 out.push((
