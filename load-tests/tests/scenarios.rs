@@ -30,7 +30,10 @@ const HEAP_SLACK_MB: f64 = 1.0;
 ///
 /// Cargo builds `cau` with the workspace's tests, but not when only this package is tested,
 /// and a stale `cau` would test yesterday's hub: so the test asks cargo to bring it up to
-/// date first (a no-op taking a moment when it is; cargo holds no lock while tests run).
+/// date first (cargo holds no lock while tests run). That build resolves features for
+/// `signaling` alone, not as the test build did, so the first time it builds the hub and its
+/// dependencies again (minutes on two cores); `scripts/test` passes the release `cau` its
+/// build stage made in `CAU_BIN` instead.
 fn cau_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("CAU_BIN") {
         return bin.into();
