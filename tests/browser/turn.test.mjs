@@ -1,5 +1,6 @@
 // Through a TURN relay: coturn (Debian's `turnserver`, `use-auth-secret`) on the namespace's
-// address and the hub started with `--turn-url` and the same `--turn-secret`. Both pages are
+// address and the hub started with `--turn-url` and the same `--turn-secret`, serving HTTPS
+// (`--tls self-signed`, its certificate accepted by the test: trustingHub). Both pages are
 // made relay-only without touching the web client: before any script of the page runs, the
 // page's RTCPeerConnection is replaced by a subclass that adds `iceTransportPolicy: 'relay'`
 // to whatever configuration it is given (and keeps that configuration in
@@ -20,7 +21,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { TEST_ADDR, closeBrowser, launchChromium, launchFirefox, newPage, screenshot, waitFor } from './lib/browsers.mjs';
+import { TEST_ADDR, closeBrowser, launchChromium, launchFirefox, newPage, screenshot, trustingHub, waitFor } from './lib/browsers.mjs';
 import { startHubWithAccount } from './lib/setup.mjs';
 import { planLiveMeeting } from './lib/api.mjs';
 import { startCoturn } from './lib/coturn.mjs';
@@ -40,12 +41,12 @@ let firefox;
 before(async () => {
   turn = await startCoturn({ secret: SECRET, relayPorts: RELAY_PORTS });
   setup = await startHubWithAccount('turn', SCHEDULER, {
-    extraArgs: ['--turn-url', turn.url, '--turn-secret', SECRET],
+    extraArgs: ['--tls', 'self-signed', '--turn-url', turn.url, '--turn-secret', SECRET],
   });
   ({ hub } = setup);
   [chromium, firefox] = await Promise.all([
-    launchChromium({ secureOrigins: [hub.url], logName: 'chromium-turn' }),
-    launchFirefox({ secureOrigins: [hub.url], logName: 'firefox-turn' }),
+    launchChromium({ ...trustingHub(hub, 'chromium'), logName: 'chromium-turn' }),
+    launchFirefox({ ...trustingHub(hub, 'firefox'), logName: 'firefox-turn' }),
   ]);
 });
 

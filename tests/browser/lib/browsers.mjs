@@ -172,6 +172,24 @@ export async function launchFirefox({ prefs = {}, secureOrigins = [], extraArgs 
   return browser;
 }
 
+/**
+ * Launch options that make a browser accept the certificate of a hub started with
+ * `--tls self-signed` (whose `spki` startHub read from its output): Chromium trusts exactly
+ * that key
+ * (`--ignore-certificate-errors-spki-list`); Firefox has no such pin over WebDriver BiDi, so
+ * it accepts certificates it cannot verify for this session (`acceptInsecureCerts`).
+ * @param {{url: string, spki: string|null}} hub
+ * @param {'chromium'|'firefox'} browser
+ */
+export function trustingHub(hub, browser) {
+  if (!hub.url.startsWith('https:') || !hub.spki) {
+    throw new Error(`trustingHub: ${hub.url} is not a hub serving its own certificate (--tls self-signed)`);
+  }
+  return browser === 'chromium'
+    ? { extraArgs: [`--ignore-certificate-errors-spki-list=${hub.spki}`] }
+    : { acceptInsecureCerts: true };
+}
+
 function pipeStderr(browser, name) {
   const proc = browser.process();
   if (!proc) return;
