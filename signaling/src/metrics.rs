@@ -131,6 +131,12 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         sfu.tcp_frames_dropped,
     );
     metric(
+        "cau_sfu_tcp_connections_refused_total",
+        "counter",
+        "ICE-TCP connections refused because too many were open, in all or from one address.",
+        sfu.tcp_connections_refused,
+    );
+    metric(
         "cau_sfu_packets_forwarded_total",
         "counter",
         "RTP packets written to subscribers.",

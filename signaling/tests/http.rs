@@ -71,6 +71,7 @@ async fn metrics_are_prometheus_text_without_a_login() {
         "cau_sfu_datagrams_dropped_total",
         "cau_sfu_tcp_connections",
         "cau_sfu_tcp_frames_dropped_total",
+        "cau_sfu_tcp_connections_refused_total",
         "cau_sfu_received_bytes_total",
         "cau_sfu_sent_bytes_total",
         "cau_sfu_keyframe_requests_total",

@@ -155,6 +155,8 @@ pub struct SfuStats {
     pub tcp_connections: u64,
     /// ICE-TCP frames dropped on the way out because their connection's queue was full.
     pub tcp_frames_dropped: u64,
+    /// ICE-TCP connections refused because too many were open (in all, or from one address).
+    pub tcp_connections_refused: u64,
     /// Redundant-audio (RED) packets received from publishers, and written to subscribers.
     pub red_packets_received: u64,
     pub red_packets_sent: u64,

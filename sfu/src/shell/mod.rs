@@ -295,6 +295,7 @@ impl Shell {
                     datagrams_dropped: self.dropped.load(Ordering::Relaxed),
                     tcp_connections: self.tcp.len() as u64,
                     tcp_frames_dropped: self.tcp.dropped.load(Ordering::Relaxed),
+                    tcp_connections_refused: self.tcp.refused.load(Ordering::Relaxed),
                     ..engine.stats()
                 });
             }

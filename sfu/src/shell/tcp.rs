@@ -38,6 +38,9 @@ pub const MAX_TCP_CONNECTIONS_PER_ADDRESS: usize = 256;
 pub const TCP_IDLE: Duration = Duration::from_secs(30);
 /// Frames queued for one connection's writer before new ones are dropped.
 const TCP_SEND_QUEUE: usize = 512;
+/// Refused connections are logged at most once in this long (with how many there were), so
+/// that a flood of them cannot flood the log.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A connection's ends: (our address, the peer's).
 type Ends = (SocketAddr, SocketAddr);
@@ -48,6 +51,10 @@ pub(super) struct TcpConnections {
     writers: Mutex<HashMap<Ends, mpsc::Sender<Vec<u8>>>>,
     /// Frames dropped because a connection's queue was full.
     pub(super) dropped: AtomicU64,
+    /// Connections refused because too many were open.
+    pub(super) refused: AtomicU64,
+    /// When a refusal was last logged, and how many came since.
+    refusal_log: Mutex<(Option<std::time::Instant>, u64)>,
 }
 
 impl TcpConnections {
@@ -83,6 +90,28 @@ impl TcpConnections {
         writers.remove(&(local, peer));
     }
 
+    /// Count a refused connection; log it unless one was logged in the last
+    /// [`REFUSAL_LOG_INTERVAL`] (the next line then says how many came between).
+    fn refuse(&self, peer: SocketAddr, all: usize, from_peer: usize) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        let mut log = self.refusal_log.lock().unwrap_or_else(|e| e.into_inner());
+        let (last, unlogged) = &mut *log;
+        let now = std::time::Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < REFUSAL_LOG_INTERVAL) {
+            *unlogged += 1;
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            all,
+            from_peer,
+            refused_unlogged = *unlogged,
+            "ICE-TCP connection refused: too many open"
+        );
+        *last = Some(now);
+        *unlogged = 0;
+    }
+
     /// Connections open now.
     pub(super) fn len(&self) -> usize {
         self.writers.lock().unwrap_or_else(|e| e.into_inner()).len()
@@ -109,8 +138,8 @@ pub(super) async fn accept(
         };
         let (all, from_peer) = connections.counts(peer.ip());
         if all >= MAX_TCP_CONNECTIONS || from_peer >= MAX_TCP_CONNECTIONS_PER_ADDRESS {
-            tracing::warn!(%peer, all, from_peer, "ICE-TCP connection refused: too many open");
-            continue;
+            connections.refuse(peer, all, from_peer);
+            continue; // `stream` dropped: closed
         }
         let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(TCP_SEND_QUEUE);
@@ -262,5 +291,76 @@ mod tests {
         assert_eq!(connections.len(), 0);
         assert!(!connections.send(&out(b"late")));
         assert_eq!(dropped.load(Ordering::Relaxed), 0);
+    }
+
+    /// Past [`MAX_TCP_CONNECTIONS_PER_ADDRESS`] from one address a connection is closed at
+    /// once and counted; the ones open stay open, and a place freed is taken again.
+    #[tokio::test]
+    async fn connections_past_the_limit_from_one_address_are_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let (tx, _rx) = mpsc::channel(16);
+        let connections = Arc::new(TcpConnections::default());
+        tokio::spawn(accept(
+            listener,
+            local,
+            tx,
+            connections.clone(),
+            Arc::new(AtomicU64::new(0)),
+        ));
+        // Waits until `open` connections are registered.
+        let until_open = |open: usize, what: &'static str| {
+            let connections = connections.clone();
+            async move {
+                let wait = async {
+                    while connections.len() != open {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                };
+                tokio::time::timeout(Duration::from_secs(10), wait)
+                    .await
+                    .expect(what);
+            }
+        };
+        let mut open = vec![];
+        for _ in 0..MAX_TCP_CONNECTIONS_PER_ADDRESS {
+            open.push(TcpStream::connect(local).await.unwrap());
+        }
+        until_open(
+            MAX_TCP_CONNECTIONS_PER_ADDRESS,
+            "every connection within the limit is accepted",
+        )
+        .await;
+
+        // Two more: each closed unread, nothing registered.
+        for n in 1..=2 {
+            let mut extra = TcpStream::connect(local).await.unwrap();
+            let mut rest = vec![];
+            let read = tokio::time::timeout(Duration::from_secs(5), extra.read_to_end(&mut rest))
+                .await
+                .expect("a refused connection is closed at once");
+            assert_eq!(read.unwrap_or(0), 0);
+            assert_eq!(connections.refused.load(Ordering::Relaxed), n);
+        }
+        assert_eq!(connections.len(), MAX_TCP_CONNECTIONS_PER_ADDRESS);
+        // The first refusal was logged, the second (within the interval) only counted.
+        let (logged_at, unlogged) = *connections.refusal_log.lock().unwrap();
+        assert!(logged_at.is_some());
+        assert_eq!(unlogged, 1);
+
+        // One closed by its client frees its place, and the next connection takes it.
+        drop(open.pop());
+        until_open(
+            MAX_TCP_CONNECTIONS_PER_ADDRESS - 1,
+            "a closed connection frees its place",
+        )
+        .await;
+        open.push(TcpStream::connect(local).await.unwrap());
+        until_open(
+            MAX_TCP_CONNECTIONS_PER_ADDRESS,
+            "the freed place is taken again",
+        )
+        .await;
+        assert_eq!(connections.refused.load(Ordering::Relaxed), 2);
     }
 }
