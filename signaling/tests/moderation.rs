@@ -5,15 +5,14 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use common::{Client, MeetingState, Planned, connect, plan_meeting, recv, send, start_hub};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
+use common::{
+    Client, MeetingState, Planned, api_call, connect, plan_meeting, recv, send, sign_in, start_hub,
+};
 use serde_json::{Value, json};
 use signaling::protocol::{
     ByeReason, ChatTo, ClientMessage, ErrorCode, LeaveReason, ReceiveMode, ServerMessage, TrackKind,
 };
-use tower::ServiceExt;
 
 const UNITS: [&str; 3] = ["district:164", "district:165", "commune:5431"];
 
@@ -741,65 +740,21 @@ async fn receive_is_accepted_and_a_malformed_one_refused() {
 /// The staff API: `GET /api/meetings/{id}/moderation-log`, for schedulers and admins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_moderation_log_is_read_by_the_meetings_staff() {
-    use signaling::auth::{self, StaffRole};
-    use signaling::http::{AppState, app};
+    use signaling::auth::StaffRole;
+    use signaling::http::AppState;
     let hub = start_hub("mod-log").await;
     let m = meeting(&hub).await;
     let state = AppState::new(
         hub.hub.clone(),
         std::env::temp_dir().join(format!("cau-mod-log-{}", std::process::id())),
     );
-    for (user, role) in [("lan", StaffRole::Scheduler), ("thu", StaffRole::Archivist)] {
-        hub.hub
-            .db()
-            .call(move |c| {
-                auth::create_user(c, user, user, "mật khẩu đủ dài", &[role], 0)
-                    .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))
-            })
-            .await
-            .unwrap();
-    }
-    let call = |uri: String, bearer: Option<String>, body: Option<Value>| {
-        let state = state.clone();
-        async move {
-            let mut req = Request::builder()
-                .method(if body.is_some() {
-                    Method::POST
-                } else {
-                    Method::GET
-                })
-                .uri(uri);
-            if let Some(t) = bearer {
-                req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-            }
-            let req = match body {
-                Some(b) => req
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(b.to_string())),
-                None => req.body(Body::empty()),
-            }
-            .unwrap();
-            let response = app(state).oneshot(req).await.unwrap();
-            let status = response.status();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (
-                status,
-                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-            )
-        }
-    };
-    let login = |user: &'static str| async move {
-        let (status, body) = call(
-            "/api/login".into(),
-            None,
-            Some(json!({"username": user, "password": "mật khẩu đủ dài", "bearer": true})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        body["token"].as_str().unwrap().to_string()
-    };
-    let scheduler = login("lan").await;
-    let archivist = login("thu").await;
+    let [scheduler, archivist]: [String; 2] = sign_in(
+        &state,
+        &[("lan", StaffRole::Scheduler), ("thu", StaffRole::Archivist)],
+    )
+    .await
+    .try_into()
+    .unwrap();
 
     let mut chair = Client::join(hub.addr, &m.join_as_chair("Chủ trì")).await;
     let a = Client::join(hub.addr, &m.join("district:164", "Anh")).await;
@@ -810,7 +765,7 @@ async fn the_moderation_log_is_read_by_the_meetings_staff() {
     settle(&mut chair).await;
 
     let uri = format!("/api/meetings/{}/moderation-log", m.id);
-    let (status, body) = call(uri.clone(), Some(scheduler.clone()), None).await;
+    let (status, body) = api_call(&state, &uri, Some(&scheduler), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let entries = body["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
@@ -830,16 +785,17 @@ async fn the_moderation_log_is_read_by_the_meetings_staff() {
     assert!(entries[0]["session_id"].as_i64().is_some());
 
     // Staff only, and the right staff.
-    let (status, body) = call(uri.clone(), None, None).await;
+    let (status, body) = api_call(&state, &uri, None, None).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
     );
-    let (status, _) = call(uri.clone(), Some(archivist), None).await;
+    let (status, _) = api_call(&state, &uri, Some(&archivist), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = call(
-        "/api/meetings/999999/moderation-log".into(),
-        Some(scheduler),
+    let (status, body) = api_call(
+        &state,
+        "/api/meetings/999999/moderation-log",
+        Some(&scheduler),
         None,
     )
     .await;

@@ -7,47 +7,16 @@ mod common;
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use common::{Client, SimEndpoint, plan_meeting, start_hub, wait_until};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use signaling::auth::{self, StaffRole};
-use signaling::http::{AppState, app};
+use axum::http::StatusCode;
+use common::{Client, SimEndpoint, api_call, plan_meeting, sign_in, start_hub, wait_until};
+use serde_json::Value;
+use signaling::auth::StaffRole;
+use signaling::http::AppState;
 use signaling::protocol::ClientMessage;
-use tower::ServiceExt;
 
 const ALWAYS: &str = "commune:5431";
 const ONCE: &str = "commune:5434";
 const NEVER: &str = "commune:5443";
-
-async fn call(
-    state: &AppState,
-    uri: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(if body.is_some() { "POST" } else { "GET" })
-        .uri(uri);
-    if let Some(t) = bearer {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let response = app(state.clone()).oneshot(req).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 /// Wait until the hub has recorded every leave (the room is gone).
 async fn rooms_empty(hub: &signaling::RunningHub) {
@@ -67,28 +36,13 @@ async fn statistics_count_meetings_rates_flags_and_quality_with_filters() {
         hub.hub.clone(),
         std::env::temp_dir().join(format!("cau-statistics-{}", std::process::id())),
     );
-    for (user, role) in [("lan", StaffRole::Scheduler), ("thu", StaffRole::Archivist)] {
-        hub.hub
-            .db()
-            .call(move |c| {
-                auth::create_user(c, user, user, "mật khẩu đủ dài", &[role], 0)
-                    .map(|_| ())
-                    .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))
-            })
-            .await
-            .unwrap();
-    }
-    let login = |user: &'static str| {
-        let state = state.clone();
-        async move {
-            let body = json!({"username": user, "password": "mật khẩu đủ dài", "bearer": true});
-            let (status, body) = call(&state, "/api/login", None, Some(body)).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            body["token"].as_str().unwrap().to_string()
-        }
-    };
-    let scheduler = login("lan").await;
-    let archivist = login("thu").await;
+    let [scheduler, archivist]: [String; 2] = sign_in(
+        &state,
+        &[("lan", StaffRole::Scheduler), ("thu", StaffRole::Archivist)],
+    )
+    .await
+    .try_into()
+    .unwrap();
     let since = signaling::db::now_ms() - 1;
 
     // Meeting 1 (host: the district): ALWAYS with media for a few seconds, ONCE by websocket.
@@ -118,7 +72,7 @@ async fn statistics_count_meetings_rates_flags_and_quality_with_filters() {
     rooms_empty(&hub).await;
 
     let uri = |q: &str| format!("/api/statistics?from={since}{q}");
-    let (status, body) = call(&state, &uri("&tier=commune"), Some(&scheduler), None).await;
+    let (status, body) = api_call(&state, &uri("&tier=commune"), Some(&scheduler), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let s = &body["statistics"];
     assert_eq!(s["meetings_held"], 2, "{s}");
@@ -174,7 +128,7 @@ async fn statistics_count_meetings_rates_flags_and_quality_with_filters() {
     assert_eq!(tiers[0]["tier"], "commune");
 
     // The subtree of another district has none of these units.
-    let (status, body) = call(
+    let (status, body) = api_call(
         &state,
         &uri("&root=district:165&tier=commune"),
         Some(&scheduler),
@@ -190,7 +144,7 @@ async fn statistics_count_meetings_rates_flags_and_quality_with_filters() {
             .all(|u| u["unit"]["id"] != ALWAYS)
     );
     // Without a tier the districts that hosted are there too.
-    let (_, body) = call(&state, &uri(""), Some(&scheduler), None).await;
+    let (_, body) = api_call(&state, &uri(""), Some(&scheduler), None).await;
     assert!(
         body["statistics"]["units"]
             .as_array()
@@ -205,7 +159,7 @@ async fn statistics_count_meetings_rates_flags_and_quality_with_filters() {
         ("&root=district:0", "root"),
         ("&to=1", "to"),
     ] {
-        let (status, body) = call(&state, &uri(q), Some(&scheduler), None).await;
+        let (status, body) = api_call(&state, &uri(q), Some(&scheduler), None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{q}");
         assert!(
             body["message"].as_str().unwrap().starts_with(field),
@@ -213,11 +167,11 @@ async fn statistics_count_meetings_rates_flags_and_quality_with_filters() {
         );
     }
     assert_eq!(
-        call(&state, &uri(""), None, None).await.0,
+        api_call(&state, &uri(""), None, None).await.0,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        call(&state, &uri(""), Some(&archivist), None).await.0,
+        api_call(&state, &uri(""), Some(&archivist), None).await.0,
         StatusCode::FORBIDDEN
     );
     hub.shutdown().await;

@@ -8,69 +8,16 @@ mod common;
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use common::{
-    Client, SimEndpoint, plan_recorded_meeting, start_hub, start_hub_remote_recorder, wait_until,
+    Client, SimEndpoint, api_call, plan_recorded_meeting, sign_in, start_hub,
+    start_hub_remote_recorder, wait_until,
 };
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use signaling::auth::{self, StaffRole};
-use signaling::http::{AppState, app};
-use tower::ServiceExt;
+use signaling::auth::StaffRole;
+use signaling::http::AppState;
 
-const PASSWORD: &str = "mật khẩu đủ dài";
 const OFFICIAL_UNIT: &str = "commune:5431";
-
-async fn call(
-    state: &AppState,
-    uri: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(if body.is_some() { "POST" } else { "GET" })
-        .uri(uri);
-    if let Some(t) = bearer {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let response = app(state.clone()).oneshot(req).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// Make the accounts and sign each in: bearer tokens in the same order.
-async fn sign_in(state: &AppState, accounts: &[(&'static str, StaffRole)]) -> Vec<String> {
-    let mut tokens = vec![];
-    for &(user, role) in accounts {
-        state
-            .hub
-            .db()
-            .call(move |c| {
-                auth::create_user(c, user, user, PASSWORD, &[role], 0)
-                    .map(|_| ())
-                    .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))
-            })
-            .await
-            .unwrap();
-        let body = json!({"username": user, "password": PASSWORD, "bearer": true});
-        let (status, body) = call(state, "/api/login", None, Some(body)).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        tokens.push(body["token"].as_str().unwrap().to_string());
-    }
-    tokens
-}
 
 fn codes(status: &Value) -> Vec<String> {
     status["warnings"]
@@ -111,17 +58,17 @@ async fn admins_see_live_sessions_load_recordings_and_warnings() {
     let (admin, scheduler, archivist) = (&tokens[0], &tokens[1], &tokens[2]);
 
     // Who may ask.
-    let (status, body) = call(&state, "/api/status", None, None).await;
+    let (status, body) = api_call(&state, "/api/status", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"], "unauthenticated");
     for token in [scheduler, archivist] {
-        let (status, body) = call(&state, "/api/status", Some(token), None).await;
+        let (status, body) = api_call(&state, "/api/status", Some(token), None).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         assert_eq!(body["error"], "forbidden");
     }
 
     // At rest: no session, the deployment's warnings, the archive empty.
-    let (status, idle) = call(&state, "/api/status", Some(admin), None).await;
+    let (status, idle) = api_call(&state, "/api/status", Some(admin), None).await;
     assert_eq!(status, StatusCode::OK, "{idle}");
     assert_eq!(idle["version"], env!("CARGO_PKG_VERSION"));
     assert!(idle["uptime_secs"].as_u64().is_some());
@@ -161,7 +108,7 @@ async fn admins_see_live_sessions_load_recordings_and_warnings() {
     let mut live = Value::Null;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        live = call(&state, "/api/status", Some(admin), None).await.1;
+        live = api_call(&state, "/api/status", Some(admin), None).await.1;
         let measured = live["sessions"][0]["endpoints"]
             .as_array()
             .is_some_and(|es| es.iter().any(|e| e["rtt_ms"].is_number()));
@@ -221,7 +168,7 @@ async fn admins_see_live_sessions_load_recordings_and_warnings() {
     // Less than twice the reserve left: low_disk, critical once below the reserve.
     let free = live["recordings"]["disk_free_bytes"].as_u64().unwrap();
     hub.hub.set_disk_reserve(free / 3 * 2);
-    let (_, low) = call(&state, "/api/status", Some(admin), None).await;
+    let (_, low) = api_call(&state, "/api/status", Some(admin), None).await;
     let w = warning(&low, "low_disk");
     assert_eq!(w["severity"], "warning", "{w}");
     assert_eq!(w["reserve_bytes"], free / 3 * 2);
@@ -230,14 +177,14 @@ async fn admins_see_live_sessions_load_recordings_and_warnings() {
         "the most severe first"
     );
     hub.hub.set_disk_reserve(free.saturating_mul(2));
-    let (_, low) = call(&state, "/api/status", Some(admin), None).await;
+    let (_, low) = api_call(&state, "/api/status", Some(admin), None).await;
     assert_eq!(warning(&low, "low_disk")["severity"], "critical");
     // Recording stops below the reserve: the live session's recording says so (the
     // recorder checks about every second).
     let mut stopped = Value::Null;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        stopped = call(&state, "/api/status", Some(admin), None).await.1;
+        stopped = api_call(&state, "/api/status", Some(admin), None).await.1;
         if stopped["sessions"][0]["recording"]["state"] == "stopped" {
             break;
         }
@@ -276,7 +223,7 @@ async fn admins_see_live_sessions_load_recordings_and_warnings() {
         })
         .await
         .unwrap();
-    let (_, after) = call(&state, "/api/status", Some(admin), None).await;
+    let (_, after) = api_call(&state, "/api/status", Some(admin), None).await;
     assert_eq!(after["sessions"], json!([]));
     assert_eq!(after["load"]["participants"], 0);
     let w = warning(&after, "recordings_interrupted");
@@ -300,7 +247,7 @@ async fn a_remote_recorder_not_connected_is_warned_about() {
         std::env::temp_dir().join(format!("cau-status-remote-{}", std::process::id())),
     );
     let tokens = sign_in(&state, &[("quan-tri", StaffRole::Admin)]).await;
-    let (status, body) = call(&state, "/api/status", Some(&tokens[0]), None).await;
+    let (status, body) = api_call(&state, "/api/status", Some(&tokens[0]), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["recordings"]["recorder"], "remote");
     assert_eq!(

@@ -1070,3 +1070,72 @@ pub struct MeetingState {
     pub second_share: bool,
     pub recording: Option<signaling::protocol::RecordingState>,
 }
+
+/// The staff password the HTTP tests give every account they make.
+pub const STAFF_PASSWORD: &str = "mật khẩu đủ dài";
+
+/// One request to the hub's HTTP app through `oneshot`: a POST of `body` as JSON, or a GET
+/// without one, with `bearer` as the Authorization token; the status and the JSON answer
+/// (`Null` if it is not JSON).
+pub async fn api_call(
+    state: &signaling::http::AppState,
+    uri: &str,
+    bearer: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let mut req = Request::builder()
+        .method(if body.is_some() { "POST" } else { "GET" })
+        .uri(uri);
+    if let Some(t) = bearer {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let response = signaling::http::app(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Make the staff accounts (password [`STAFF_PASSWORD`]) and sign each in over the API:
+/// their bearer tokens, in the same order.
+pub async fn sign_in(
+    state: &signaling::http::AppState,
+    accounts: &[(&'static str, signaling::auth::StaffRole)],
+) -> Vec<String> {
+    let mut tokens = vec![];
+    for &(user, role) in accounts {
+        state
+            .hub
+            .db()
+            .call(move |c| {
+                signaling::auth::create_user(c, user, user, STAFF_PASSWORD, &[role], 0)
+                    .map(|_| ())
+                    .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))
+            })
+            .await
+            .unwrap();
+        let body =
+            serde_json::json!({"username": user, "password": STAFF_PASSWORD, "bearer": true});
+        let (status, body) = api_call(state, "/api/login", None, Some(body)).await;
+        assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+        tokens.push(body["token"].as_str().unwrap().to_string());
+    }
+    tokens
+}
