@@ -12,7 +12,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { TEST_ADDR, closeBrowser, launchChromium, newPage, screenshot, waitFor } from './lib/browsers.mjs';
+import { TEST_ADDR, closeBrowser, launchChromium, newCspWatchedPage, screenshot, waitFor } from './lib/browsers.mjs';
 import { startHubWithAccount } from './lib/setup.mjs';
 import { planLiveMeeting } from './lib/api.mjs';
 import { expectReceivingAll, inMeeting, pageErrors, recent } from './lib/meeting-page.mjs';
@@ -44,16 +44,6 @@ after(async () => {
   await setup?.stop();
 });
 
-/** A page that keeps every Content-Security-Policy violation it sees (window.__csp). */
-async function watchedPage(browser) {
-  const page = await newPage(browser);
-  await page.evaluateOnNewDocument(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return page;
-}
-
 /** What makes this page work: https:, a secure context, media devices, and the websocket's URL. */
 const security = (page) => page.evaluate(() => ({
   protocol: location.protocol,
@@ -76,14 +66,14 @@ test('the chair and an official meet over HTTPS with the hub’s own certificate
     return url;
   };
 
-  const chair = await watchedPage(chairBrowser);
+  const chair = await newCspWatchedPage(chairBrowser);
   const chairUrl = open(linkOf('province:19', 'chair'), 'Nguyễn Văn Chủ');
   assert.equal(chairUrl.protocol, 'https:', `the join link is an HTTPS one (${chairUrl})`);
   await chair.goto(chairUrl.href);
   await inMeeting(chair, 'the chair');
 
   // The official types the address without https: the redirect takes it there.
-  const official = await watchedPage(officialBrowser);
+  const official = await newCspWatchedPage(officialBrowser);
   const plain = open(linkOf('commune:5431'), 'Lê Văn Cường');
   plain.protocol = 'http:';
   plain.port = String(hub.redirect.port);

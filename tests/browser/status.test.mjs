@@ -14,7 +14,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { closeBrowser, launchChromium, launchFirefox, newPage, screenshot, waitFor } from './lib/browsers.mjs';
+import { closeBrowser, launchChromium, launchFirefox, newCspWatchedPage, newPage, screenshot, waitFor } from './lib/browsers.mjs';
 import { startHubWithAccount } from './lib/setup.mjs';
 import { api, planLiveMeeting } from './lib/api.mjs';
 import { click, inMeeting, pageErrors, recent } from './lib/meeting-page.mjs';
@@ -43,16 +43,6 @@ after(async () => {
   await Promise.all([closeBrowser(chromium), closeBrowser(firefox)]);
   await setup?.stop();
 });
-
-/** A page that keeps every Content-Security-Policy violation it sees (window.__csp). */
-async function watchedPage(browser) {
-  const page = await newPage(browser);
-  await page.evaluateOnNewDocument(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return page;
-}
 
 const view = (page) => page.evaluate(() => document.body.dataset.view);
 
@@ -109,7 +99,7 @@ test('an admin follows the live meeting, the load, the archive and the warnings'
   await inMeeting(official, 'the official');
 
   // The admin signs in through the page.
-  const page = await watchedPage(chromium);
+  const page = await newCspWatchedPage(chromium);
   await page.setViewport({ width: 1280, height: 1000 });
   await signIn(page, 'status.html?lang=vi', ADMIN);
   await waitFor(async () => (await view(page)) === 'status', { message: `the status page loads (${recent(page)})` });
@@ -182,7 +172,7 @@ test('an admin follows the live meeting, the load, the archive and the warnings'
   await screenshot(page, 'status-interrupted');
 
   // The same page in Firefox.
-  const fxPage = await watchedPage(firefox);
+  const fxPage = await newCspWatchedPage(firefox);
   await signIn(fxPage, 'status.html?lang=vi', ADMIN);
   await waitFor(async () => (await view(fxPage)) === 'status', { message: `the status page loads in Firefox (${recent(fxPage)})` });
   const fx = await waitFor(async () => {

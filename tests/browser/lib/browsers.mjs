@@ -173,11 +173,24 @@ export async function launchFirefox({ prefs = {}, secureOrigins = [], extraArgs 
 }
 
 /**
+ * A new page that keeps every Content-Security-Policy violation it sees in `window.__csp`
+ * (`"DIRECTIVE BLOCKED-URI"` strings), from before any script of the page runs.
+ * @param {import('puppeteer-core').Browser} browser
+ */
+export async function newCspWatchedPage(browser) {
+  const page = await newPage(browser);
+  await page.evaluateOnNewDocument(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return page;
+}
+
+/**
  * Launch options that make a browser accept the certificate of a hub started with
  * `--tls self-signed` (whose `spki` startHub read from its output): Chromium trusts exactly
- * that key
- * (`--ignore-certificate-errors-spki-list`); Firefox has no such pin over WebDriver BiDi, so
- * it accepts certificates it cannot verify for this session (`acceptInsecureCerts`).
+ * that key (`--ignore-certificate-errors-spki-list`); Firefox has no such pin over WebDriver
+ * BiDi, so it accepts certificates it cannot verify for this session (`acceptInsecureCerts`).
  * @param {{url: string, spki: string|null}} hub
  * @param {'chromium'|'firefox'} browser
  */
